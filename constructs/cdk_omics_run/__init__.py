@@ -1,0 +1,40 @@
+"""cdk-omics-run: AWS HealthOmics workflow runs as AWS CDK constructs.
+
+Example::
+
+    from cdk_omics_run import OmicsRun
+
+    run = OmicsRun.from_cli_input_json(stack, "CramToBam", "examples/cram-to-bam.json")
+"""
+from __future__ import annotations
+
+from cdk_omics_run.arguments import ArgumentError
+from cdk_omics_run.enums import (
+    CacheBehavior,
+    LogLevel,
+    NetworkingMode,
+    OutputUriPrefixMode,
+    RetentionMode,
+    ScratchStorageMode,
+    StorageType,
+    WorkflowType,
+)
+from cdk_omics_run.provider import OmicsRunProvider
+from cdk_omics_run.run import RESOURCE_TYPE, OmicsRun
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "ArgumentError",
+    "CacheBehavior",
+    "LogLevel",
+    "NetworkingMode",
+    "OmicsRun",
+    "OmicsRunProvider",
+    "OutputUriPrefixMode",
+    "RESOURCE_TYPE",
+    "RetentionMode",
+    "ScratchStorageMode",
+    "StorageType",
+    "WorkflowType",
+]

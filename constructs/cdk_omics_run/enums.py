@@ -1,0 +1,65 @@
+"""Python enums for the StartRun members that take one of a fixed set of values.
+
+A test checks these against botocore's service model, so they cannot drift.
+"""
+from __future__ import annotations
+
+from enum import Enum
+
+
+class WorkflowType(str, Enum):
+    """Where the workflow comes from."""
+
+    PRIVATE = "PRIVATE"
+    READY2RUN = "READY2RUN"
+
+
+class CacheBehavior(str, Enum):
+    """When the run cache stores task outputs."""
+
+    CACHE_ON_FAILURE = "CACHE_ON_FAILURE"
+    CACHE_ALWAYS = "CACHE_ALWAYS"
+
+
+class LogLevel(str, Enum):
+    """How much the run logs."""
+
+    OFF = "OFF"
+    FATAL = "FATAL"
+    ERROR = "ERROR"
+    ALL = "ALL"
+
+
+class RetentionMode(str, Enum):
+    """Whether HealthOmics may remove the run record when the run quota is reached."""
+
+    RETAIN = "RETAIN"
+    REMOVE = "REMOVE"
+
+
+class StorageType(str, Enum):
+    """Fixed (STATIC) or automatically scaled (DYNAMIC) run storage."""
+
+    STATIC = "STATIC"
+    DYNAMIC = "DYNAMIC"
+
+
+class NetworkingMode(str, Enum):
+    """The run's network access."""
+
+    RESTRICTED = "RESTRICTED"
+    VPC = "VPC"
+
+
+class ScratchStorageMode(str, Enum):
+    """Where tasks keep scratch data."""
+
+    LOCAL = "LOCAL"
+    SHARED = "SHARED"
+
+
+class OutputUriPrefixMode(str, Enum):
+    """Whether outputs go under a service-defined prefix of the output URI."""
+
+    SERVICE_DEFINED = "SERVICE_DEFINED"
+    NONE_WITH_OVERWRITE = "NONE_WITH_OVERWRITE"

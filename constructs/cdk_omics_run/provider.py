@@ -1,0 +1,165 @@
+"""The one Lambda per stack that serves every Custom::OmicsRun in it."""
+from __future__ import annotations
+
+
+import jsii
+from aws_cdk import (
+    AssetHashType,
+    BundlingOptions,
+    Duration,
+    IStableListProducer,
+    Lazy,
+    RemovalPolicy,
+    Stack,
+)
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
+from constructs import Construct
+
+from cdk_omics_run.bundling import SERVICE_MODELS_DATA_PATH, ProviderAssetBundler
+from cdk_omics_run.handler_source import HANDLER_ENTRY_POINT, handler_source_dir
+
+PROVIDER_ID = "OmicsRunProvider"
+
+# The newest Python runtime aws-cdk-lib knows; a test fails when a newer one appears.
+PROVIDER_RUNTIME = lambda_.Runtime.PYTHON_3_14
+
+# Long enough for StartRun with the SDK's retries under throttling; crhelper
+# answers FAILED itself shortly before this deadline, so nothing hangs.
+PROVIDER_TIMEOUT = Duration.minutes(5)
+
+LOG_RETENTION = logs.RetentionDays.ONE_YEAR
+
+
+class OmicsRunProvider(Construct):
+    """The provider function, its role and its log group. One per stack.
+
+    Use :meth:`of` rather than the constructor, so that every run in a stack
+    shares the same function and the template grows by one small resource per
+    run.
+
+    Example::
+
+        provider = OmicsRunProvider.of(stack)
+        provider.service_token  # the ServiceToken of every OmicsRun in the stack
+    """
+
+    @classmethod
+    def of(cls, scope: Construct) -> OmicsRunProvider:
+        """The stack's provider, created on first use."""
+        stack = Stack.of(scope)
+        existing = stack.node.try_find_child(PROVIDER_ID)
+        if isinstance(existing, OmicsRunProvider):
+            return existing
+        return cls(stack, PROVIDER_ID)
+
+    def __init__(self, scope: Construct, id_: str) -> None:
+        super().__init__(scope, id_)
+        self._run_role_arns: list[str] = []
+
+        stack = Stack.of(self)
+        self.log_group = logs.LogGroup(
+            self,
+            "LogGroup",
+            retention=LOG_RETENTION,
+            removal_policy=RemovalPolicy.DESTROY,
+        )
+        self.role = iam.Role(
+            self,
+            "Role",
+            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
+            description="Custom::OmicsRun provider: starts, tags and cleans up HealthOmics runs",
+        )
+        self.function = lambda_.Function(
+            self,
+            "Function",
+            description="Custom::OmicsRun provider (cdk-omics-run)",
+            runtime=PROVIDER_RUNTIME,
+            architecture=lambda_.Architecture.ARM_64,
+            handler=HANDLER_ENTRY_POINT,
+            code=provider_code(),
+            timeout=PROVIDER_TIMEOUT,
+            memory_size=256,
+            role=self.role,
+            log_group=self.log_group,
+            environment={"AWS_DATA_PATH": SERVICE_MODELS_DATA_PATH},
+        )
+
+        self.role.add_to_policy(
+            iam.PolicyStatement(
+                sid="WriteOwnLogs",
+                actions=["logs:CreateLogStream", "logs:PutLogEvents"],
+                resources=[f"{self.log_group.log_group_arn}:*"],
+            )
+        )
+        omics_arn = f"arn:{stack.partition}:omics:{stack.region}"
+        self.role.add_to_policy(
+            iam.PolicyStatement(
+                sid="StartRuns",
+                actions=["omics:StartRun"],
+                resources=[
+                    # Shared and Ready2Run workflows belong to other accounts.
+                    f"{omics_arn}:*:workflow/*",
+                    f"{omics_arn}:{stack.account}:run/*",
+                    f"{omics_arn}:{stack.account}:runGroup/*",
+                ],
+            )
+        )
+        self.role.add_to_policy(
+            iam.PolicyStatement(
+                sid="ManageRuns",
+                actions=[
+                    "omics:GetRun",
+                    "omics:CancelRun",
+                    "omics:DeleteRun",
+                    "omics:TagResource",
+                    "omics:UntagResource",
+                    "omics:ListTagsForResource",
+                ],
+                resources=[f"{omics_arn}:{stack.account}:run/*"],
+            )
+        )
+    @property
+    def service_token(self) -> str:
+        """The ARN every Custom::OmicsRun in the stack uses as its ServiceToken."""
+        return self.function.function_arn
+
+    def allow_pass_role(self, role_arn: str) -> None:
+        """Lets the provider pass ``role_arn`` to HealthOmics; one statement covers every run."""
+        if not self._run_role_arns:
+            self.role.add_to_policy(
+                iam.PolicyStatement(
+                    sid="PassRunRoles",
+                    actions=["iam:PassRole"],
+                    resources=Lazy.list(_RoleArns(self._run_role_arns)),
+                    conditions={"StringEquals": {"iam:PassedToService": "omics.amazonaws.com"}},
+                )
+            )
+        if role_arn not in self._run_role_arns:
+            self._run_role_arns.append(role_arn)
+
+
+def provider_code() -> lambda_.Code:
+    """The provider's asset: bundled locally, hashed by what is shipped."""
+    source = handler_source_dir()
+    return lambda_.Code.from_asset(
+        str(source),
+        asset_hash_type=AssetHashType.OUTPUT,
+        bundling=BundlingOptions(
+            # Never pulled: local bundling always succeeds or raises.
+            image=PROVIDER_RUNTIME.bundling_image,
+            local=ProviderAssetBundler(source),
+        ),
+    )
+
+
+@jsii.implements(IStableListProducer)
+class _RoleArns:
+    """Renders the run roles at synth time, after every run in the stack has registered."""
+
+    def __init__(self, role_arns: list[str]) -> None:
+        self._role_arns = role_arns
+
+    def produce(self) -> list[str]:
+        return list(self._role_arns)

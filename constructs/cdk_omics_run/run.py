@@ -1,0 +1,202 @@
+"""The OmicsRun construct: one HealthOmics workflow run as a stack resource."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, Mapping, Union
+
+from aws_cdk import Annotations, CustomResource
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_omics as omics
+from constructs import Construct
+
+from cdk_omics_run.arguments import (
+    ArgumentError,
+    argument_name_of,
+    members_by_argument,
+    resource_properties,
+)
+from cdk_omics_run.enums import (
+    CacheBehavior,
+    LogLevel,
+    NetworkingMode,
+    OutputUriPrefixMode,
+    RetentionMode,
+    ScratchStorageMode,
+    StorageType,
+    WorkflowType,
+)
+from cdk_omics_run.provider import OmicsRunProvider
+
+RESOURCE_TYPE = "Custom::OmicsRun"
+
+Document = Union[Mapping[str, Any], str]
+
+
+class OmicsRun(Construct):
+    """Starts an AWS HealthOmics workflow run when the stack deploys.
+
+    Every keyword argument is a StartRun request member in snake_case. The
+    run's ID becomes the resource's physical ID; its ARN, ID, UUID, output
+    URI and status are available as ``attr_*`` properties.
+
+    Example::
+
+        from cdk_omics_run import LogLevel, OmicsRun
+
+        run = OmicsRun(
+            stack,
+            "CramToBam",
+            workflow_id="1234567",
+            role_arn="arn:aws:iam::123456789012:role/omics-service-role",
+            output_uri="s3://my-bucket/workflow-output/",
+            parameters="file://workflow-inputs.json",
+            log_level=LogLevel.ALL,
+        )
+        CfnOutput(stack, "RunId", value=run.attr_id)
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        id_: str,
+        *,
+        role_arn: str | iam.IRole,
+        output_uri: str,
+        workflow_id: str | omics.CfnWorkflow | None = None,
+        workflow_type: WorkflowType | str | None = None,
+        run_id: str | None = None,
+        name: str | None = None,
+        cache_id: str | omics.CfnRunCache | None = None,
+        cache_behavior: CacheBehavior | str | None = None,
+        run_group_id: str | omics.CfnRunGroup | None = None,
+        priority: int | None = None,
+        parameters: Document | None = None,
+        storage_capacity: int | None = None,
+        log_level: LogLevel | str | None = None,
+        tags: Mapping[str, str] | None = None,
+        retention_mode: RetentionMode | str | None = None,
+        storage_type: StorageType | str | None = None,
+        workflow_owner_id: str | None = None,
+        workflow_version_name: str | None = None,
+        networking_mode: NetworkingMode | str | None = None,
+        scratch_storage_mode: ScratchStorageMode | str | None = None,
+        configuration_name: str | omics.CfnConfiguration | None = None,
+        session_policy: str | None = None,
+        engine_settings: Document | None = None,
+        output_uri_prefix_mode: OutputUriPrefixMode | str | None = None,
+        requester_pays_enabled: bool | None = None,
+        parameters_uri: str | None = None,
+    ) -> None:
+        super().__init__(scope, id_)
+        arguments = {k: v for k, v in locals().items() if k not in ("self", "scope", "id_", "__class__")}
+        self._check_workflow_or_source_run(workflow_id, run_id)
+        properties = resource_properties(self, arguments)
+        if storage_capacity is not None and properties.get("StorageType") == StorageType.DYNAMIC.value:
+            Annotations.of(self).add_warning_v2(
+                "cdk-omics-run:storageCapacityIgnored",
+                "storage_capacity is ignored with DYNAMIC storage: HealthOmics scales the storage itself",
+            )
+
+        provider = OmicsRunProvider.of(self)
+        provider.allow_pass_role(properties["RoleArn"])
+        self._resource = CustomResource(
+            self,
+            "Resource",
+            service_token=provider.service_token,
+            resource_type=RESOURCE_TYPE,
+            properties=properties,
+        )
+
+    @classmethod
+    def from_cli_input_json(
+        cls,
+        scope: Construct,
+        id_: str,
+        request: Mapping[str, Any] | str | Path,
+        **overrides: Any,
+    ) -> OmicsRun:
+        """Builds the run from a StartRun request in the AWS CLI's ``--cli-input-json`` form.
+
+        ``request`` is the request itself or the path of a JSON file holding it.
+        Keyword ``overrides`` (snake_case) replace the request's values, as
+        command-line options override ``--cli-input-json`` in the CLI.
+        ``requestId`` is accepted and ignored: the provider derives its own, so
+        that a redelivered event starts no second run.
+
+        Example::
+
+            OmicsRun.from_cli_input_json(stack, "CramToBam", "examples/cram-to-bam.json",
+                                         name="cram-to-bam-nightly")
+        """
+        body = _read_request(scope, id_, request)
+        members = {m.wire_name: argument_name_of(m.wire_name) for m in members_by_argument().values()}
+        arguments: dict[str, Any] = {}
+        for key, value in body.items():
+            if key == "requestId":
+                continue
+            if key not in members:
+                known = ", ".join(sorted([*members, "requestId"]))
+                raise ArgumentError(
+                    f"{scope.node.path}/{id_}: unknown key {key} in the StartRun request; allowed: {known}"
+                )
+            arguments[members[key]] = value
+        arguments.update(overrides)
+        return cls(scope, id_, **arguments)
+
+    def _check_workflow_or_source_run(self, workflow_id: Any, run_id: Any) -> None:
+        if (workflow_id is None) == (run_id is None):
+            given = "both" if workflow_id is not None else "neither"
+            raise ArgumentError(
+                f"{self.node.path}: arguments workflow_id and run_id: got {given}; "
+                "allowed: exactly one (a workflow to run, or a run to repeat)"
+            )
+
+    @property
+    def attr_arn(self) -> str:
+        """The run's ARN."""
+        return self._resource.get_att_string("Arn")
+
+    @property
+    def attr_id(self) -> str:
+        """The run's ID, which is also the resource's physical ID."""
+        return self._resource.get_att_string("Id")
+
+    @property
+    def attr_uuid(self) -> str:
+        """The run's universally unique identifier."""
+        return self._resource.get_att_string("Uuid")
+
+    @property
+    def attr_run_output_uri(self) -> str:
+        """Where the run writes its outputs."""
+        return self._resource.get_att_string("RunOutputUri")
+
+    @property
+    def attr_status(self) -> str:
+        """The run's status when the resource last answered CloudFormation."""
+        return self._resource.get_att_string("Status")
+
+    @property
+    def resource(self) -> CustomResource:
+        """The underlying ``Custom::OmicsRun`` resource."""
+        return self._resource
+
+
+def _read_request(scope: Construct, id_: str, request: Mapping[str, Any] | str | Path) -> Mapping[str, Any]:
+    if isinstance(request, Mapping):
+        return request
+    path = Path(request)
+    try:
+        body = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as error:
+        raise ArgumentError(
+            f"{scope.node.path}/{id_}: argument request: cannot read {path} ({error}); "
+            "allowed: a StartRun request in --cli-input-json form, as a dict or a JSON file path"
+        ) from None
+    if not isinstance(body, Mapping):
+        raise ArgumentError(f"{scope.node.path}/{id_}: argument request: {path} holds no JSON object")
+    return body
+
+
+__all__ = ["OmicsRun", "RESOURCE_TYPE"]

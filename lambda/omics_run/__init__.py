@@ -1,0 +1,1 @@
+"""Runtime code of the Custom::OmicsRun provider: everything but the crhelper wiring."""

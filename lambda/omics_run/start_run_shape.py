@@ -1,0 +1,215 @@
+"""The StartRun request shape, read from botocore's service model.
+
+botocore's model is the one source of truth for member names, types, enums,
+ranges and patterns. A member that a newer botocore adds works without any
+hand-written mapping code. This module depends on botocore only, so the
+construct library can load it at synth time too.
+"""
+from __future__ import annotations
+
+import json
+import re
+import unicodedata
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any, Callable, Mapping
+
+import botocore.session
+from botocore.model import Shape
+
+# Members the handler fills in itself rather than taking from the template.
+DERIVED_MEMBERS = frozenset({"requestId"})
+
+# How much of a rejected value an error message quotes: enough to recognise it,
+# short enough that workflow parameters are never echoed in full and the
+# Reason stays far below CloudFormation's 256-character display limit.
+QUOTED_VALUE_LIMIT = 40
+
+
+class PropertyError(ValueError):
+    """A property value that StartRun would reject, with the rule it breaks."""
+
+    def __init__(self, property_name: str, problem: str) -> None:
+        super().__init__(f"{property_name}: {problem}")
+        self.property_name = property_name
+        self.problem = problem
+
+
+@dataclass(frozen=True)
+class Member:
+    """One StartRun request member, as a CloudFormation property."""
+
+    property_name: str
+    wire_name: str
+    shape: Shape
+    required: bool
+
+
+def property_name_of(wire_name: str) -> str:
+    """`workflowId` -> `WorkflowId`: the CloudFormation spelling of a member."""
+    return wire_name[:1].upper() + wire_name[1:]
+
+
+@lru_cache(maxsize=1)
+def start_run_members() -> dict[str, Member]:
+    """The StartRun members a template may set, keyed by property name.
+
+    The session honours ``AWS_DATA_PATH``, so a service model shipped beside
+    the handler takes precedence over the one in the Lambda runtime.
+    """
+    operation = botocore.session.get_session().get_service_model("omics").operation_model("StartRun")
+    input_shape = operation.input_shape
+    required = set(input_shape.required_members)
+    return {
+        property_name_of(wire_name): Member(
+            property_name=property_name_of(wire_name),
+            wire_name=wire_name,
+            shape=shape,
+            required=wire_name in required,
+        )
+        for wire_name, shape in input_shape.members.items()
+        if wire_name not in DERIVED_MEMBERS
+    }
+
+
+def quote(value: Any) -> str:
+    """A short, recognisable rendering of a rejected value."""
+    text = json.dumps(value) if not isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+    if len(text) > QUOTED_VALUE_LIMIT:
+        return text[: QUOTED_VALUE_LIMIT - 1] + "…"
+    return text
+
+
+def coerce_member(member: Member, value: Any) -> Any:
+    """Checks one property value against its member's shape and returns it as StartRun wants it.
+
+    CloudFormation hands a custom resource every scalar as a string, so
+    integers and booleans arrive as text and are turned back into their types.
+    Raises PropertyError naming the property, the value and what is allowed.
+    """
+    return _coerce(member.property_name, member.shape, value)
+
+
+def _coerce(path: str, shape: Shape, value: Any) -> Any:
+    coerce = _COERCERS.get(shape.type_name)
+    if shape.metadata.get("document"):
+        coerce = _coerce_document
+    if coerce is None:
+        # A type this version knows no rule for: the service validates it.
+        return value
+    return coerce(path, shape, value)
+
+
+def _coerce_string(path: str, shape: Shape, value: Any) -> str:
+    if not isinstance(value, str):
+        raise PropertyError(path, f"got {quote(value)}; allowed: a string")
+    enum = list(getattr(shape, "enum", None) or [])
+    if enum:
+        if value not in enum:
+            raise PropertyError(path, f"got {quote(value)}; allowed: {', '.join(enum)}")
+        return value
+    low, high = shape.metadata.get("min"), shape.metadata.get("max")
+    if (low is not None and len(value) < low) or (high is not None and len(value) > high):
+        raise PropertyError(
+            path, f"got a string of {len(value)} characters; allowed: {_bounds_text(low, high)} characters"
+        )
+    pattern = shape.metadata.get("pattern")
+    if pattern and not _pattern_matcher(pattern)(value):
+        raise PropertyError(path, f"got {quote(value)}; allowed: a string matching {pattern}")
+    return value
+
+
+def _coerce_integer(path: str, shape: Shape, value: Any) -> int:
+    low, high = shape.metadata.get("min"), shape.metadata.get("max")
+    allowed = f"an integer from {_bounds_text(low, high, ' to ')}"
+    number = _as_integer(value)
+    if number is None:
+        raise PropertyError(path, f"got {quote(value)}; allowed: {allowed}")
+    if (low is not None and number < low) or (high is not None and number > high):
+        raise PropertyError(path, f"got {number}; allowed: {allowed}")
+    return number
+
+
+def _as_integer(value: Any) -> int | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str) and re.fullmatch(r"[+-]?[0-9]+", value.strip()):
+        return int(value.strip())
+    return None
+
+
+def _coerce_boolean(path: str, shape: Shape, value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.strip().lower() in ("true", "false"):
+        return value.strip().lower() == "true"
+    raise PropertyError(path, f"got {quote(value)}; allowed: true or false")
+
+
+def _coerce_map(path: str, shape: Shape, value: Any) -> dict[str, Any]:
+    if not isinstance(value, Mapping):
+        raise PropertyError(path, f"got {quote(value)}; allowed: an object of string keys and values")
+    coerced: dict[str, Any] = {}
+    for key, item in value.items():
+        coerced[_coerce(f"{path} key", shape.key, key)] = _coerce(f"{path}.{key}", shape.value, item)
+    return coerced
+
+
+def _coerce_document(path: str, shape: Shape, value: Any) -> dict[str, Any]:
+    allowed = "a JSON object, as a string or an object"
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except json.JSONDecodeError as error:
+            raise PropertyError(path, f"got invalid JSON ({error.msg} at character {error.pos}); allowed: {allowed}")
+    if not isinstance(value, Mapping):
+        raise PropertyError(path, f"got {quote(value)}; allowed: {allowed}")
+    return dict(value)
+
+
+_COERCERS: dict[str, Callable[[str, Shape, Any], Any]] = {
+    "string": _coerce_string,
+    "integer": _coerce_integer,
+    "long": _coerce_integer,
+    "boolean": _coerce_boolean,
+    "map": _coerce_map,
+}
+
+
+def _bounds_text(low: int | None, high: int | None, joiner: str = " to ") -> str:
+    if low is not None and high is not None:
+        return f"{low}{joiner}{high}"
+    if low is not None:
+        return f"at least {low}"
+    if high is not None:
+        return f"at most {high}"
+    return "any"
+
+
+# The service models write Unicode categories the Java way (\p{L}); Python's
+# re has no \p, so such character classes are checked with unicodedata.
+_CATEGORY_CLASS = re.compile(r"\[((?:\\p\{[A-Z]\}|\\[tnr]|\|)+)\]([+*])")
+
+
+@lru_cache(maxsize=None)
+def _pattern_matcher(pattern: str) -> Callable[[str], bool]:
+    category_class = _CATEGORY_CLASS.fullmatch(pattern)
+    if category_class:
+        categories = set(re.findall(r"\\p\{([A-Z])\}", category_class.group(1)))
+        extra = {"\t" if c == "t" else "\n" if c == "n" else "\r" for c in re.findall(r"\\([tnr])", category_class.group(1))}
+        at_least_one = category_class.group(2) == "+"
+
+        def matches_categories(text: str) -> bool:
+            if at_least_one and not text:
+                return False
+            return all(ch in extra or unicodedata.category(ch)[0] in categories for ch in text)
+
+        return matches_categories
+    try:
+        compiled = re.compile(pattern)
+    except re.error:
+        # A pattern Python cannot read is left to the service to enforce.
+        return lambda text: True
+    return lambda text: compiled.fullmatch(text) is not None
