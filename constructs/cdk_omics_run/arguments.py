@@ -99,7 +99,19 @@ def _document_property(scope: Construct, argument: str, member: Any, value: Any)
     if Token.is_unresolved(value):
         return value
     _check(scope, argument, member, value)
-    return Stack.of(scope).to_json_string(value)
+    if _contains_token(value):
+        # Tokens inside need CloudFormation functions to join the JSON text;
+        # CDK's renderer drops null values, so it is used only when needed.
+        return Stack.of(scope).to_json_string(value)
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+
+
+def _contains_token(value: Any) -> bool:
+    if isinstance(value, Mapping):
+        return any(_contains_token(k) or _contains_token(v) for k, v in value.items())
+    if isinstance(value, (list, tuple)):
+        return any(_contains_token(item) for item in value)
+    return Token.is_unresolved(value)
 
 
 def _load_json_file(scope: Construct, argument: str, path_text: str) -> Any:

@@ -1,0 +1,79 @@
+"""Shared fixtures: the local HealthOmics stand-in, the HTTPS response bucket, and the handler."""
+from __future__ import annotations
+
+import importlib
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+
+from support.omics_stand_in import OmicsStandIn
+from support.response_bucket import ResponseBucket
+
+# jsii prints a large end-of-life banner under Node 20 on every import of aws_cdk.
+os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+REGION = "us-east-1"
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    # A run that executes no test must fail loudly, whatever selected it away.
+    if session.testscollected == 0 or exitstatus == pytest.ExitCode.NO_TESTS_COLLECTED:
+        print("\nERROR: no test was executed")
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+@pytest.fixture(scope="session")
+def omics_service() -> Iterator[OmicsStandIn]:
+    """One HealthOmics stand-in for the whole run, on a loopback port."""
+    stand_in = OmicsStandIn(region=REGION).start()
+    yield stand_in
+    stand_in.stop()
+
+
+@pytest.fixture
+def omics(omics_service: OmicsStandIn) -> OmicsStandIn:
+    """The stand-in, emptied for this test."""
+    omics_service.reset()
+    return omics_service
+
+
+@pytest.fixture(scope="session")
+def response_bucket(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ResponseBucket]:
+    """moto's S3 server over HTTPS, where the handler PUTs its CloudFormation responses."""
+    bucket = ResponseBucket(tmp_path_factory.mktemp("tls")).start()
+    yield bucket
+    bucket.stop()
+
+
+def handler_environment(omics: OmicsStandIn, response_bucket: ResponseBucket) -> dict[str, str]:
+    """The environment the handler runs with: SDK standard settings only, as in Lambda."""
+    return {
+        "AWS_REGION": REGION,
+        "AWS_DEFAULT_REGION": REGION,
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_SESSION_TOKEN": "testing",
+        "AWS_ENDPOINT_URL_OMICS": omics.endpoint_url,
+        "AWS_DISABLE_HOST_PREFIX_INJECTION": "true",
+        # crhelper sends its response over HTTPS with the default SSL context.
+        "SSL_CERT_FILE": response_bucket.ca_file,
+    }
+
+
+@pytest.fixture
+def handler_module(
+    omics: OmicsStandIn, response_bucket: ResponseBucket, monkeypatch: pytest.MonkeyPatch
+) -> ModuleType:
+    """The handler module from lambda/, loaded the way Lambda loads it, by module name."""
+    for name, value in handler_environment(omics, response_bucket).items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv("AWS_PROFILE", raising=False)
+    module = importlib.import_module("omics_run_handler")
+    from omics_run.client import omics_client
+
+    omics_client.cache_clear()
+    return module

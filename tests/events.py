@@ -1,0 +1,112 @@
+"""The one builder of CloudFormation custom-resource events, and the handler invoker."""
+from __future__ import annotations
+
+import time
+import uuid
+from dataclasses import dataclass
+from types import ModuleType
+from typing import Any, Literal, Mapping
+
+from support.response_bucket import ResponseBucket
+
+STACK_ID = "arn:aws:cloudformation:us-east-1:123456789012:stack/OmicsRunExample/5b918d10-cd98-11ee-a3ff-0a5d9f5b5b5b"
+LOGICAL_ID = "CramToBam"
+SERVICE_TOKEN = "arn:aws:lambda:us-east-1:123456789012:function:OmicsRunProvider"
+ROLE_ARN = "arn:aws:iam::123456789012:role/omics-service-role"
+OUTPUT_URI = "s3://omics-artifacts/workflow-output/"
+
+MINIMAL_PROPERTIES: dict[str, Any] = {"WorkflowId": "1234567", "RoleArn": ROLE_ARN, "OutputUri": OUTPUT_URI}
+
+
+def as_cloudformation_sends(value: Any) -> Any:
+    """CloudFormation hands a custom resource every scalar as a string, nested ones included."""
+    if isinstance(value, Mapping):
+        return {key: as_cloudformation_sends(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [as_cloudformation_sends(item) for item in value]
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return str(value)
+    return value
+
+
+def cfn_event(
+    request_type: Literal["Create", "Update", "Delete"],
+    properties: Mapping[str, Any],
+    *,
+    response_url: str,
+    old_properties: Mapping[str, Any] | None = None,
+    physical_id: str | None = None,
+    logical_id: str = LOGICAL_ID,
+    request_id: str | None = None,
+) -> dict[str, Any]:
+    """A custom-resource request as CloudFormation sends it."""
+    event: dict[str, Any] = {
+        "RequestType": request_type,
+        "ServiceToken": SERVICE_TOKEN,
+        "ResponseURL": response_url,
+        "StackId": STACK_ID,
+        "RequestId": request_id or str(uuid.uuid4()),
+        "LogicalResourceId": logical_id,
+        "ResourceType": "Custom::OmicsRun",
+        "ResourceProperties": as_cloudformation_sends({"ServiceToken": SERVICE_TOKEN, **properties}),
+    }
+    if old_properties is not None:
+        event["OldResourceProperties"] = as_cloudformation_sends({"ServiceToken": SERVICE_TOKEN, **old_properties})
+    if physical_id is not None:
+        event["PhysicalResourceId"] = physical_id
+    return event
+
+
+class LambdaContext:
+    """The parts of Lambda's context object that crhelper reads."""
+
+    function_name = "OmicsRunProvider"
+    aws_request_id = "lambda-request"
+    invoked_function_arn = SERVICE_TOKEN
+    log_group_name = "/aws/lambda/OmicsRunProvider"
+    log_stream_name = "stream"
+
+    def __init__(self, timeout_seconds: float = 300.0) -> None:
+        self._deadline = time.monotonic() + timeout_seconds
+
+    def get_remaining_time_in_millis(self) -> int:
+        return int((self._deadline - time.monotonic()) * 1000)
+
+
+@dataclass(frozen=True)
+class Invocation:
+    """What the handler answered, and how long it took."""
+
+    response: dict[str, Any]
+    seconds: float
+
+
+def invoke_handler(
+    handler_module: ModuleType,
+    bucket: ResponseBucket,
+    request_type: Literal["Create", "Update", "Delete"],
+    properties: Mapping[str, Any],
+    *,
+    old_properties: Mapping[str, Any] | None = None,
+    physical_id: str | None = None,
+    expected_status: Literal["SUCCESS", "FAILED"] = "SUCCESS",
+    **event_fields: Any,
+) -> Invocation:
+    """Plays one event through the handler and reads its answer from the presigned S3 URL."""
+    key = f"responses/{uuid.uuid4()}"
+    event = cfn_event(
+        request_type,
+        properties,
+        response_url=bucket.presigned_response_url(key),
+        old_properties=old_properties,
+        physical_id=physical_id,
+        **event_fields,
+    )
+    started = time.monotonic()
+    handler_module.handler(event, LambdaContext())
+    seconds = time.monotonic() - started
+    response = bucket.wait_for_response(key)
+    assert response["Status"] == expected_status, response
+    return Invocation(response, seconds)

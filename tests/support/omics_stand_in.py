@@ -1,0 +1,629 @@
+"""A local HTTP stand-in for the AWS HealthOmics run API.
+
+moto has no HealthOmics backend, so tests point boto3 at this server instead::
+
+    stand_in = OmicsStandIn().start()
+    monkeypatch.setenv("AWS_ENDPOINT_URL_OMICS", stand_in.endpoint_url)
+    monkeypatch.setenv("AWS_DISABLE_HOST_PREFIX_INJECTION", "true")
+
+It speaks the REST-JSON wire protocol of botocore's ``omics`` service model
+(paths, status codes, ``x-amzn-errortype`` error header, ISO-8601
+timestamps), so the code under test runs its real boto3 calls and sees real
+botocore exceptions (``client.exceptions.ResourceNotFoundException`` ...).
+
+Only the standard library is used, so the server has no moving parts of its
+own: a ``ThreadingHTTPServer`` on 127.0.0.1 in a daemon thread, with all state
+behind one lock.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import socket
+import sys
+import threading
+import traceback
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, unquote, urlsplit
+
+__all__ = [
+    "ACTIVE_STATUSES",
+    "GET_RUN_OUTPUT_MEMBERS",
+    "OPERATIONS",
+    "TERMINAL_STATUSES",
+    "OmicsStandIn",
+    "RecordedRequest",
+]
+
+# Operations this stand-in implements; fail_next() rejects anything else so a
+# typo in a test cannot silently inject a fault that never fires.
+OPERATIONS = frozenset(
+    {
+        "StartRun",
+        "GetRun",
+        "CancelRun",
+        "DeleteRun",
+        "TagResource",
+        "UntagResource",
+        "ListTagsForResource",
+    }
+)
+
+# Statuses in which the real service refuses DeleteRun (the run still holds
+# compute) and in which CancelRun is meaningful.
+ACTIVE_STATUSES = frozenset({"PENDING", "STARTING", "RUNNING", "STOPPING"})
+# Statuses from which a run cannot be cancelled any more.
+TERMINAL_STATUSES = frozenset({"COMPLETED", "DELETED", "CANCELLED", "FAILED"})
+
+# Members of the GetRun output shape (botocore omics 2022-11-28). Hard-coded to
+# keep this module free of botocore; the self-test compares it with the model
+# so a botocore upgrade that changes the shape is noticed.
+GET_RUN_OUTPUT_MEMBERS = frozenset(
+    {
+        "arn",
+        "id",
+        "cacheId",
+        "cacheBehavior",
+        "engineVersion",
+        "status",
+        "workflowId",
+        "workflowType",
+        "runId",
+        "roleArn",
+        "name",
+        "runGroupId",
+        "batchId",
+        "priority",
+        "definition",
+        "digest",
+        "parameters",
+        "storageCapacity",
+        "outputUri",
+        "logLevel",
+        "resourceDigests",
+        "startedBy",
+        "creationTime",
+        "startTime",
+        "stopTime",
+        "statusMessage",
+        "tags",
+        "accelerators",
+        "retentionMode",
+        "failureReason",
+        "logLocation",
+        "uuid",
+        "runOutputUri",
+        "storageType",
+        "workflowOwnerId",
+        "workflowVersionName",
+        "workflowUuid",
+        "networkingMode",
+        "scratchStorageMode",
+        "configuration",
+        "vpcConfig",
+        "engineSettings",
+        "sessionPolicy",
+        "outputUriPrefixMode",
+        "requesterPaysEnabled",
+        "parametersUri",
+    }
+)
+
+# The StartRun output members this stand-in fills in.
+_START_RUN_RESPONSE_MEMBERS = ("arn", "id", "status", "tags", "uuid", "runOutputUri")
+# StartRun members the service model marks as required.
+_START_RUN_REQUIRED = ("roleArn", "outputUri", "requestId")
+# Timestamp members; the model declares timestampFormat "iso8601" for them.
+_TIMESTAMP_MEMBERS = ("creationTime", "startTime", "stopTime")
+_FIRST_RUN_ID = 1000001
+
+
+@dataclass(frozen=True)
+class RecordedRequest:
+    """One HTTP request as the stand-in received it.
+
+    ``path`` is the raw (still percent-encoded) path without the query string,
+    ``headers`` has lower-cased names, ``body`` is the parsed JSON object or
+    None when the request had no (valid JSON object) body.
+    """
+
+    operation: str
+    method: str
+    path: str
+    query: dict[str, list[str]]
+    headers: dict[str, str]
+    body: dict | None
+
+
+class _ServiceError(Exception):
+    """An error response in the service's wire format."""
+
+    def __init__(self, code: str, status: int, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.status = status
+        self.message = message
+
+
+@dataclass
+class _Fault:
+    """A pending injected error and how many more requests it applies to."""
+
+    code: str
+    status: int
+    message: str
+    remaining: int
+
+
+def _iso8601(value: datetime) -> str:
+    """Format a datetime the way the service sends timestamps (UTC, 'Z')."""
+    if value.tzinfo is None:
+        # Naive datetimes in tests mean UTC; never silently use local time.
+        value = value.replace(tzinfo=timezone.utc)
+    text = value.astimezone(timezone.utc).isoformat(timespec="milliseconds")
+    return text.replace("+00:00", "Z")
+
+
+def _now() -> str:
+    return _iso8601(datetime.now(timezone.utc))
+
+
+def _not_found(what: str) -> _ServiceError:
+    return _ServiceError("ResourceNotFoundException", 404, f"{what} not found")
+
+
+def _route(method: str, raw_path: str) -> tuple[str | None, dict[str, str]]:
+    """Map method + raw path to (operation, decoded path parameters)."""
+    # Split before unquoting: the ARN label arrives percent-encoded (its '/'
+    # is %2F), so it must stay a single segment.
+    segments = [unquote(s) for s in raw_path.split("/")[1:]]
+    if segments == ["run"] and method == "POST":
+        return "StartRun", {}
+    if len(segments) == 2 and segments[0] == "run" and segments[1]:
+        if method == "GET":
+            return "GetRun", {"id": segments[1]}
+        if method == "DELETE":
+            return "DeleteRun", {"id": segments[1]}
+    if (
+        len(segments) == 3
+        and segments[0] == "run"
+        and segments[1]
+        and segments[2] == "cancel"
+        and method == "POST"
+    ):
+        return "CancelRun", {"id": segments[1]}
+    if len(segments) == 2 and segments[0] == "tags" and segments[1]:
+        operation = {
+            "POST": "TagResource",
+            "DELETE": "UntagResource",
+            "GET": "ListTagsForResource",
+        }.get(method)
+        if operation:
+            return operation, {"resourceArn": segments[1]}
+    return None, {}
+
+
+class _Server(ThreadingHTTPServer):
+    """ThreadingHTTPServer that knows its stand-in and its open connections."""
+
+    daemon_threads = True
+
+    def __init__(self, stand_in: OmicsStandIn) -> None:
+        self.stand_in = stand_in
+        # Keep-alive connections keep a handler thread reading; stop() shuts
+        # these sockets down so no thread outlives the server.
+        self.open_connections: set[socket.socket] = set()
+        self.connections_lock = threading.Lock()
+        super().__init__(("127.0.0.1", 0), _Handler)
+
+
+class _Handler(BaseHTTPRequestHandler):
+    """Reads one request, lets the stand-in answer it, writes the response."""
+
+    # HTTP/1.1 so botocore's connection pool can keep connections alive, as
+    # it does against the real endpoint.
+    protocol_version = "HTTP/1.1"
+    server: _Server
+
+    def setup(self) -> None:
+        super().setup()
+        with self.server.connections_lock:
+            self.server.open_connections.add(self.connection)
+
+    def finish(self) -> None:
+        with self.server.connections_lock:
+            self.server.open_connections.discard(self.connection)
+        super().finish()
+
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+        """Stay quiet: request logs would only clutter test output."""
+
+    def _dispatch(self) -> None:
+        length = int(self.headers.get("Content-Length") or 0)
+        raw_body = self.rfile.read(length) if length > 0 else b""
+        headers = {name.lower(): value for name, value in self.headers.items()}
+        status, body, extra_headers = self.server.stand_in._handle(
+            self.command, self.path, headers, raw_body
+        )
+        payload = b"" if body is None else json.dumps(body).encode("utf-8")
+        self.send_response(status)
+        self.send_header("x-amzn-RequestId", str(uuid.uuid4()))
+        if status != 204:  # a 204 carries no body, so no entity headers
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(payload)))
+        for name, value in extra_headers.items():
+            self.send_header(name, value)
+        self.end_headers()
+        if payload and status != 204:
+            self.wfile.write(payload)
+
+    do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = _dispatch
+
+
+class OmicsStandIn:
+    """In-memory HealthOmics run API served over HTTP on 127.0.0.1.
+
+    State (``runs``, ``requests``) is plain data that tests may inspect; the
+    server thread guards its own reads and writes with ``self._lock``.
+    """
+
+    def __init__(self, account: str = "123456789012", region: str = "us-east-1") -> None:
+        self.account = account
+        self.region = region
+        self._lock = threading.RLock()
+        self._server: _Server | None = None
+        self._thread: threading.Thread | None = None
+        self.requests: list[RecordedRequest] = []
+        self.runs: dict[str, dict] = {}
+        self._faults: dict[str, list[_Fault]] = {}
+        # requestId -> the original StartRun response, for idempotent replays.
+        self._request_ids: dict[str, dict] = {}
+        self._next_run_number = _FIRST_RUN_ID
+
+    # ----------------------------------------------------------------- lifecycle
+
+    def start(self) -> OmicsStandIn:
+        """Bind 127.0.0.1 on a free port and serve in a daemon thread."""
+        if self._server is not None:
+            raise RuntimeError("OmicsStandIn is already running")
+        self._server = _Server(self)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever,
+            kwargs={"poll_interval": 0.05},  # short, so stop() returns quickly
+            name=f"omics-stand-in-{self._server.server_address[1]}",
+            daemon=True,
+        )
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop serving and close every connection; safe to call twice."""
+        server, thread = self._server, self._thread
+        self._server = self._thread = None
+        if server is None:
+            return
+        server.shutdown()
+        with server.connections_lock:
+            for conn in list(server.open_connections):
+                try:
+                    conn.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass  # already closed by the peer
+        server.server_close()
+        if thread is not None:
+            thread.join(timeout=5)
+
+    def __enter__(self) -> OmicsStandIn:
+        return self.start()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
+    @property
+    def endpoint_url(self) -> str:
+        """``http://127.0.0.1:<port>`` of the running server."""
+        if self._server is None:
+            raise RuntimeError("OmicsStandIn is not running; call start() first")
+        return f"http://127.0.0.1:{self._server.server_address[1]}"
+
+    def client_environment(self) -> dict[str, str]:
+        """Environment variables that point boto3's omics client here."""
+        return {
+            "AWS_ENDPOINT_URL_OMICS": self.endpoint_url,
+            # The run API's endpoint trait would prefix the host with
+            # "workflows-"/"tags-", which cannot resolve for 127.0.0.1.
+            "AWS_DISABLE_HOST_PREFIX_INJECTION": "true",
+        }
+
+    # ------------------------------------------------------------ test helpers
+
+    def requests_for(self, operation: str) -> list[RecordedRequest]:
+        """Requests for one operation (e.g. "StartRun"), in arrival order."""
+        with self._lock:
+            return [r for r in self.requests if r.operation == operation]
+
+    def start_run_bodies(self) -> list[dict]:
+        """JSON bodies of all StartRun calls in order, including rejected ones."""
+        return [r.body if r.body is not None else {} for r in self.requests_for("StartRun")]
+
+    def set_status(self, run_id: str, status: str, failure_reason: str | None = None) -> None:
+        """Move a run to ``status``, filling start/stop times as the service would."""
+        with self._lock:
+            run = self.runs.get(run_id)
+            if run is None:
+                raise KeyError(f"no run {run_id!r} in the stand-in (runs: {sorted(self.runs)})")
+            run["status"] = status
+            if failure_reason is not None:
+                run["failureReason"] = failure_reason
+            if status in {"RUNNING", "STOPPING", "COMPLETED"}:
+                run.setdefault("startTime", _now())
+            if status in TERMINAL_STATUSES:
+                run.setdefault("stopTime", _now())
+
+    def add_run(self, **fields: Any) -> dict:
+        """Seed a run directly and return its (live) record.
+
+        Any GetRun/StartRun members may be given; ``id``, ``arn``, ``uuid``,
+        ``status`` ("PENDING"), ``tags`` and ``creationTime`` get defaults, and
+        datetime values for timestamp members are converted to ISO-8601.
+        A ``requestId`` makes a later StartRun with that id replay this run.
+        """
+        with self._lock:
+            record = copy.deepcopy(fields)
+            for member in _TIMESTAMP_MEMBERS:
+                if isinstance(record.get(member), datetime):
+                    record[member] = _iso8601(record[member])
+            run_id = str(record.get("id") or self._allocate_run_id())
+            if run_id in self.runs:
+                raise ValueError(f"run {run_id!r} already exists in the stand-in")
+            record["id"] = run_id
+            record.setdefault("arn", self._run_arn(run_id))
+            record.setdefault("uuid", str(uuid.uuid4()))
+            record.setdefault("status", "PENDING")
+            record.setdefault("tags", {})
+            record.setdefault("creationTime", _now())
+            if "outputUri" in record:
+                record.setdefault("runOutputUri", self._run_output_uri(record["outputUri"], run_id))
+            self.runs[run_id] = record
+            if record.get("requestId"):
+                self._request_ids[record["requestId"]] = self._start_run_response(record)
+            return record
+
+    def fail_next(
+        self,
+        operation: str,
+        error_code: str,
+        status: int,
+        message: str = "",
+        times: int = 1,
+    ) -> None:
+        """Answer the next ``times`` calls of ``operation`` with an error.
+
+        Faults for the same operation queue up in the order they were added.
+        Failed calls are still recorded in ``requests``.
+        """
+        if operation not in OPERATIONS:
+            raise ValueError(
+                f"unknown operation {operation!r}; expected one of {sorted(OPERATIONS)}"
+            )
+        if times < 1:
+            raise ValueError("times must be at least 1")
+        fault = _Fault(
+            code=error_code,
+            status=status,
+            message=message or f"Injected {error_code} for {operation}",
+            remaining=times,
+        )
+        with self._lock:
+            self._faults.setdefault(operation, []).append(fault)
+
+    def reset(self) -> None:
+        """Forget runs, requests, faults and idempotency tokens; ids restart."""
+        with self._lock:
+            self.requests.clear()
+            self.runs.clear()
+            self._faults.clear()
+            self._request_ids.clear()
+            self._next_run_number = _FIRST_RUN_ID
+
+    # --------------------------------------------------------------- internals
+
+    def _run_arn(self, run_id: str) -> str:
+        return f"arn:aws:omics:{self.region}:{self.account}:run/{run_id}"
+
+    @staticmethod
+    def _run_output_uri(output_uri: str, run_id: str) -> str:
+        return output_uri.rstrip("/") + "/" + run_id
+
+    def _allocate_run_id(self) -> str:
+        # Skip ids taken by add_run(id=...) so seeded and started runs never clash.
+        while str(self._next_run_number) in self.runs:
+            self._next_run_number += 1
+        run_id = str(self._next_run_number)
+        self._next_run_number += 1
+        return run_id
+
+    @staticmethod
+    def _start_run_response(run: dict) -> dict:
+        return {m: copy.deepcopy(run[m]) for m in _START_RUN_RESPONSE_MEMBERS if m in run}
+
+    def _take_fault(self, operation: str) -> _ServiceError | None:
+        queue = self._faults.get(operation)
+        if not queue:
+            return None
+        fault = queue[0]
+        fault.remaining -= 1
+        if fault.remaining <= 0:
+            queue.pop(0)
+        return _ServiceError(fault.code, fault.status, fault.message)
+
+    def _find_run(self, run_id: str) -> dict:
+        run = self.runs.get(run_id)
+        if run is None:
+            raise _not_found(f"Run {run_id}")
+        return run
+
+    def _find_run_by_arn(self, arn: str) -> dict:
+        for run in self.runs.values():
+            if run.get("arn") == arn:
+                return run
+        raise _not_found(f"Resource {arn}")
+
+    def _handle(
+        self, method: str, target: str, headers: dict[str, str], raw_body: bytes
+    ) -> tuple[int, dict | None, dict[str, str]]:
+        """Record one request and produce (status, JSON body, extra headers)."""
+        split = urlsplit(target)
+        operation, params = _route(method, split.path)
+        query = parse_qs(split.query, keep_blank_values=True)
+        body: dict | None = None
+        body_error = ""
+        if raw_body:
+            try:
+                parsed = json.loads(raw_body)
+            except ValueError as exc:
+                body_error = f"Request body is not valid JSON: {exc}"
+            else:
+                if isinstance(parsed, dict):
+                    body = parsed
+                else:
+                    body_error = "Request body must be a JSON object"
+        with self._lock:
+            self.requests.append(
+                RecordedRequest(
+                    operation=operation or "Unknown",
+                    method=method,
+                    path=split.path,
+                    query=query,
+                    headers=headers,
+                    # A private copy, so later changes to a run record can
+                    # never rewrite what the test sees as "sent".
+                    body=copy.deepcopy(body),
+                )
+            )
+            try:
+                if operation is None:
+                    raise _ServiceError(
+                        "UnknownOperationException",
+                        404,
+                        f"The HealthOmics stand-in has no route for {method} {split.path}",
+                    )
+                fault = self._take_fault(operation)
+                if fault is not None:
+                    raise fault
+                if body_error:
+                    raise _ServiceError("ValidationException", 400, body_error)
+                handler = getattr(self, f"_op_{operation}")
+                status, response = handler(params, query, body or {})
+                return status, response, {}
+            except _ServiceError as exc:
+                return exc.status, {"message": exc.message}, {"x-amzn-errortype": exc.code}
+            except Exception as exc:  # a bug in the stand-in itself
+                # Show the traceback (pytest captures it) and answer like the
+                # service would, rather than dropping the connection.
+                traceback.print_exc(file=sys.stderr)
+                return (
+                    500,
+                    {"message": f"OmicsStandIn internal error: {exc!r}"},
+                    {"x-amzn-errortype": "InternalServerException"},
+                )
+
+    # Operation handlers run under self._lock and return (status, body).
+
+    def _op_StartRun(self, params: dict, query: dict, body: dict) -> tuple[int, dict]:
+        for member in _START_RUN_REQUIRED:
+            if body.get(member) in (None, ""):
+                raise _ServiceError(
+                    "ValidationException",
+                    400,
+                    f"1 validation error detected: Value null at '{member}' "
+                    "failed to satisfy constraint: Member must not be null",
+                )
+        tags = body.get("tags", {})
+        if not isinstance(tags, dict):
+            raise _ServiceError("ValidationException", 400, "'tags' must be a map")
+        request_id = body["requestId"]
+        if request_id in self._request_ids:
+            # Idempotent replay: same run, nothing new created.
+            for run in self.runs.values():
+                if run.get("requestId") == request_id:
+                    return 201, self._start_run_response(run)
+            return 201, copy.deepcopy(self._request_ids[request_id])
+        run_id = self._allocate_run_id()
+        record = copy.deepcopy(body)
+        record.update(
+            id=run_id,
+            arn=self._run_arn(run_id),
+            uuid=str(uuid.uuid4()),
+            status="PENDING",
+            tags=dict(tags),
+            runOutputUri=self._run_output_uri(body["outputUri"], run_id),
+            creationTime=_now(),
+        )
+        self.runs[run_id] = record
+        response = self._start_run_response(record)
+        self._request_ids[request_id] = copy.deepcopy(response)
+        return 201, response
+
+    def _op_GetRun(self, params: dict, query: dict, body: dict) -> tuple[int, dict]:
+        run = self._find_run(params["id"])
+        return 200, {k: copy.deepcopy(v) for k, v in run.items() if k in GET_RUN_OUTPUT_MEMBERS}
+
+    def _op_CancelRun(self, params: dict, query: dict, body: dict) -> tuple[int, None]:
+        run = self._find_run(params["id"])
+        if run.get("status") in TERMINAL_STATUSES:
+            raise _ServiceError(
+                "ConflictException",
+                409,
+                f"Run {params['id']} cannot be cancelled in status {run['status']}",
+            )
+        run["status"] = "CANCELLED"
+        run.setdefault("stopTime", _now())
+        return 202, None
+
+    def _op_DeleteRun(self, params: dict, query: dict, body: dict) -> tuple[int, None]:
+        run = self._find_run(params["id"])
+        if run.get("status") in ACTIVE_STATUSES:
+            raise _ServiceError(
+                "ConflictException",
+                409,
+                f"Run {params['id']} cannot be deleted in status {run['status']}",
+            )
+        del self.runs[params["id"]]
+        return 202, None
+
+    def _op_TagResource(self, params: dict, query: dict, body: dict) -> tuple[int, None]:
+        run = self._find_run_by_arn(params["resourceArn"])
+        tags = body.get("tags")
+        if not isinstance(tags, dict):
+            raise _ServiceError(
+                "ValidationException",
+                400,
+                "1 validation error detected: Value null at 'tags' "
+                "failed to satisfy constraint: Member must not be null",
+            )
+        run.setdefault("tags", {}).update(tags)
+        return 204, None
+
+    def _op_UntagResource(self, params: dict, query: dict, body: dict) -> tuple[int, None]:
+        run = self._find_run_by_arn(params["resourceArn"])
+        keys = query.get("tagKeys")
+        if not keys:
+            raise _ServiceError(
+                "ValidationException",
+                400,
+                "1 validation error detected: Value null at 'tagKeys' "
+                "failed to satisfy constraint: Member must not be null",
+            )
+        for key in keys:
+            run.setdefault("tags", {}).pop(key, None)
+        return 204, None
+
+    def _op_ListTagsForResource(self, params: dict, query: dict, body: dict) -> tuple[int, dict]:
+        run = self._find_run_by_arn(params["resourceArn"])
+        return 200, {"tags": dict(run.get("tags", {}))}
