@@ -8,13 +8,34 @@ named by the context key ``runRequest``:
 """
 from __future__ import annotations
 
+import json
 from pathlib import Path
+from typing import Any
 
 import aws_cdk as cdk
 
 from cdk_omics_run import OmicsRun
 
-DEFAULT_RUN_REQUEST = Path(__file__).resolve().parent / "examples" / "cram-to-bam.json"
+HERE = Path(__file__).resolve().parent
+DEFAULT_RUN_REQUEST = HERE / "examples" / "cram-to-bam.json"
+
+# What the CDK CLI adds to every app it runs.
+CLI_DEFAULT_CONTEXT = {
+    "aws:cdk:enable-path-metadata": True,
+    "aws:cdk:enable-asset-metadata": True,
+    "aws:cdk:version-reporting": True,
+}
+
+
+def cli_equivalent_context() -> dict[str, Any]:
+    """cdk.json's context plus the CLI's defaults.
+
+    `python app.py` then writes the same template as `cdk synth`: without it,
+    the feature flags in cdk.json would apply only under the CLI. Context the
+    CLI passes still takes precedence over these values.
+    """
+    configured = json.loads((HERE / "cdk.json").read_text(encoding="utf-8")).get("context", {})
+    return {**configured, **CLI_DEFAULT_CONTEXT}
 
 
 def build_app(app: cdk.App) -> cdk.Stack:
@@ -30,6 +51,6 @@ def build_app(app: cdk.App) -> cdk.Stack:
 
 
 if __name__ == "__main__":
-    example_app = cdk.App()
+    example_app = cdk.App(context=cli_equivalent_context())
     build_app(example_app)
     example_app.synth()

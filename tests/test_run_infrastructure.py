@@ -310,3 +310,16 @@ def test_the_constructs_folder_has_no_init_file_so_the_pypi_constructs_package_s
     assert not (REPO_ROOT / "lambda" / "__init__.py").exists()
     assert Path(constructs.__file__).parent.parent != REPO_ROOT
     assert (Path(cdk_omics_run.__file__).parent / "py.typed").is_file()
+
+
+def test_the_readme_options_table_lists_every_argument() -> None:
+    readme = (REPO_ROOT / "README.md").read_text()
+    rows = set(re.findall(r"^\| `([a-z_]+)` \| `([A-Za-z]+)` \|", readme, flags=re.MULTILINE))
+    keyword_arguments = {
+        name
+        for name, parameter in inspect.signature(OmicsRun.__init__).parameters.items()
+        if parameter.kind is inspect.Parameter.KEYWORD_ONLY
+    }
+
+    assert {argument for argument, _ in rows} == keyword_arguments
+    assert all(prop == "".join(p.capitalize() for p in arg.split("_")) for arg, prop in rows)
