@@ -110,3 +110,10 @@ def invoke_handler(
     response = bucket.wait_for_response(key)
     assert response["Status"] == expected_status, response
     return Invocation(response, seconds)
+
+
+def without_bookkeeping(start_run_body: Mapping[str, Any]) -> dict[str, Any]:
+    """A StartRun body as the user declared it: no requestId, no cdk-omics-run: tags."""
+    body = {k: v for k, v in start_run_body.items() if k != "requestId"}
+    tags = {k: v for k, v in body.pop("tags", {}).items() if not k.startswith("cdk-omics-run:")}
+    return {**body, "tags": tags} if tags else body

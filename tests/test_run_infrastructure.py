@@ -24,6 +24,18 @@ REQUIRED: dict[str, Any] = {"workflow_id": "1234567", "role_arn": ROLE, "output_
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
 
+# Arguments that configure the resource rather than the run.
+RESOURCE_SETTINGS = {"rerun_token", "delete_policy"}
+
+
+def keyword_arguments() -> set[str]:
+    return {
+        name
+        for name, parameter in inspect.signature(OmicsRun.__init__).parameters.items()
+        if parameter.kind is inspect.Parameter.KEYWORD_ONLY
+    }
+
+
 def new_stack() -> cdk.Stack:
     # Bundling is skipped here; test_example_app bundles the real asset.
     app = cdk.App(context={"aws:cdk:bundling-stacks": []})
@@ -73,12 +85,7 @@ def test_every_start_run_member_has_a_keyword_argument() -> None:
     wire_names = set(model.operation_model("StartRun").input_shape.members) - {"requestId"}
     expected = {re.sub(r"(?<!^)([A-Z])", r"_\1", name).lower() for name in wire_names}
 
-    keyword_arguments = {
-        name
-        for name, parameter in inspect.signature(OmicsRun.__init__).parameters.items()
-        if parameter.kind is inspect.Parameter.KEYWORD_ONLY
-    }
-    assert keyword_arguments == expected
+    assert keyword_arguments() == expected | RESOURCE_SETTINGS
 
 
 @pytest.mark.parametrize(
@@ -97,6 +104,20 @@ def test_every_start_run_member_has_a_keyword_argument() -> None:
 def test_python_enums_match_the_service_model(enum: Any, member: str) -> None:
     shape = botocore.session.get_session().get_service_model("omics").operation_model("StartRun").input_shape
     assert [e.value for e in enum] == list(shape.members[member].enum)
+
+
+def test_the_delete_policy_enum_matches_what_the_handler_accepts() -> None:
+    from omics_run.request_mapping import DELETE_POLICIES
+
+    assert [p.value for p in cdk_omics_run.DeletePolicy] == list(DELETE_POLICIES)
+
+
+def test_rerun_token_and_delete_policy_become_resource_properties() -> None:
+    stack = new_stack()
+    OmicsRun(stack, "Run", **REQUIRED, rerun_token="2026-11-25", delete_policy=cdk_omics_run.DeletePolicy.LEAVE)
+
+    properties = run_properties(stack)
+    assert (properties["RerunToken"], properties["DeletePolicy"]) == ("2026-11-25", "LEAVE")
 
 
 def test_many_runs_share_one_provider_function_role_and_policy() -> None:
@@ -241,6 +262,7 @@ INVALID_ARGUMENTS = [
     ({"parameters": "{oops"}, "Stack/Run: argument parameters: got invalid JSON (Expecting property name enclosed in double quotes at character 1); allowed: a JSON object, as a string or an object"),
     ({"run_id": "7654321"}, "Stack/Run: arguments workflow_id and run_id: got both; allowed: exactly one (a workflow to run, or a run to repeat)"),
     ({"workflow_id": None}, "Stack/Run: arguments workflow_id and run_id: got neither; allowed: exactly one (a workflow to run, or a run to repeat)"),
+    ({"delete_policy": "PURGE"}, "Stack/Run: argument delete_policy: got 'PURGE'; allowed: LEAVE, CANCEL, CANCEL_AND_DELETE"),
 ]  # fmt: skip
 
 
@@ -315,11 +337,6 @@ def test_the_constructs_folder_has_no_init_file_so_the_pypi_constructs_package_s
 def test_the_readme_options_table_lists_every_argument() -> None:
     readme = (REPO_ROOT / "README.md").read_text()
     rows = set(re.findall(r"^\| `([a-z_]+)` \| `([A-Za-z]+)` \|", readme, flags=re.MULTILINE))
-    keyword_arguments = {
-        name
-        for name, parameter in inspect.signature(OmicsRun.__init__).parameters.items()
-        if parameter.kind is inspect.Parameter.KEYWORD_ONLY
-    }
 
-    assert {argument for argument, _ in rows} == keyword_arguments
+    assert {argument for argument, _ in rows} == keyword_arguments()
     assert all(prop == "".join(p.capitalize() for p in arg.split("_")) for arg, prop in rows)

@@ -11,6 +11,7 @@ from __future__ import annotations
 from cdk_omics_run.arguments import ArgumentError
 from cdk_omics_run.enums import (
     CacheBehavior,
+    DeletePolicy,
     LogLevel,
     NetworkingMode,
     OutputUriPrefixMode,
@@ -27,6 +28,7 @@ __version__ = "0.1.0"
 __all__ = [
     "ArgumentError",
     "CacheBehavior",
+    "DeletePolicy",
     "LogLevel",
     "NetworkingMode",
     "OmicsRun",

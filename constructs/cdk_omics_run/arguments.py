@@ -16,6 +16,7 @@ from aws_cdk import Stack, Token
 from aws_cdk import aws_omics as omics
 from constructs import Construct
 
+from cdk_omics_run.enums import DeletePolicy
 from cdk_omics_run.handler_source import start_run_shape
 
 FILE_PREFIX = "file://"
@@ -56,6 +57,26 @@ def resource_properties(scope: Construct, arguments: Mapping[str, Any]) -> dict[
         _check(scope, argument, member, value)
         properties[member.property_name] = value
     return properties
+
+
+def resource_settings(scope: Construct, *, rerun_token: str | None, delete_policy: Any) -> dict[str, Any]:
+    """The ``RerunToken`` and ``DeletePolicy`` properties, which configure the resource, not the run."""
+    settings: dict[str, Any] = {}
+    if rerun_token is not None:
+        if not Token.is_unresolved(rerun_token) and not (isinstance(rerun_token, str) and len(rerun_token) <= 256):
+            raise ArgumentError(
+                f"{scope.node.path}: argument rerun_token: got {rerun_token!r}; allowed: a string of at most 256 characters"
+            )
+        settings["RerunToken"] = rerun_token
+    if delete_policy is not None:
+        policy = _plain_value(scope, "delete_policy", delete_policy)
+        allowed = [p.value for p in DeletePolicy]
+        if not Token.is_unresolved(policy) and policy not in allowed:
+            raise ArgumentError(
+                f"{scope.node.path}: argument delete_policy: got {policy!r}; allowed: {', '.join(allowed)}"
+            )
+        settings["DeletePolicy"] = policy
+    return settings
 
 
 def _plain_value(scope: Construct, argument: str, value: Any) -> Any:

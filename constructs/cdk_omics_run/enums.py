@@ -63,3 +63,14 @@ class OutputUriPrefixMode(str, Enum):
 
     SERVICE_DEFINED = "SERVICE_DEFINED"
     NONE_WITH_OVERWRITE = "NONE_WITH_OVERWRITE"
+
+
+class DeletePolicy(str, Enum):
+    """What deleting the resource does to its run."""
+
+    LEAVE = "LEAVE"
+    """Leave the run as it is."""
+    CANCEL = "CANCEL"
+    """Cancel the run if it is still active (the default)."""
+    CANCEL_AND_DELETE = "CANCEL_AND_DELETE"
+    """Cancel the run if it is still active, then delete its record."""

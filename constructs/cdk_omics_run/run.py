@@ -15,9 +15,11 @@ from cdk_omics_run.arguments import (
     argument_name_of,
     members_by_argument,
     resource_properties,
+    resource_settings,
 )
 from cdk_omics_run.enums import (
     CacheBehavior,
+    DeletePolicy,
     LogLevel,
     NetworkingMode,
     OutputUriPrefixMode,
@@ -36,9 +38,12 @@ Document = Union[Mapping[str, Any], str]
 class OmicsRun(Construct):
     """Starts an AWS HealthOmics workflow run when the stack deploys.
 
-    Every keyword argument is a StartRun request member in snake_case. The
-    run's ID becomes the resource's physical ID; its ARN, ID, UUID, output
-    URI and status are available as ``attr_*`` properties.
+    Every keyword argument but the last two is a StartRun request member in
+    snake_case. The run's ID becomes the resource's physical ID; its ARN, ID,
+    UUID, output URI and status are available as ``attr_*`` properties.
+
+    ``rerun_token``: change it to re-run with unchanged inputs.
+    ``delete_policy``: what deleting the resource does to the run (default: cancel it if active).
 
     Example::
 
@@ -87,11 +92,14 @@ class OmicsRun(Construct):
         output_uri_prefix_mode: OutputUriPrefixMode | str | None = None,
         requester_pays_enabled: bool | None = None,
         parameters_uri: str | None = None,
+        rerun_token: str | None = None,
+        delete_policy: DeletePolicy | None = None,
     ) -> None:
         super().__init__(scope, id_)
         arguments = {k: v for k, v in locals().items() if k not in ("self", "scope", "id_", "__class__")}
         self._check_workflow_or_source_run(workflow_id, run_id)
-        properties = resource_properties(self, arguments)
+        settings = {"rerun_token": arguments.pop("rerun_token"), "delete_policy": arguments.pop("delete_policy")}
+        properties = {**resource_properties(self, arguments), **resource_settings(self, **settings)}
         if storage_capacity is not None and properties.get("StorageType") == StorageType.DYNAMIC.value:
             Annotations.of(self).add_warning_v2(
                 "cdk-omics-run:storageCapacityIgnored",

@@ -2,22 +2,45 @@
 
 Each function takes the CloudFormation event and a HealthOmics client and
 returns the outcome; the crhelper wiring in ``omics_run_handler`` only
-passes it on.
+passes it on. No state is kept between requests: the run's own bookkeeping
+tags (see ``bookkeeping``) carry what Update and Delete need to know.
 """
 from __future__ import annotations
 
+import logging
+import re
+import time
 from dataclasses import dataclass, field
-from typing import Any, Literal, TypedDict
+from typing import Any, Callable, Literal, Mapping, TypedDict
 
+from botocore.exceptions import ClientError
+
+from omics_run import bookkeeping
 from omics_run.attributes import run_attributes
-from omics_run.request_mapping import derive_request_id, start_run_request
+from omics_run.request_mapping import (
+    ResourceSettings,
+    derive_request_id,
+    resource_settings,
+    start_run_request,
+)
 from omics_run.start_run_shape import PropertyError
+
+logger = logging.getLogger(__name__)
 
 RequestType = Literal["Create", "Update", "Delete"]
 
 # A Reason longer than this is cut by crhelper, which keeps only its tail.
 REASON_LIMIT = 256
 LOGICAL_ID_QUOTE_LIMIT = 60
+
+RUN_ID = re.compile(r"[0-9]{1,18}")
+ACTIVE_STATUSES = frozenset({"PENDING", "STARTING", "RUNNING", "STOPPING"})
+# Members whose change means another workflow: a re-run by run ID would keep the old one.
+WORKFLOW_IDENTITY = ("workflowId", "workflowType", "workflowOwnerId", "workflowVersionName")
+
+# CANCEL_AND_DELETE waits this long for a cancelled run to stop before deleting its record.
+STOP_WAIT_SECONDS = 60.0
+STOP_POLL_SECONDS = 2.0
 
 
 class CloudFormationEvent(TypedDict, total=False):
@@ -44,53 +67,219 @@ class ResourceFailure(Exception):
     """A failure whose message is the Reason CloudFormation shows."""
 
 
+@dataclass(frozen=True)
+class _Desired:
+    """The run the template asks for, checked."""
+
+    request: dict[str, Any]
+    settings: ResourceSettings
+    fingerprint: str
+    owner: str
+
+
 def create(event: CloudFormationEvent, client: Any) -> Outcome:
     """Starts the run the properties describe; the run ID becomes the physical ID."""
-    request = _validated_request(event)
-    run = client.start_run(**request)
+    desired = _desired(event, event.get("ResourceProperties", {}))
+    run = _start_run(event, client, desired, replaced_run=None)
     return Outcome(run["id"], run_attributes(run))
 
 
 def update(event: CloudFormationEvent, client: Any) -> Outcome:
-    """Starts nothing: keeps the run and refreshes its attributes.
+    """Keeps, restores, re-runs or replaces the run, whichever the change calls for.
 
-    The properties are still checked, so an invalid change fails the update
-    naming the property instead of being silently accepted.
+    - Nothing run-defining changed (the current run's fingerprint matches):
+      apply the tag difference and keep the run.
+    - The properties are those of the run the current one replaced (a
+      rollback): return that run, so CloudFormation deletes the newer one.
+    - Otherwise start a run: a re-run by run ID, or a fresh run when the
+      workflow changed or is shared with the account.
     """
-    _validated_request(event)
-    run_id = event["PhysicalResourceId"]
-    run = client.get_run(id=run_id)
-    return Outcome(run_id, run_attributes(run))
+    desired = _desired(event, event.get("ResourceProperties", {}))
+    current = _get_run_or_none(event, client, event.get("PhysicalResourceId", ""))
+    current_tags = bookkeeping.tags_of(current or {})
+    if current_tags.get(bookkeeping.OWNER_TAG) != desired.owner:
+        current, current_tags = None, {}  # not a run this resource started: never re-run or roll back to it
+    if current is not None and current_tags.get(bookkeeping.FINGERPRINT_TAG) == desired.fingerprint:
+        _apply_tag_difference(event, client, current, desired.request.get("tags", {}))
+        return Outcome(current["id"], run_attributes(current))
+    replaced_id = current_tags.get(bookkeeping.REPLACES_TAG)
+    if replaced_id and current_tags.get(bookkeeping.REPLACES_FINGERPRINT_TAG) == desired.fingerprint:
+        logger.info("rollback to run %s, which run %s replaced", replaced_id, current["id"])
+        replaced = _get_run_or_none(event, client, replaced_id) or {"id": replaced_id}
+        return Outcome(replaced_id, run_attributes(replaced))
+    if current is not None and _can_rerun(event, desired.request):
+        desired.request["runId"] = current["id"]
+    run = _start_run(event, client, desired, replaced_run=current)
+    return Outcome(run["id"], run_attributes(run))
 
 
-def delete(event: CloudFormationEvent, client: Any) -> Outcome:
-    """Leaves the run as it is and succeeds."""
-    return Outcome(event.get("PhysicalResourceId", ""))
+def delete(event: CloudFormationEvent, client: Any, sleep: Callable[[float], None] = time.sleep) -> Outcome:
+    """Applies the delete policy to a run this resource started; always succeeds.
+
+    Nothing is touched when the policy is LEAVE, when the physical ID is not a
+    run (a failed Create), when the run is gone or finished, or when the run's
+    owner tag shows that another resource started it.
+    """
+    physical_id = event.get("PhysicalResourceId", "")
+    outcome = Outcome(physical_id)
+    try:
+        policy = resource_settings(event.get("ResourceProperties", {})).delete_policy
+    except PropertyError:
+        policy = ResourceSettings().delete_policy
+    if policy == "LEAVE":
+        return outcome
+    try:
+        run = _get_run_or_none(event, client, physical_id)
+    except ResourceFailure as failure:
+        # Delete must never fail or hang the stack: report and leave the run.
+        logger.warning("leaving run %s: %s", physical_id, failure)
+        return outcome
+    if run is None:
+        return outcome
+    expected_owner = bookkeeping.owner(event["StackId"], event["LogicalResourceId"])
+    if bookkeeping.tags_of(run).get(bookkeeping.OWNER_TAG) != expected_owner:
+        logger.warning("leaving run %s: this resource did not start it", physical_id)
+        return outcome
+    if run.get("status") in ACTIVE_STATUSES:
+        _ignoring_finished_or_gone(lambda: client.cancel_run(id=physical_id))
+    if policy == "CANCEL_AND_DELETE":
+        _wait_until_stopped(client, physical_id, sleep)
+        _ignoring_finished_or_gone(lambda: client.delete_run(id=physical_id))
+    return outcome
 
 
-def _validated_request(event: CloudFormationEvent) -> dict[str, Any]:
+def _desired(event: CloudFormationEvent, properties: Mapping[str, Any]) -> _Desired:
     request_id = derive_request_id(event["StackId"], event["LogicalResourceId"], event["RequestId"])
     try:
-        return start_run_request(event.get("ResourceProperties", {}), request_id=request_id)
+        request = start_run_request(properties, request_id=request_id)
+        settings = resource_settings(properties)
     except PropertyError as error:
         raise ResourceFailure(
             property_failure_reason(event["LogicalResourceId"], error.property_name, error.problem)
         ) from None
+    return _Desired(
+        request=request,
+        settings=settings,
+        fingerprint=bookkeeping.fingerprint(request, settings.rerun_token),
+        owner=bookkeeping.owner(event["StackId"], event["LogicalResourceId"]),
+    )
+
+
+def _start_run(
+    event: CloudFormationEvent, client: Any, desired: _Desired, replaced_run: Mapping[str, Any] | None
+) -> dict[str, Any]:
+    tags = {
+        **desired.request.get("tags", {}),
+        **bookkeeping.bookkeeping_tags(
+            run_fingerprint=desired.fingerprint, run_owner=desired.owner, replaced_run=replaced_run
+        ),
+    }
+    return _call(event, "StartRun", lambda: client.start_run(**{**desired.request, "tags": tags}))
+
+
+def _can_rerun(event: CloudFormationEvent, request: Mapping[str, Any]) -> bool:
+    """Whether the new run may be a re-run of the current one by run ID."""
+    if request.get("workflowOwnerId"):
+        return False  # StartRun does not re-run workflows shared with the account.
+    try:
+        old = start_run_request(event.get("OldResourceProperties", {}), request_id="-")
+    except PropertyError:
+        return False
+    return all(old.get(member) == request.get(member) for member in WORKFLOW_IDENTITY)
+
+
+def _apply_tag_difference(
+    event: CloudFormationEvent, client: Any, run: Mapping[str, Any], declared: Mapping[str, str]
+) -> None:
+    try:
+        previously_declared = start_run_request(event.get("OldResourceProperties", {}), request_id="-").get("tags", {})
+    except PropertyError:
+        previously_declared = {}
+    current = bookkeeping.tags_of(run)
+    removed = sorted(k for k in previously_declared if k not in declared and k in current)
+    changed = {k: v for k, v in declared.items() if current.get(k) != v}
+    if removed:
+        _call(event, "UntagResource", lambda: client.untag_resource(resourceArn=run["arn"], tagKeys=removed))
+    if changed:
+        _call(event, "TagResource", lambda: client.tag_resource(resourceArn=run["arn"], tags=changed))
+
+
+def _get_run_or_none(event: CloudFormationEvent, client: Any, run_id: str) -> dict[str, Any] | None:
+    """The run, or None when the ID is not a run ID or the run is gone."""
+    if not RUN_ID.fullmatch(run_id or ""):
+        return None
+    try:
+        return client.get_run(id=run_id)
+    except ClientError as error:
+        if _error_code(error) == "ResourceNotFoundException":
+            return None
+        raise ResourceFailure(_service_failure_reason(event, "GetRun", error)) from None
+
+
+def _wait_until_stopped(client: Any, run_id: str, sleep: Callable[[float], None]) -> None:
+    deadline = time.monotonic() + STOP_WAIT_SECONDS
+    while time.monotonic() < deadline:
+        try:
+            if client.get_run(id=run_id).get("status") not in ACTIVE_STATUSES:
+                return
+        except ClientError:
+            return
+        sleep(STOP_POLL_SECONDS)
+    logger.warning("run %s did not stop within %.0f s; its record is kept", run_id, STOP_WAIT_SECONDS)
+
+
+def _ignoring_finished_or_gone(call: Callable[[], Any]) -> None:
+    try:
+        call()
+    except ClientError as error:
+        if _error_code(error) not in ("ConflictException", "ResourceNotFoundException"):
+            logger.warning("left the run as it is: %s", error)
+
+
+def _call(event: CloudFormationEvent, operation: str, call: Callable[[], Any]) -> Any:
+    """Runs one API call; a service error becomes a Reason naming the resource and the operation."""
+    try:
+        return call()
+    except ClientError as error:
+        raise ResourceFailure(_service_failure_reason(event, operation, error)) from None
+
+
+def _error_code(error: ClientError) -> str:
+    return str(error.response.get("Error", {}).get("Code", ""))
+
+
+def _service_failure_reason(event: CloudFormationEvent, operation: str, error: ClientError) -> str:
+    details = error.response.get("Error", {})
+    return bounded_reason(
+        f"{_shorten(event.get('LogicalResourceId', ''))}: {operation} failed: "
+        f"{details.get('Code', 'Error')}: {details.get('Message', str(error))}"
+    )
 
 
 def property_failure_reason(logical_resource_id: str, property_name: str, problem: str) -> str:
     """A Reason that names the resource and the property, the allowed values last."""
-    resource = logical_resource_id
-    if len(resource) > LOGICAL_ID_QUOTE_LIMIT:
-        resource = resource[: LOGICAL_ID_QUOTE_LIMIT - 1] + "…"
-    reason = f"{resource} property {property_name}: {problem}"
-    return reason if len(reason) <= REASON_LIMIT else reason[: REASON_LIMIT - 1] + "…"
+    return bounded_reason(f"{_shorten(logical_resource_id)} property {property_name}: {problem}")
+
+
+def bounded_reason(reason: str) -> str:
+    """Fits a Reason within CloudFormation's limit, keeping its start and its tail."""
+    if len(reason) <= REASON_LIMIT:
+        return reason
+    head = 80
+    return reason[:head] + "…" + reason[-(REASON_LIMIT - head - 1) :]
+
+
+def _shorten(logical_resource_id: str) -> str:
+    if len(logical_resource_id) > LOGICAL_ID_QUOTE_LIMIT:
+        return logical_resource_id[: LOGICAL_ID_QUOTE_LIMIT - 1] + "…"
+    return logical_resource_id
 
 
 __all__ = [
     "CloudFormationEvent",
     "Outcome",
     "ResourceFailure",
+    "bounded_reason",
     "create",
     "delete",
     "property_failure_reason",

@@ -5,11 +5,17 @@ import difflib
 import hashlib
 from typing import Any, Mapping
 
-from omics_run.start_run_shape import PropertyError, coerce_member, start_run_members
+from dataclasses import dataclass
 
-# Properties CloudFormation or the provider itself adds to every resource;
-# they configure the resource and are never sent to StartRun.
-CONTROL_PROPERTIES = frozenset({"ServiceToken", "ServiceTimeout"})
+from omics_run.bookkeeping import TAG_PREFIX, is_bookkeeping
+from omics_run.start_run_shape import PropertyError, coerce_member, quote, start_run_members
+
+# Properties that configure the resource rather than the run; none is sent to StartRun.
+SERVICE_PROPERTIES = frozenset({"ServiceToken", "ServiceTimeout"})
+DELETE_POLICIES = ("LEAVE", "CANCEL", "CANCEL_AND_DELETE")
+DEFAULT_DELETE_POLICY = "CANCEL"
+RERUN_TOKEN_LIMIT = 256
+CONTROL_PROPERTIES = SERVICE_PROPERTIES | {"RerunToken", "DeletePolicy"}
 
 # StartRun's idempotency token may be at most 128 characters.
 REQUEST_ID_LENGTH = 64
@@ -38,8 +44,30 @@ def start_run_request(properties: Mapping[str, Any], *, request_id: str) -> dict
     for member in members.values():
         if member.required and member.wire_name not in request:
             raise PropertyError(member.property_name, "missing; it is required by StartRun")
+    for key in request.get("tags", {}):
+        if is_bookkeeping(key):
+            raise PropertyError(f"Tags.{key}", f"reserved; allowed: any key not starting with {TAG_PREFIX}")
     request["requestId"] = request_id
     return request
+
+
+@dataclass(frozen=True)
+class ResourceSettings:
+    """How the resource treats its run, beyond what StartRun takes."""
+
+    delete_policy: str = DEFAULT_DELETE_POLICY
+    rerun_token: str | None = None
+
+
+def resource_settings(properties: Mapping[str, Any]) -> ResourceSettings:
+    """Reads ``DeletePolicy`` and ``RerunToken``; raises PropertyError for bad values."""
+    policy = properties.get("DeletePolicy", DEFAULT_DELETE_POLICY)
+    if policy not in DELETE_POLICIES:
+        raise PropertyError("DeletePolicy", f"got {quote(policy)}; allowed: {', '.join(DELETE_POLICIES)}")
+    token = properties.get("RerunToken")
+    if token is not None and (not isinstance(token, str) or len(token) > RERUN_TOKEN_LIMIT):
+        raise PropertyError("RerunToken", f"got {quote(token)}; allowed: a string of at most {RERUN_TOKEN_LIMIT} characters")
+    return ResourceSettings(delete_policy=policy, rerun_token=token)
 
 
 def derive_request_id(stack_id: str, logical_resource_id: str, cloudformation_request_id: str) -> str:

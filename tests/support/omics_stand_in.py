@@ -422,6 +422,11 @@ class OmicsStandIn:
         with self._lock:
             self._faults.setdefault(operation, []).append(fault)
 
+    def reset_requests(self) -> None:
+        """Forget the recorded requests only, so a test can assert on what follows."""
+        with self._lock:
+            self.requests.clear()
+
     def reset(self) -> None:
         """Forget runs, requests, faults and idempotency tokens; ids restart."""
         with self._lock:

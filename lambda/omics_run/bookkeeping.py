@@ -1,0 +1,55 @@
+"""The tags the provider puts on every run it starts, and what it reads back from them.
+
+They make updates and rollbacks safe without any state of the provider's own:
+- ``fingerprint``: a digest of the properties that define the run, so an
+  Update that changes nothing run-defining starts nothing;
+- ``replaces`` and ``replaces-fingerprint``: the run this one replaced, so a
+  rollback Update returns that run instead of starting another;
+- ``owner``: a digest of the stack and logical ID, so Delete never touches a
+  run that another resource started (run IDs are reused after deletion).
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any, Mapping
+
+TAG_PREFIX = "cdk-omics-run:"
+FINGERPRINT_TAG = f"{TAG_PREFIX}fingerprint"
+OWNER_TAG = f"{TAG_PREFIX}owner"
+REPLACES_TAG = f"{TAG_PREFIX}replaces"
+REPLACES_FINGERPRINT_TAG = f"{TAG_PREFIX}replaces-fingerprint"
+
+# Members that never define what a run computes.
+NOT_RUN_DEFINING = frozenset({"tags", "requestId", "runId"})
+
+
+def fingerprint(request: Mapping[str, Any], rerun_token: str | None) -> str:
+    """A digest of the run-defining members of a StartRun request, and of the rerun token."""
+    defining = {k: v for k, v in request.items() if k not in NOT_RUN_DEFINING}
+    canonical = json.dumps([defining, rerun_token], sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+def owner(stack_id: str, logical_resource_id: str) -> str:
+    """The digest that marks runs started by one resource of one stack."""
+    return hashlib.sha256(f"{stack_id}\n{logical_resource_id}".encode("utf-8")).hexdigest()
+
+
+def bookkeeping_tags(
+    *, run_fingerprint: str, run_owner: str, replaced_run: Mapping[str, Any] | None = None
+) -> dict[str, str]:
+    """The tags a new run carries, including what it replaces when it comes from an Update."""
+    tags = {FINGERPRINT_TAG: run_fingerprint, OWNER_TAG: run_owner}
+    if replaced_run is not None:
+        tags[REPLACES_TAG] = replaced_run["id"]
+        tags[REPLACES_FINGERPRINT_TAG] = tags_of(replaced_run).get(FINGERPRINT_TAG, "")
+    return tags
+
+
+def tags_of(run: Mapping[str, Any]) -> dict[str, str]:
+    return dict(run.get("tags") or {})
+
+
+def is_bookkeeping(tag_key: str) -> bool:
+    return tag_key.startswith(TAG_PREFIX)
