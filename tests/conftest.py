@@ -9,6 +9,7 @@ from types import ModuleType
 
 import pytest
 
+from support.lambda_stand_in import LambdaStandIn
 from support.omics_stand_in import OmicsStandIn
 from support.response_bucket import ResponseBucket
 
@@ -49,9 +50,24 @@ def response_bucket(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Respon
     bucket.stop()
 
 
-def handler_environment(omics: OmicsStandIn, response_bucket: ResponseBucket) -> dict[str, str]:
+@pytest.fixture(scope="session")
+def lambda_service() -> Iterator[LambdaStandIn]:
+    """Where the provider's self-invocations (and any stray EventBridge call) land."""
+    stand_in = LambdaStandIn().start()
+    yield stand_in
+    stand_in.stop()
+
+
+def handler_environment(
+    omics: OmicsStandIn, response_bucket: ResponseBucket, lambda_service: LambdaStandIn | None = None
+) -> dict[str, str]:
     """The environment the handler runs with: SDK standard settings only, as in Lambda."""
+    invoke = {}
+    if lambda_service is not None:
+        # crhelper's own polling would call EventBridge: send that to the trap too.
+        invoke = {"AWS_ENDPOINT_URL_LAMBDA": lambda_service.endpoint_url, "AWS_ENDPOINT_URL_EVENTS": lambda_service.endpoint_url}
     return {
+        **invoke,
         "AWS_REGION": REGION,
         "AWS_DEFAULT_REGION": REGION,
         "AWS_ACCESS_KEY_ID": "testing",
@@ -66,14 +82,16 @@ def handler_environment(omics: OmicsStandIn, response_bucket: ResponseBucket) ->
 
 @pytest.fixture
 def handler_module(
-    omics: OmicsStandIn, response_bucket: ResponseBucket, monkeypatch: pytest.MonkeyPatch
+    omics: OmicsStandIn, response_bucket: ResponseBucket, lambda_service: LambdaStandIn, monkeypatch: pytest.MonkeyPatch
 ) -> ModuleType:
     """The handler module from lambda/, loaded the way Lambda loads it, by module name."""
-    for name, value in handler_environment(omics, response_bucket).items():
+    lambda_service.reset()
+    for name, value in handler_environment(omics, response_bucket, lambda_service).items():
         monkeypatch.setenv(name, value)
     monkeypatch.delenv("AWS_PROFILE", raising=False)
     module = importlib.import_module("omics_run_handler")
-    from omics_run.client import omics_client
+    from omics_run.client import lambda_client, omics_client
 
     omics_client.cache_clear()
+    lambda_client.cache_clear()
     return module

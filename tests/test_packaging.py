@@ -70,7 +70,7 @@ def test_the_wheel_metadata_names_the_package_its_python_and_its_dependencies(wh
         "aws-cdk-lib<3,>=2.200.0",
         "botocore>=1.35",
         "constructs<11,>=10.0.0",
-        "crhelper<3,>=2.0.11",
+        "crhelper<2.1,>=2.0.12",
     ]
 
 

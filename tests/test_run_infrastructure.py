@@ -25,7 +25,7 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 
 
 # Arguments that configure the resource rather than the run.
-RESOURCE_SETTINGS = {"rerun_token", "delete_policy"}
+RESOURCE_SETTINGS = {"rerun_token", "delete_policy", "wait_for", "wait_timeout"}
 
 
 def keyword_arguments() -> set[str]:
@@ -106,10 +106,11 @@ def test_python_enums_match_the_service_model(enum: Any, member: str) -> None:
     assert [e.value for e in enum] == list(shape.members[member].enum)
 
 
-def test_the_delete_policy_enum_matches_what_the_handler_accepts() -> None:
-    from omics_run.request_mapping import DELETE_POLICIES
+def test_the_setting_enums_match_what_the_handler_accepts() -> None:
+    from omics_run.request_mapping import DELETE_POLICIES, WAIT_TARGETS
 
     assert [p.value for p in cdk_omics_run.DeletePolicy] == list(DELETE_POLICIES)
+    assert [w.value for w in cdk_omics_run.WaitFor] == list(WAIT_TARGETS)
 
 
 def test_rerun_token_and_delete_policy_become_resource_properties() -> None:
@@ -118,6 +119,35 @@ def test_rerun_token_and_delete_policy_become_resource_properties() -> None:
 
     properties = run_properties(stack)
     assert (properties["RerunToken"], properties["DeletePolicy"]) == ("2026-11-25", "LEAVE")
+
+
+def test_waiting_sets_the_service_timeout_and_lets_the_provider_invoke_itself() -> None:
+    stack = new_stack()
+    OmicsRun(stack, "Waits", **REQUIRED, wait_for=cdk_omics_run.WaitFor.COMPLETED)
+    OmicsRun(stack, "Short", **REQUIRED, wait_for=cdk_omics_run.WaitFor.RUNNING, wait_timeout=cdk.Duration.minutes(20))
+
+    template = Template.from_stack(stack)
+    runs = template.find_resources("Custom::OmicsRun")
+    assert sorted(r["Properties"]["ServiceTimeout"] for r in runs.values()) == ["1200", "3600"]
+    assert sorted(r["Properties"]["WaitFor"] for r in runs.values()) == ["COMPLETED", "RUNNING"]
+    [(policy_id, policy)] = [
+        (k, r) for k, r in template.find_resources("AWS::IAM::Policy").items() if "SelfInvoke" in k
+    ]
+    function_id = stack.get_logical_id(OmicsRunProvider.of(stack).function.node.default_child)
+    assert policy["Properties"]["PolicyDocument"]["Statement"] == [
+        {"Action": "lambda:InvokeFunction", "Effect": "Allow", "Resource": {"Fn::GetAtt": [function_id, "Arn"]},
+         "Sid": "ContinueWaits"}
+    ]  # fmt: skip
+    assert all(policy_id in r["DependsOn"] for r in runs.values())
+
+
+def test_runs_that_do_not_wait_get_no_self_invoke_permission() -> None:
+    stack = new_stack()
+    OmicsRun(stack, "Run", **REQUIRED)
+
+    template = Template.from_stack(stack)
+    assert "ServiceTimeout" not in run_properties(stack)
+    template.resource_count_is("AWS::IAM::Policy", 1)
 
 
 def test_many_runs_share_one_provider_function_role_and_policy() -> None:
@@ -263,6 +293,8 @@ INVALID_ARGUMENTS = [
     ({"run_id": "7654321"}, "Stack/Run: arguments workflow_id and run_id: got both; allowed: exactly one (a workflow to run, or a run to repeat)"),
     ({"workflow_id": None}, "Stack/Run: arguments workflow_id and run_id: got neither; allowed: exactly one (a workflow to run, or a run to repeat)"),
     ({"delete_policy": "PURGE"}, "Stack/Run: argument delete_policy: got 'PURGE'; allowed: LEAVE, CANCEL, CANCEL_AND_DELETE"),
+    ({"wait_for": "DONE"}, "Stack/Run: argument wait_for: got 'DONE'; allowed: NONE, RUNNING, COMPLETED"),
+    ({"wait_timeout": cdk.Duration.hours(2)}, "Stack/Run: argument wait_timeout: got 7200 s; allowed: 1 to 3600 s (CloudFormation's custom-resource limit)"),
 ]  # fmt: skip
 
 
@@ -339,4 +371,5 @@ def test_the_readme_options_table_lists_every_argument() -> None:
     rows = set(re.findall(r"^\| `([a-z_]+)` \| `([A-Za-z]+)` \|", readme, flags=re.MULTILINE))
 
     assert {argument for argument, _ in rows} == keyword_arguments()
-    assert all(prop == "".join(p.capitalize() for p in arg.split("_")) for arg, prop in rows)
+    renamed = {"wait_timeout": "ServiceTimeout"}
+    assert all(prop == renamed.get(arg, "".join(p.capitalize() for p in arg.split("_"))) for arg, prop in rows)

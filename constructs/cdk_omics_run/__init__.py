@@ -18,6 +18,7 @@ from cdk_omics_run.enums import (
     RetentionMode,
     ScratchStorageMode,
     StorageType,
+    WaitFor,
     WorkflowType,
 )
 from cdk_omics_run.provider import OmicsRunProvider
@@ -38,5 +39,6 @@ __all__ = [
     "RetentionMode",
     "ScratchStorageMode",
     "StorageType",
+    "WaitFor",
     "WorkflowType",
 ]

@@ -16,10 +16,11 @@ from aws_cdk import Stack, Token
 from aws_cdk import aws_omics as omics
 from constructs import Construct
 
-from cdk_omics_run.enums import DeletePolicy
+from cdk_omics_run.enums import DeletePolicy, WaitFor
 from cdk_omics_run.handler_source import start_run_shape
 
 FILE_PREFIX = "file://"
+MAX_SERVICE_TIMEOUT_SECONDS = 3600
 
 
 def argument_name_of(wire_name: str) -> str:
@@ -59,8 +60,10 @@ def resource_properties(scope: Construct, arguments: Mapping[str, Any]) -> dict[
     return properties
 
 
-def resource_settings(scope: Construct, *, rerun_token: str | None, delete_policy: Any) -> dict[str, Any]:
-    """The ``RerunToken`` and ``DeletePolicy`` properties, which configure the resource, not the run."""
+def resource_settings(
+    scope: Construct, *, rerun_token: str | None, delete_policy: Any, wait_for: Any, wait_timeout: Any
+) -> dict[str, Any]:
+    """The properties that configure the resource, not the run: RerunToken, DeletePolicy, WaitFor."""
     settings: dict[str, Any] = {}
     if rerun_token is not None:
         if not Token.is_unresolved(rerun_token) and not (isinstance(rerun_token, str) and len(rerun_token) <= 256):
@@ -76,6 +79,19 @@ def resource_settings(scope: Construct, *, rerun_token: str | None, delete_polic
                 f"{scope.node.path}: argument delete_policy: got {policy!r}; allowed: {', '.join(allowed)}"
             )
         settings["DeletePolicy"] = policy
+    if wait_for is not None:
+        target = _plain_value(scope, "wait_for", wait_for)
+        allowed = [w.value for w in WaitFor]
+        if not Token.is_unresolved(target) and target not in allowed:
+            raise ArgumentError(f"{scope.node.path}: argument wait_for: got {target!r}; allowed: {', '.join(allowed)}")
+        settings["WaitFor"] = target
+    if wait_timeout is not None and not Token.is_unresolved(wait_timeout.to_seconds()):
+        seconds = wait_timeout.to_seconds()
+        if not 1 <= seconds <= MAX_SERVICE_TIMEOUT_SECONDS:
+            raise ArgumentError(
+                f"{scope.node.path}: argument wait_timeout: got {seconds} s; "
+                f"allowed: 1 to {MAX_SERVICE_TIMEOUT_SECONDS} s (CloudFormation's custom-resource limit)"
+            )
     return settings
 
 

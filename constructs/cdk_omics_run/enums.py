@@ -74,3 +74,14 @@ class DeletePolicy(str, Enum):
     """Cancel the run if it is still active (the default)."""
     CANCEL_AND_DELETE = "CANCEL_AND_DELETE"
     """Cancel the run if it is still active, then delete its record."""
+
+
+class WaitFor(str, Enum):
+    """What the resource waits for before CloudFormation moves on."""
+
+    NONE = "NONE"
+    """Answer as soon as StartRun succeeds (the default)."""
+    RUNNING = "RUNNING"
+    """Hold the resource until the run is RUNNING (or already COMPLETED)."""
+    COMPLETED = "COMPLETED"
+    """Hold the resource until the run is COMPLETED; a FAILED or CANCELLED run fails it."""

@@ -25,9 +25,10 @@ PROVIDER_ID = "OmicsRunProvider"
 # The newest Python runtime aws-cdk-lib knows; a test fails when a newer one appears.
 PROVIDER_RUNTIME = lambda_.Runtime.PYTHON_3_14
 
-# Long enough for StartRun with the SDK's retries under throttling; crhelper
-# answers FAILED itself shortly before this deadline, so nothing hangs.
-PROVIDER_TIMEOUT = Duration.minutes(5)
+# Lambda's maximum. A waiting resource polls for up to this long per
+# invocation, then hands over to a new one; crhelper answers FAILED itself
+# shortly before this deadline, so nothing hangs.
+PROVIDER_TIMEOUT = Duration.minutes(15)
 
 LOG_RETENTION = logs.RetentionDays.ONE_YEAR
 
@@ -57,6 +58,7 @@ class OmicsRunProvider(Construct):
     def __init__(self, scope: Construct, id_: str) -> None:
         super().__init__(scope, id_)
         self._run_role_arns: list[str] = []
+        self._self_invoke_policy: iam.Policy | None = None
 
         stack = Stack.of(self)
         self.log_group = logs.LogGroup(
@@ -124,6 +126,28 @@ class OmicsRunProvider(Construct):
     def service_token(self) -> str:
         """The ARN every Custom::OmicsRun in the stack uses as its ServiceToken."""
         return self.function.function_arn
+
+    def enable_waiting(self) -> iam.Policy:
+        """Lets the function invoke itself, which is how a wait continues; returns the policy.
+
+        A separate policy, because the function's own default policy cannot
+        name the function (CloudFormation would see a circular dependency).
+        Resources that wait must depend on it, so it exists before they start.
+        """
+        if self._self_invoke_policy is None:
+            self._self_invoke_policy = iam.Policy(
+                self,
+                "SelfInvokePolicy",
+                roles=[self.role],
+                statements=[
+                    iam.PolicyStatement(
+                        sid="ContinueWaits",
+                        actions=["lambda:InvokeFunction"],
+                        resources=[self.function.function_arn],
+                    )
+                ],
+            )
+        return self._self_invoke_policy
 
     def allow_pass_role(self, role_arn: str) -> None:
         """Lets the provider pass ``role_arn`` to HealthOmics; one statement covers every run."""

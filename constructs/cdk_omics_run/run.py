@@ -5,7 +5,7 @@ import json
 from pathlib import Path
 from typing import Any, Mapping, Union
 
-from aws_cdk import Annotations, CustomResource
+from aws_cdk import Annotations, CustomResource, Duration
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_omics as omics
 from constructs import Construct
@@ -26,11 +26,13 @@ from cdk_omics_run.enums import (
     RetentionMode,
     ScratchStorageMode,
     StorageType,
+    WaitFor,
     WorkflowType,
 )
 from cdk_omics_run.provider import OmicsRunProvider
 
 RESOURCE_TYPE = "Custom::OmicsRun"
+DEFAULT_WAIT_TIMEOUT = Duration.hours(1)
 
 Document = Union[Mapping[str, Any], str]
 
@@ -38,12 +40,14 @@ Document = Union[Mapping[str, Any], str]
 class OmicsRun(Construct):
     """Starts an AWS HealthOmics workflow run when the stack deploys.
 
-    Every keyword argument but the last two is a StartRun request member in
+    Every keyword argument but the last four is a StartRun request member in
     snake_case. The run's ID becomes the resource's physical ID; its ARN, ID,
     UUID, output URI and status are available as ``attr_*`` properties.
 
     ``rerun_token``: change it to re-run with unchanged inputs.
     ``delete_policy``: what deleting the resource does to the run (default: cancel it if active).
+    ``wait_for``: hold the resource until the run is RUNNING or COMPLETED.
+    ``wait_timeout``: the custom resource's ServiceTimeout, at most one hour (default: one hour when waiting).
 
     Example::
 
@@ -94,12 +98,15 @@ class OmicsRun(Construct):
         parameters_uri: str | None = None,
         rerun_token: str | None = None,
         delete_policy: DeletePolicy | None = None,
+        wait_for: WaitFor | None = None,
+        wait_timeout: Duration | None = None,
     ) -> None:
         super().__init__(scope, id_)
         arguments = {k: v for k, v in locals().items() if k not in ("self", "scope", "id_", "__class__")}
         self._check_workflow_or_source_run(workflow_id, run_id)
-        settings = {"rerun_token": arguments.pop("rerun_token"), "delete_policy": arguments.pop("delete_policy")}
+        settings = {name: arguments.pop(name) for name in ("rerun_token", "delete_policy", "wait_for", "wait_timeout")}
         properties = {**resource_properties(self, arguments), **resource_settings(self, **settings)}
+        waits = properties.get("WaitFor", WaitFor.NONE.value) != WaitFor.NONE.value
         if storage_capacity is not None and properties.get("StorageType") == StorageType.DYNAMIC.value:
             Annotations.of(self).add_warning_v2(
                 "cdk-omics-run:storageCapacityIgnored",
@@ -114,7 +121,10 @@ class OmicsRun(Construct):
             service_token=provider.service_token,
             resource_type=RESOURCE_TYPE,
             properties=properties,
+            service_timeout=wait_timeout or (DEFAULT_WAIT_TIMEOUT if waits else None),
         )
+        if waits:
+            self._resource.node.add_dependency(provider.enable_waiting())
 
     @classmethod
     def from_cli_input_json(

@@ -12,6 +12,8 @@ RUN_ATTRIBUTES: dict[str, str] = {
     "Uuid": "uuid",
     "RunOutputUri": "runOutputUri",
     "Status": "status",
+    # Present once the run has stopped, e.g. after waiting for COMPLETED.
+    "StopTime": "stopTime",
 }
 
 

@@ -26,3 +26,9 @@ def omics_client() -> Any:
     so that tests and private endpoints work without code changes.
     """
     return boto3.client("omics", config=CLIENT_CONFIG)
+
+
+@lru_cache(maxsize=1)
+def lambda_client() -> Any:
+    """A Lambda client, for the provider to hand a wait over to its next invocation."""
+    return boto3.client("lambda", config=CLIENT_CONFIG)

@@ -15,7 +15,7 @@ from typing import Any, Callable, Literal, Mapping, TypedDict
 
 from botocore.exceptions import ClientError
 
-from omics_run import bookkeeping
+from omics_run import bookkeeping, waiting
 from omics_run.attributes import run_attributes
 from omics_run.request_mapping import (
     ResourceSettings,
@@ -57,14 +57,26 @@ class CloudFormationEvent(TypedDict, total=False):
 
 @dataclass(frozen=True)
 class Outcome:
-    """The physical ID and the attributes to answer CloudFormation with."""
+    """The physical ID and the attributes to answer CloudFormation with.
+
+    With a ``wait``, the answer is held until the run reaches its target.
+    """
 
     physical_resource_id: str
     attributes: dict[str, str] = field(default_factory=dict)
+    wait: waiting.WaitPlan | None = None
 
 
 class ResourceFailure(Exception):
-    """A failure whose message is the Reason CloudFormation shows."""
+    """A failure whose message is the Reason CloudFormation shows.
+
+    ``physical_resource_id`` is set when the failure concerns a run that
+    exists, so CloudFormation's cleanup can still find and cancel it.
+    """
+
+    def __init__(self, reason: str, physical_resource_id: str | None = None) -> None:
+        super().__init__(reason)
+        self.physical_resource_id = physical_resource_id
 
 
 @dataclass(frozen=True)
@@ -81,7 +93,7 @@ def create(event: CloudFormationEvent, client: Any) -> Outcome:
     """Starts the run the properties describe; the run ID becomes the physical ID."""
     desired = _desired(event, event.get("ResourceProperties", {}))
     run = _start_run(event, client, desired, replaced_run=None)
-    return Outcome(run["id"], run_attributes(run))
+    return _started(event, desired, run)
 
 
 def update(event: CloudFormationEvent, client: Any) -> Outcome:
@@ -110,7 +122,54 @@ def update(event: CloudFormationEvent, client: Any) -> Outcome:
     if current is not None and _can_rerun(event, desired.request):
         desired.request["runId"] = current["id"]
     run = _start_run(event, client, desired, replaced_run=current)
-    return Outcome(run["id"], run_attributes(run))
+    return _started(event, desired, run)
+
+
+def continue_waiting(
+    event: CloudFormationEvent,
+    client: Any,
+    *,
+    seconds_left: Callable[[], float],
+    sleep: Callable[[float], None] = time.sleep,
+) -> Outcome | None:
+    """Carries on a wait: the final outcome, or None when the next invocation must carry on."""
+    plan = waiting.WaitPlan.from_event(event)
+    result = waiting.poll(client, plan, seconds_left=seconds_left, sleep=sleep)
+    if isinstance(result, waiting.StillWaiting):
+        return None
+    if isinstance(result, waiting.Reached):
+        return Outcome(plan.run_id, result.attributes)
+    run = result.run
+    prefix = f"{_shorten(event.get('LogicalResourceId', ''))}: run {plan.run_id}"
+    if isinstance(result, waiting.Ended):
+        detail = run.get("failureReason") or run.get("statusMessage") or "no reason given"
+        raise ResourceFailure(bounded_reason(f"{prefix} ended {run.get('status')}: {detail}"), plan.run_id)
+    settings = resource_settings_or_default(event.get("ResourceProperties", {}))
+    action = "left running"
+    if settings.delete_policy != "LEAVE":
+        _ignoring_finished_or_gone(lambda: client.cancel_run(id=plan.run_id))
+        action = "cancelled"
+    raise ResourceFailure(
+        bounded_reason(
+            f"{prefix} is {run.get('status')}, {action}: it did not reach {plan.target} before the deadline"
+        ),
+        plan.run_id,
+    )
+
+
+def resource_settings_or_default(properties: Mapping[str, Any]) -> ResourceSettings:
+    """The resource settings, or the defaults when they are invalid (never fails: for Delete and waits)."""
+    try:
+        return resource_settings(properties)
+    except PropertyError:
+        return ResourceSettings()
+
+
+def _started(event: CloudFormationEvent, desired: _Desired, run: Mapping[str, Any]) -> Outcome:
+    plan = waiting.plan_for(
+        run["id"], desired.settings.wait_for, event.get("ResourceProperties", {}).get("ServiceTimeout"), time.time()
+    )
+    return Outcome(run["id"], run_attributes(run), plan)
 
 
 def delete(event: CloudFormationEvent, client: Any, sleep: Callable[[float], None] = time.sleep) -> Outcome:
@@ -122,10 +181,7 @@ def delete(event: CloudFormationEvent, client: Any, sleep: Callable[[float], Non
     """
     physical_id = event.get("PhysicalResourceId", "")
     outcome = Outcome(physical_id)
-    try:
-        policy = resource_settings(event.get("ResourceProperties", {})).delete_policy
-    except PropertyError:
-        policy = ResourceSettings().delete_policy
+    policy = resource_settings_or_default(event.get("ResourceProperties", {})).delete_policy
     if policy == "LEAVE":
         return outcome
     try:
@@ -280,6 +336,7 @@ __all__ = [
     "Outcome",
     "ResourceFailure",
     "bounded_reason",
+    "continue_waiting",
     "create",
     "delete",
     "property_failure_reason",

@@ -15,7 +15,8 @@ SERVICE_PROPERTIES = frozenset({"ServiceToken", "ServiceTimeout"})
 DELETE_POLICIES = ("LEAVE", "CANCEL", "CANCEL_AND_DELETE")
 DEFAULT_DELETE_POLICY = "CANCEL"
 RERUN_TOKEN_LIMIT = 256
-CONTROL_PROPERTIES = SERVICE_PROPERTIES | {"RerunToken", "DeletePolicy"}
+WAIT_TARGETS = ("NONE", "RUNNING", "COMPLETED")
+CONTROL_PROPERTIES = SERVICE_PROPERTIES | {"RerunToken", "DeletePolicy", "WaitFor"}
 
 # StartRun's idempotency token may be at most 128 characters.
 REQUEST_ID_LENGTH = 64
@@ -57,17 +58,21 @@ class ResourceSettings:
 
     delete_policy: str = DEFAULT_DELETE_POLICY
     rerun_token: str | None = None
+    wait_for: str = "NONE"
 
 
 def resource_settings(properties: Mapping[str, Any]) -> ResourceSettings:
-    """Reads ``DeletePolicy`` and ``RerunToken``; raises PropertyError for bad values."""
+    """Reads ``DeletePolicy``, ``RerunToken`` and ``WaitFor``; raises PropertyError for bad values."""
     policy = properties.get("DeletePolicy", DEFAULT_DELETE_POLICY)
     if policy not in DELETE_POLICIES:
         raise PropertyError("DeletePolicy", f"got {quote(policy)}; allowed: {', '.join(DELETE_POLICIES)}")
     token = properties.get("RerunToken")
     if token is not None and (not isinstance(token, str) or len(token) > RERUN_TOKEN_LIMIT):
         raise PropertyError("RerunToken", f"got {quote(token)}; allowed: a string of at most {RERUN_TOKEN_LIMIT} characters")
-    return ResourceSettings(delete_policy=policy, rerun_token=token)
+    wait_for = properties.get("WaitFor", "NONE")
+    if wait_for not in WAIT_TARGETS:
+        raise PropertyError("WaitFor", f"got {quote(wait_for)}; allowed: {', '.join(WAIT_TARGETS)}")
+    return ResourceSettings(delete_policy=policy, rerun_token=token, wait_for=wait_for)
 
 
 def derive_request_id(stack_id: str, logical_resource_id: str, cloudformation_request_id: str) -> str:

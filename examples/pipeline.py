@@ -1,0 +1,53 @@
+#!/usr/bin/env python3
+"""A two-step genomics pipeline as infrastructure: run B reads what run A wrote.
+
+Run A (alignment) holds the stack until it is COMPLETED; run B (variant
+calling) then starts with A's output location as an input. If A fails, the
+deploy fails with A's failure reason and B never starts.
+
+    npx cdk synth --app "python examples/pipeline.py"
+    CDK_OUTDIR=out python examples/pipeline.py
+"""
+from __future__ import annotations
+
+import aws_cdk as cdk
+
+from cdk_omics_run import DeletePolicy, OmicsRun, WaitFor
+
+ROLE_ARN = "arn:aws:iam::123456789012:role/omics-service-role-serviceRole-W8O1XMPL7QZ"
+OUTPUT = "s3://omics-artifacts-01d6xmpl4e72dd32/pipeline"
+
+
+def build_pipeline(app: cdk.App) -> cdk.Stack:
+    """Adds the pipeline stack to ``app``."""
+    stack = cdk.Stack(app, "OmicsPipeline", description="Two chained AWS HealthOmics runs (cdk-omics-run example)")
+    align = OmicsRun(
+        stack,
+        "Align",
+        workflow_id="1234567",
+        role_arn=ROLE_ARN,
+        name="align-NA12878",
+        output_uri=f"{OUTPUT}/align/",
+        parameters={"sample_name": "NA12878", "input_cram": "s3://omics-artifacts-01d6xmpl4e72dd32/NA12878.cram"},
+        wait_for=WaitFor.COMPLETED,
+        # Keep the finished alignment when the stack goes: its outputs feed later runs.
+        delete_policy=DeletePolicy.LEAVE,
+    )
+    call = OmicsRun(
+        stack,
+        "CallVariants",
+        workflow_id="7654321",
+        role_arn=ROLE_ARN,
+        name="call-NA12878",
+        output_uri=f"{OUTPUT}/variants/",
+        parameters={"sample_name": "NA12878", "aligned_reads": align.attr_run_output_uri, "emit_gvcf": True},
+    )
+    cdk.CfnOutput(stack, "AlignedReads", value=align.attr_run_output_uri)
+    cdk.CfnOutput(stack, "VariantCallingRunId", value=call.attr_id)
+    return stack
+
+
+if __name__ == "__main__":
+    pipeline_app = cdk.App()
+    build_pipeline(pipeline_app)
+    pipeline_app.synth()

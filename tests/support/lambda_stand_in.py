@@ -1,0 +1,103 @@
+"""A local stand-in for the Lambda Invoke API (and a trap for EventBridge calls).
+
+The provider hands a wait in progress to its next invocation with an
+asynchronous Invoke of itself. The stand-in records those invocations so a
+test can play them through the handler, as Lambda would, and records any
+other call (AddPermission, EventBridge PutRule, ...) as unexpected.
+"""
+from __future__ import annotations
+
+import json
+import threading
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+INVOKE_PATH_PREFIX = "/2015-03-31/functions/"
+
+
+@dataclass(frozen=True)
+class Invocation:
+    """One asynchronous Invoke: the function and the event it was given."""
+
+    function: str
+    invocation_type: str
+    payload: dict[str, Any]
+    payload_bytes: int
+
+
+class LambdaStandIn:
+    """Records Invoke calls on a loopback port; everything else lands in ``unexpected``."""
+
+    def __init__(self) -> None:
+        self.invocations: list[Invocation] = []
+        self.unexpected: list[str] = []
+        self._lock = threading.Lock()
+        self._server: ThreadingHTTPServer | None = None
+
+    def start(self) -> LambdaStandIn:
+        stand_in = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - quiet
+                return
+
+            def do_POST(self) -> None:  # noqa: N802 - http.server's naming
+                body = self.rfile.read(int(self.headers.get("content-length") or 0))
+                if self.path.startswith(INVOKE_PATH_PREFIX) and self.path.endswith("/invocations"):
+                    function = self.path[len(INVOKE_PATH_PREFIX) : -len("/invocations")]
+                    with stand_in._lock:
+                        stand_in.invocations.append(
+                            Invocation(
+                                function=function,
+                                invocation_type=self.headers.get("x-amz-invocation-type", "RequestResponse"),
+                                payload=json.loads(body),
+                                payload_bytes=len(body),
+                            )
+                        )
+                    self.send_response(202)
+                    self.send_header("content-length", "0")
+                    self.end_headers()
+                    return
+                self._unexpected()
+
+            def do_GET(self) -> None:  # noqa: N802
+                self._unexpected()
+
+            def do_DELETE(self) -> None:  # noqa: N802
+                self._unexpected()
+
+            def _unexpected(self) -> None:
+                with stand_in._lock:
+                    stand_in.unexpected.append(f"{self.command} {self.path} {self.headers.get('x-amz-target', '')}")
+                payload = b'{"message": "not served by the stand-in"}'
+                self.send_response(400)
+                self.send_header("content-length", str(len(payload)))
+                self.end_headers()
+                self.wfile.write(payload)
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+        return self
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+
+    @property
+    def endpoint_url(self) -> str:
+        assert self._server is not None, "the Lambda stand-in is not running"
+        return f"http://127.0.0.1:{self._server.server_address[1]}"
+
+    def take_invocations(self) -> list[Invocation]:
+        """The invocations recorded so far, which are then forgotten (Lambda has delivered them)."""
+        with self._lock:
+            taken, self.invocations = self.invocations, []
+        return taken
+
+    def reset(self) -> None:
+        with self._lock:
+            self.invocations.clear()
+            self.unexpected.clear()
