@@ -128,12 +128,36 @@ def test_the_response_stays_under_cloudformations_limit_for_the_longest_values(
     assert len(json.dumps(invocation.response)) < CLOUDFORMATION_RESPONSE_LIMIT
 
 
-def test_the_presigned_response_url_is_never_logged_at_info(
+def test_neither_the_response_url_nor_the_event_nor_parameters_are_logged_at_info(
     handler_module: ModuleType, response_bucket: ResponseBucket, omics: OmicsStandIn, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.INFO)
+    secretish = "patient-7f3a9c-consented-cohort"
+    properties = {**MINIMAL_PROPERTIES, "Parameters": json.dumps({"cohort": secretish})}
 
-    invoke_handler(handler_module, response_bucket, "Create", MINIMAL_PROPERTIES)
+    created = invoke_handler(handler_module, response_bucket, "Create", properties).response
+    invoke_handler(handler_module, response_bucket, "Update", {**properties, "Name": "x"},
+                   old_properties=properties, physical_id=created["PhysicalResourceId"])  # fmt: skip
+    invoke_handler(handler_module, response_bucket, "Create", {**properties, "LogLevel": "LOUD"},
+                   expected_status="FAILED")  # fmt: skip
+    invoke_handler(handler_module, response_bucket, "Delete", properties, physical_id=created["PhysicalResourceId"])
 
+    logged = "\n".join(record.getMessage() for record in caplog.records)
     assert caplog.records, "the handler should log something at INFO"
-    assert not [r for r in caplog.records if "X-Amz-Signature" in r.getMessage()]
+    for leak in ("X-Amz-Signature", "X-Amz-Credential", response_bucket.endpoint_url, secretish, "ResponseURL"):
+        assert leak not in logged
+
+
+def test_a_rejected_parameters_document_is_quoted_only_in_part(
+    handler_module: ModuleType, response_bucket: ResponseBucket, omics: OmicsStandIn
+) -> None:
+    parameters = json.dumps(["sample-" + "x" * 500, "s3://bucket/secret-path/reads.bam"])
+
+    invocation = invoke_handler(
+        handler_module, response_bucket, "Create", {**MINIMAL_PROPERTIES, "Parameters": parameters},
+        expected_status="FAILED",
+    )  # fmt: skip
+
+    reason = invocation.response["Reason"]
+    assert reason == 'CramToBam property Parameters: got ["sample-xxxxxxxxxxxxxxxxxxxxxxxxxxxxxx…; allowed: a JSON object, as a string or an object'
+    assert "secret-path" not in reason

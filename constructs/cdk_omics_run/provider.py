@@ -17,6 +17,7 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
+from cdk_omics_run.acknowledgements import acknowledge_wildcard
 from cdk_omics_run.bundling import SERVICE_MODELS_DATA_PATH, ProviderAssetBundler
 from cdk_omics_run.handler_source import HANDLER_ENTRY_POINT, handler_source_dir
 
@@ -88,6 +89,8 @@ class OmicsRunProvider(Construct):
             environment={"AWS_DATA_PATH": SERVICE_MODELS_DATA_PATH},
         )
 
+        self._run_arn = f"arn:{stack.partition}:omics:{stack.region}:{stack.account}:run/*"
+        self._start_run_arns: list[str] = [self._run_arn]
         self.role.add_to_policy(
             iam.PolicyStatement(
                 sid="WriteOwnLogs",
@@ -95,17 +98,12 @@ class OmicsRunProvider(Construct):
                 resources=[f"{self.log_group.log_group_arn}:*"],
             )
         )
-        omics_arn = f"arn:{stack.partition}:omics:{stack.region}"
         self.role.add_to_policy(
             iam.PolicyStatement(
                 sid="StartRuns",
                 actions=["omics:StartRun"],
-                resources=[
-                    # Shared and Ready2Run workflows belong to other accounts.
-                    f"{omics_arn}:*:workflow/*",
-                    f"{omics_arn}:{stack.account}:run/*",
-                    f"{omics_arn}:{stack.account}:runGroup/*",
-                ],
+                # run/* for re-runs by run ID; the workflows and run groups the runs name.
+                resources=Lazy.list(_Arns(self._start_run_arns)),
             )
         )
         self.role.add_to_policy(
@@ -119,9 +117,22 @@ class OmicsRunProvider(Construct):
                     "omics:UntagResource",
                     "omics:ListTagsForResource",
                 ],
-                resources=[f"{omics_arn}:{stack.account}:run/*"],
+                resources=[self._run_arn],
             )
         )
+        policy = self.role.node.find_child("DefaultPolicy")
+        acknowledge_wildcard(
+            policy,
+            f"<{stack.get_logical_id(self.log_group.node.default_child)}.Arn>:*",
+            "log streams of the provider's own log group, which Lambda names at run time",
+        )
+        acknowledge_wildcard(
+            policy,
+            "arn:<AWS::Partition>:omics:<AWS::Region>:<AWS::AccountId>:run/*",
+            "run IDs are assigned by HealthOmics at deploy time; the handler acts only on runs "
+            "whose cdk-omics-run:owner tag names this resource",
+        )
+
     @property
     def service_token(self) -> str:
         """The ARN every Custom::OmicsRun in the stack uses as its ServiceToken."""
@@ -156,12 +167,22 @@ class OmicsRunProvider(Construct):
                 iam.PolicyStatement(
                     sid="PassRunRoles",
                     actions=["iam:PassRole"],
-                    resources=Lazy.list(_RoleArns(self._run_role_arns)),
+                    resources=Lazy.list(_Arns(self._run_role_arns)),
                     conditions={"StringEquals": {"iam:PassedToService": "omics.amazonaws.com"}},
                 )
             )
-        if role_arn not in self._run_role_arns:
-            self._run_role_arns.append(role_arn)
+        _add_once(self._run_role_arns, role_arn)
+
+    def allow_start_run(self, *, workflow_arn: str | None = None, run_group_arn: str | None = None) -> None:
+        """Lets the provider start runs of ``workflow_arn`` in ``run_group_arn``; one statement covers every run."""
+        for arn in (workflow_arn, run_group_arn):
+            if arn is not None:
+                _add_once(self._start_run_arns, arn)
+
+    def omics_arn(self, resource: str, account: str | None = None) -> str:
+        """The ARN of a HealthOmics resource (``workflow/123``) in this stack's region and account."""
+        stack = Stack.of(self)
+        return f"arn:{stack.partition}:omics:{stack.region}:{stack.account if account is None else account}:{resource}"
 
 
 def provider_code() -> lambda_.Code:
@@ -178,12 +199,17 @@ def provider_code() -> lambda_.Code:
     )
 
 
-@jsii.implements(IStableListProducer)
-class _RoleArns:
-    """Renders the run roles at synth time, after every run in the stack has registered."""
+def _add_once(arns: list[str], arn: str) -> None:
+    if arn not in arns:
+        arns.append(arn)
 
-    def __init__(self, role_arns: list[str]) -> None:
-        self._role_arns = role_arns
+
+@jsii.implements(IStableListProducer)
+class _Arns:
+    """Renders a list of ARNs at synth time, after every run in the stack has registered."""
+
+    def __init__(self, arns: list[str]) -> None:
+        self._arns = arns
 
     def produce(self) -> list[str]:
-        return list(self._role_arns)
+        return list(self._arns)

@@ -5,7 +5,19 @@ import json
 from pathlib import Path
 from typing import Any, Mapping, Union
 
-from aws_cdk import Annotations, CustomResource, Duration
+import jsii
+from aws_cdk import (
+    Annotations,
+    CustomResource,
+    Duration,
+    IStableAnyProducer,
+    ITaggable,
+    Lazy,
+    Stack,
+    TagManager,
+    TagType,
+    Token,
+)
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_omics as omics
 from constructs import Construct
@@ -29,7 +41,9 @@ from cdk_omics_run.enums import (
     WaitFor,
     WorkflowType,
 )
+from cdk_omics_run.acknowledgements import acknowledge_wildcard
 from cdk_omics_run.provider import OmicsRunProvider
+from cdk_omics_run.run_role import generated_run_role, grant_prefix_read, is_literal_s3_uri, s3_prefix_of
 
 RESOURCE_TYPE = "Custom::OmicsRun"
 DEFAULT_WAIT_TIMEOUT = Duration.hours(1)
@@ -37,6 +51,7 @@ DEFAULT_WAIT_TIMEOUT = Duration.hours(1)
 Document = Union[Mapping[str, Any], str]
 
 
+@jsii.implements(ITaggable)
 class OmicsRun(Construct):
     """Starts an AWS HealthOmics workflow run when the stack deploys.
 
@@ -70,7 +85,7 @@ class OmicsRun(Construct):
         scope: Construct,
         id_: str,
         *,
-        role_arn: str | iam.IRole,
+        role_arn: str | iam.IRole | None = None,
         output_uri: str,
         workflow_id: str | omics.CfnWorkflow | None = None,
         workflow_type: WorkflowType | str | None = None,
@@ -105,16 +120,30 @@ class OmicsRun(Construct):
         arguments = {k: v for k, v in locals().items() if k not in ("self", "scope", "id_", "__class__")}
         self._check_workflow_or_source_run(workflow_id, run_id)
         settings = {name: arguments.pop(name) for name in ("rerun_token", "delete_policy", "wait_for", "wait_timeout")}
+        explicit_tags = arguments.pop("tags")
         properties = {**resource_properties(self, arguments), **resource_settings(self, **settings)}
-        waits = properties.get("WaitFor", WaitFor.NONE.value) != WaitFor.NONE.value
         if storage_capacity is not None and properties.get("StorageType") == StorageType.DYNAMIC.value:
             Annotations.of(self).add_warning_v2(
                 "cdk-omics-run:storageCapacityIgnored",
                 "storage_capacity is ignored with DYNAMIC storage: HealthOmics scales the storage itself",
             )
+        self._output_uri = output_uri
+        self.run_role: iam.Role | None = None
+        """The generated run role (None when ``role_arn`` was given); add grants it cannot infer."""
+        if role_arn is None:
+            self.run_role = self._generated_role(properties)
+            properties["RoleArn"] = self.run_role.role_arn
+
+        self._tags = TagManager(TagType.MAP, RESOURCE_TYPE)
+        if explicit_tags is not None:
+            properties["Tags"] = resource_properties(self, {"tags": explicit_tags})["Tags"]
+        # CDK's Tags.of(...) reaches the run through this construct's TagManager; explicit tags win.
+        properties["Tags"] = Lazy.any(_MergedTags(self._tags, properties.get("Tags")))
 
         provider = OmicsRunProvider.of(self)
         provider.allow_pass_role(properties["RoleArn"])
+        self._allow_start_run(provider, properties)
+        waits = properties.get("WaitFor", WaitFor.NONE.value) != WaitFor.NONE.value
         self._resource = CustomResource(
             self,
             "Resource",
@@ -125,6 +154,59 @@ class OmicsRun(Construct):
         )
         if waits:
             self._resource.node.add_dependency(provider.enable_waiting())
+
+    @property
+    def tags(self) -> TagManager:
+        """The run's tags as CDK's tagging sees them (``Tags.of(scope).add(...)`` reaches the run)."""
+        return self._tags
+
+    def grant_read_outputs(self, grantee: iam.IGrantable) -> iam.Grant:
+        """Lets ``grantee`` read everything under the run's output URI.
+
+        Example::
+
+            run.grant_read_outputs(analysis_function)
+        """
+        bucket, prefix = s3_prefix_of(self._literal_output_uri("grant_read_outputs"))
+        return grant_prefix_read(grantee, bucket, prefix, Stack.of(self).partition)
+
+    def _generated_role(self, properties: Mapping[str, Any]) -> iam.Role:
+        document = properties.get("Parameters")
+        parameters = json.loads(document) if isinstance(document, str) and not Token.is_unresolved(document) else None
+        return generated_run_role(
+            self,
+            parameters=parameters,
+            output_uri=self._literal_output_uri("role_arn"),
+            private_workflow=properties.get("WorkflowType", WorkflowType.PRIVATE.value) == WorkflowType.PRIVATE.value
+            and "WorkflowOwnerId" not in properties,
+        )
+
+    def _literal_output_uri(self, needed_by: str) -> str:
+        if not is_literal_s3_uri(self._output_uri):
+            given = "a value known only at deploy time" if Token.is_unresolved(self._output_uri) else repr(self._output_uri)
+            raise ArgumentError(
+                f"{self.node.path}: argument output_uri: got {given}; allowed with "
+                f"{'no role_arn' if needed_by == 'role_arn' else needed_by}: a literal s3://bucket/prefix/ URI"
+            )
+        return self._output_uri
+
+    @staticmethod
+    def _allow_start_run(provider: OmicsRunProvider, properties: Mapping[str, Any]) -> None:
+        workflow_id = properties.get("WorkflowId")
+        if workflow_id is not None:
+            ready2run = properties.get("WorkflowType") == WorkflowType.READY2RUN.value
+            # Ready2Run workflows belong to HealthOmics; shared ones to their owner's account.
+            account = "*" if ready2run else properties.get("WorkflowOwnerId")
+            provider.allow_start_run(workflow_arn=provider.omics_arn(f"workflow/{workflow_id}", account))
+            if ready2run and not Token.is_unresolved(workflow_id):
+                acknowledge_wildcard(
+                    provider.role.node.find_child("DefaultPolicy"),
+                    f"arn:<AWS::Partition>:omics:<AWS::Region>:*:workflow/{workflow_id}",
+                    "a Ready2Run workflow is owned by HealthOmics, not by this account",
+                )
+        run_group_id = properties.get("RunGroupId")
+        if run_group_id is not None:
+            provider.allow_start_run(run_group_arn=provider.omics_arn(f"runGroup/{run_group_id}"))
 
     @classmethod
     def from_cli_input_json(
@@ -199,6 +281,21 @@ class OmicsRun(Construct):
     def resource(self) -> CustomResource:
         """The underlying ``Custom::OmicsRun`` resource."""
         return self._resource
+
+
+@jsii.implements(IStableAnyProducer)
+class _MergedTags:
+    """The run's tags at synth time: those CDK's tagging added, then the explicit ones on top."""
+
+    def __init__(self, tag_manager: TagManager, explicit: Any) -> None:
+        self._tag_manager = tag_manager
+        self._explicit = explicit
+
+    def produce(self) -> Any:
+        if Token.is_unresolved(self._explicit):
+            return self._explicit
+        # None leaves the property out, rather than sending empty tags.
+        return {**(self._tag_manager.render_tags() or {}), **(self._explicit or {})} or None
 
 
 def _read_request(scope: Construct, id_: str, request: Mapping[str, Any] | str | Path) -> Mapping[str, Any]:
