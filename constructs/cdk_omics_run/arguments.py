@@ -72,19 +72,9 @@ def resource_settings(
             )
         settings["RerunToken"] = rerun_token
     if delete_policy is not None:
-        policy = _plain_value(scope, "delete_policy", delete_policy)
-        allowed = [p.value for p in DeletePolicy]
-        if not Token.is_unresolved(policy) and policy not in allowed:
-            raise ArgumentError(
-                f"{scope.node.path}: argument delete_policy: got {policy!r}; allowed: {', '.join(allowed)}"
-            )
-        settings["DeletePolicy"] = policy
+        settings["DeletePolicy"] = _enum_setting(scope, "delete_policy", delete_policy, DeletePolicy)
     if wait_for is not None:
-        target = _plain_value(scope, "wait_for", wait_for)
-        allowed = [w.value for w in WaitFor]
-        if not Token.is_unresolved(target) and target not in allowed:
-            raise ArgumentError(f"{scope.node.path}: argument wait_for: got {target!r}; allowed: {', '.join(allowed)}")
-        settings["WaitFor"] = target
+        settings["WaitFor"] = _enum_setting(scope, "wait_for", wait_for, WaitFor)
     if wait_timeout is not None and not Token.is_unresolved(wait_timeout.to_seconds()):
         seconds = wait_timeout.to_seconds()
         if not 1 <= seconds <= MAX_SERVICE_TIMEOUT_SECONDS:
@@ -93,6 +83,14 @@ def resource_settings(
                 f"allowed: 1 to {MAX_SERVICE_TIMEOUT_SECONDS} s (CloudFormation's custom-resource limit)"
             )
     return settings
+
+
+def _enum_setting(scope: Construct, argument: str, value: Any, allowed: type[Enum]) -> Any:
+    plain = _plain_value(scope, argument, value)
+    values = [member.value for member in allowed]
+    if not Token.is_unresolved(plain) and plain not in values:
+        raise ArgumentError(f"{scope.node.path}: argument {argument}: got {plain!r}; allowed: {', '.join(values)}")
+    return plain
 
 
 def _plain_value(scope: Construct, argument: str, value: Any) -> Any:
