@@ -31,3 +31,19 @@ test: setup
 
 clean:
 	rm -rf $(VENV) node_modules cdk.out out dist build
+
+# Plain CloudFormation, the release package and the run preview (README: "Without CDK").
+.PHONY: provider-template package preview
+
+# dist/omics-run-provider.template.json and, beside it, the zip of its Lambda code.
+provider-template: $(VENV)/.installed
+	$(BIN)/python scripts/build_provider_template.py --outdir dist
+
+# The sdist, then the wheel built from it (which checks the sdist is complete), in dist/.
+package: $(VENV)/.installed
+	$(BIN)/python -m build --no-isolation --outdir dist .
+
+# The StartRun request each Custom::OmicsRun of the example app will make.
+preview: setup
+	node_modules/.bin/cdk synth --quiet
+	$(BIN)/python -m cdk_omics_run.preview cdk.out

@@ -67,8 +67,8 @@ def test_the_wheel_metadata_names_the_package_its_python_and_its_dependencies(wh
     assert metadata["License-Expression"] == "Apache-2.0"
     assert metadata["Requires-Python"] == ">=3.10"
     assert sorted(metadata.get_all("Requires-Dist")) == [
-        "aws-cdk-lib<3,>=2.200.0",
-        "botocore>=1.35",
+        "aws-cdk-lib<3,>=2.275.0",
+        "botocore<2,>=1.35",
         "constructs<11,>=10.0.0",
         "crhelper<2.1,>=2.0.12",
     ]

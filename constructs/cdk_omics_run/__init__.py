@@ -22,6 +22,7 @@ from cdk_omics_run.enums import (
     WorkflowType,
 )
 from cdk_omics_run.provider import OmicsRunProvider
+from cdk_omics_run.provider_stack import OmicsRunProviderStack
 from cdk_omics_run.run import RESOURCE_TYPE, OmicsRun
 
 __version__ = "0.1.0"
@@ -34,6 +35,7 @@ __all__ = [
     "NetworkingMode",
     "OmicsRun",
     "OmicsRunProvider",
+    "OmicsRunProviderStack",
     "OutputUriPrefixMode",
     "RESOURCE_TYPE",
     "RetentionMode",

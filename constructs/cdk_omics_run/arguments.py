@@ -6,16 +6,18 @@ botocore's service model: synth time and deploy time apply the same checks.
 from __future__ import annotations
 
 import difflib
+from functools import lru_cache
 import json
 import re
 from enum import Enum
 from pathlib import Path
 from typing import Any, Mapping
 
-from aws_cdk import Stack, Token
+from aws_cdk import Stack
 from aws_cdk import aws_omics as omics
 from constructs import Construct
 
+from cdk_omics_run.tokens import is_token
 from cdk_omics_run.enums import DeletePolicy, WaitFor
 from cdk_omics_run.handler_source import start_run_shape
 
@@ -28,6 +30,7 @@ def argument_name_of(wire_name: str) -> str:
     return re.sub(r"(?<!^)([A-Z])", r"_\1", wire_name).lower()
 
 
+@lru_cache(maxsize=1)
 def members_by_argument() -> dict[str, Any]:
     """StartRun members the construct accepts, keyed by snake_case argument name."""
     return {argument_name_of(m.wire_name): m for m in start_run_shape().start_run_members().values()}
@@ -66,7 +69,7 @@ def resource_settings(
     """The properties that configure the resource, not the run: RerunToken, DeletePolicy, WaitFor."""
     settings: dict[str, Any] = {}
     if rerun_token is not None:
-        if not Token.is_unresolved(rerun_token) and not (isinstance(rerun_token, str) and len(rerun_token) <= 256):
+        if not is_token(rerun_token) and not (isinstance(rerun_token, str) and len(rerun_token) <= 256):
             raise ArgumentError(
                 f"{scope.node.path}: argument rerun_token: got {rerun_token!r}; allowed: a string of at most 256 characters"
             )
@@ -75,7 +78,7 @@ def resource_settings(
         settings["DeletePolicy"] = _enum_setting(scope, "delete_policy", delete_policy, DeletePolicy)
     if wait_for is not None:
         settings["WaitFor"] = _enum_setting(scope, "wait_for", wait_for, WaitFor)
-    if wait_timeout is not None and not Token.is_unresolved(wait_timeout.to_seconds()):
+    if wait_timeout is not None and not is_token(wait_timeout.to_seconds()):
         seconds = wait_timeout.to_seconds()
         if not 1 <= seconds <= MAX_SERVICE_TIMEOUT_SECONDS:
             raise ArgumentError(
@@ -88,7 +91,7 @@ def resource_settings(
 def _enum_setting(scope: Construct, argument: str, value: Any, allowed: type[Enum]) -> Any:
     plain = _plain_value(scope, argument, value)
     values = [member.value for member in allowed]
-    if not Token.is_unresolved(plain) and plain not in values:
+    if not is_token(plain) and plain not in values:
         raise ArgumentError(f"{scope.node.path}: argument {argument}: got {plain!r}; allowed: {', '.join(values)}")
     return plain
 
@@ -112,10 +115,10 @@ def _plain_value(scope: Construct, argument: str, value: Any) -> Any:
 
 
 def _check(scope: Construct, argument: str, member: Any, value: Any) -> None:
-    if Token.is_unresolved(value):
+    if is_token(value):
         return
     if isinstance(value, Mapping):
-        value = {k: v for k, v in value.items() if not (Token.is_unresolved(k) or Token.is_unresolved(v))}
+        value = {k: v for k, v in value.items() if not (is_token(k) or is_token(v))}
     try:
         start_run_shape().coerce_member(member, value)
     except start_run_shape().PropertyError as error:
@@ -125,13 +128,13 @@ def _check(scope: Construct, argument: str, member: Any, value: Any) -> None:
 
 def _document_property(scope: Construct, argument: str, member: Any, value: Any) -> Any:
     """Documents are emitted as a JSON string, so workflow parameters keep their types exactly."""
-    if isinstance(value, str) and not Token.is_unresolved(value):
+    if isinstance(value, str) and not is_token(value):
         if value.startswith(FILE_PREFIX):
             value = _load_json_file(scope, argument, value[len(FILE_PREFIX) :])
         else:
             _check(scope, argument, member, value)
             return value
-    if Token.is_unresolved(value):
+    if is_token(value):
         return value
     _check(scope, argument, member, value)
     if _contains_token(value):
@@ -146,7 +149,7 @@ def _contains_token(value: Any) -> bool:
         return any(_contains_token(k) or _contains_token(v) for k, v in value.items())
     if isinstance(value, (list, tuple)):
         return any(_contains_token(item) for item in value)
-    return Token.is_unresolved(value)
+    return is_token(value)
 
 
 def _load_json_file(scope: Construct, argument: str, path_text: str) -> Any:

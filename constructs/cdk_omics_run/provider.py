@@ -89,7 +89,10 @@ class OmicsRunProvider(Construct):
             environment={"AWS_DATA_PATH": SERVICE_MODELS_DATA_PATH},
         )
 
-        self._run_arn = f"arn:{stack.partition}:omics:{stack.region}:{stack.account}:run/*"
+        # Read once: each Stack attribute is a call into the jsii kernel.
+        self._omics_arn_prefix = f"arn:{stack.partition}:omics:{stack.region}"
+        self._account = stack.account
+        self._run_arn = f"{self._omics_arn_prefix}:{self._account}:run/*"
         self._start_run_arns: list[str] = [self._run_arn]
         self.role.add_to_policy(
             iam.PolicyStatement(
@@ -181,8 +184,7 @@ class OmicsRunProvider(Construct):
 
     def omics_arn(self, resource: str, account: str | None = None) -> str:
         """The ARN of a HealthOmics resource (``workflow/123``) in this stack's region and account."""
-        stack = Stack.of(self)
-        return f"arn:{stack.partition}:omics:{stack.region}:{stack.account if account is None else account}:{resource}"
+        return f"{self._omics_arn_prefix}:{self._account if account is None else account}:{resource}"
 
 
 def provider_code() -> lambda_.Code:

@@ -16,12 +16,12 @@ from aws_cdk import (
     Stack,
     TagManager,
     TagType,
-    Token,
 )
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_omics as omics
 from constructs import Construct
 
+from cdk_omics_run.tokens import is_token
 from cdk_omics_run.arguments import (
     ArgumentError,
     argument_name_of,
@@ -172,7 +172,7 @@ class OmicsRun(Construct):
 
     def _generated_role(self, properties: Mapping[str, Any]) -> iam.Role:
         document = properties.get("Parameters")
-        parameters = json.loads(document) if isinstance(document, str) and not Token.is_unresolved(document) else None
+        parameters = json.loads(document) if isinstance(document, str) and not is_token(document) else None
         return generated_run_role(
             self,
             parameters=parameters,
@@ -183,7 +183,7 @@ class OmicsRun(Construct):
 
     def _literal_output_uri(self, needed_by: str) -> str:
         if not is_literal_s3_uri(self._output_uri):
-            given = "a value known only at deploy time" if Token.is_unresolved(self._output_uri) else repr(self._output_uri)
+            given = "a value known only at deploy time" if is_token(self._output_uri) else repr(self._output_uri)
             raise ArgumentError(
                 f"{self.node.path}: argument output_uri: got {given}; allowed with "
                 f"{'no role_arn' if needed_by == 'role_arn' else needed_by}: a literal s3://bucket/prefix/ URI"
@@ -198,7 +198,7 @@ class OmicsRun(Construct):
             # Ready2Run workflows belong to HealthOmics; shared ones to their owner's account.
             account = "*" if ready2run else properties.get("WorkflowOwnerId")
             provider.allow_start_run(workflow_arn=provider.omics_arn(f"workflow/{workflow_id}", account))
-            if ready2run and not Token.is_unresolved(workflow_id):
+            if ready2run and not is_token(workflow_id):
                 acknowledge_wildcard(
                     provider.role.node.find_child("DefaultPolicy"),
                     f"arn:<AWS::Partition>:omics:<AWS::Region>:*:workflow/{workflow_id}",
@@ -292,7 +292,7 @@ class _MergedTags:
         self._explicit = explicit
 
     def produce(self) -> Any:
-        if Token.is_unresolved(self._explicit):
+        if is_token(self._explicit):
             return self._explicit
         # None leaves the property out, rather than sending empty tags.
         return {**(self._tag_manager.render_tags() or {}), **(self._explicit or {})} or None

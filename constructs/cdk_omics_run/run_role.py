@@ -12,10 +12,11 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Iterator, Mapping
 
-from aws_cdk import Stack, Token
+from aws_cdk import Stack
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 
+from cdk_omics_run.tokens import is_token
 from cdk_omics_run.acknowledgements import acknowledge_wildcard
 
 S3_URI = re.compile(r"s3://([a-z0-9][a-z0-9.-]{1,61}[a-z0-9])(?:/(.*))?")
@@ -58,7 +59,7 @@ def declared_inputs(parameters: Any) -> DeclaredInputs:
 
 
 def _strings(value: Any) -> Iterator[str]:
-    if isinstance(value, str) and not Token.is_unresolved(value):
+    if isinstance(value, str) and not is_token(value):
         yield value
     elif isinstance(value, Mapping):
         for item in value.values():
@@ -219,7 +220,7 @@ def _grant_workflow_logs(role: iam.Role, wildcards: dict[str, str]) -> None:
 
 
 def is_literal_s3_uri(value: Any) -> bool:
-    return isinstance(value, str) and not Token.is_unresolved(value) and S3_URI.fullmatch(value) is not None
+    return isinstance(value, str) and not is_token(value) and S3_URI.fullmatch(value) is not None
 
 
 __all__ = [

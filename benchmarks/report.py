@@ -1,0 +1,176 @@
+"""Renders benchmark results (the dict benchmark.py writes as JSON) as markdown tables."""
+from __future__ import annotations
+
+import math
+from typing import Any
+
+NAMES = {"omics-run": "OmicsRun", "aws-custom-resource": "AwsCustomResource"}
+
+
+def markdown(results: dict[str, Any]) -> str:
+    """All tables, in the order benchmarks/README.md presents them."""
+    sections = [
+        _heading(results),
+        _synth_table(results["synth"]),
+        _marginal_table(results["synth"]["per_additional_run"]),
+        _asset_table(results["assets"]),
+        _cold_import_table(results["cold_import"]),
+        _events_table(results),
+        _targets_table(results["targets"]),
+    ]
+    return "\n\n".join(sections)
+
+
+def _heading(results: dict[str, Any]) -> str:
+    env = results["environment"]
+    settings = results["settings"]
+    return (
+        f"`{results['command']}` at {results['measured_at']}: Python {env['python']}, node {env['node']}, "
+        f"aws-cdk-lib {env['aws-cdk-lib']}, boto3/botocore {env['boto3']}/{env['botocore']}, "
+        f"crhelper {env['crhelper']}, git {env.get('git')}, {env['cpus']} CPUs ({env['platform']}), load average (1, 5, 15 min) "
+        f"{env.get('load_average_at_start')} at start and {env.get('load_average_at_end')} at end. "
+        f"Medians of {settings['synth_repetitions']} synths per point, "
+        f"{settings['import_repetitions']} cold imports per probe, {settings['events']} Create events."
+    )
+
+
+def _synth_table(synth: dict[str, Any]) -> str:
+    lines = [
+        "### Stacks of N runs",
+        "",
+        "| N | Variant | Synth wall (s) | Synth CPU (s) | Constructs (s) | app.synth() (s) | Template bytes "
+        "| Resources | Lambda functions | IAM policies | Largest role inline policy (chars; quota 10,240) |",
+        "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for point in synth["points"]:
+        for variant in NAMES:
+            v = point[variant]
+            lines.append(
+                f"| {point['runs']} | {NAMES[variant]} | {v['synth_wall_seconds']:.2f} "
+                f"({v['synth_wall_seconds_min']:.2f}–{v['synth_wall_seconds_max']:.2f}) "
+                f"| {v['synth_cpu_seconds']:.2f} | {v['construct_seconds']:.2f} | {v['app_synth_seconds']:.2f} "
+                f"| {v['template_bytes']:,} | {v['resources']} | {v['lambda_functions']} | {v['iam_policies']} "
+                f"| {v['largest_role_inline_policy_chars']:,} |"
+            )
+        r = point["ratio"]
+        lines.append(
+            f"| {point['runs']} | *ratio* | *{_num(r['synth_wall_seconds'])}* | *{_num(r['synth_cpu_seconds'])}* "
+            f"| *{_num(r['construct_seconds'])}* | *{_num(r['app_synth_seconds'])}* | *{_num(r['template_bytes'])}* "
+            f"| *{_num(r['resources'])}* | *{_num(r['lambda_functions'])}* | *{_num(r['iam_policies'])}* | |"
+        )
+    lines.append("")
+    lines.append(
+        "Synth wall: median (min–max) of a fresh `python stack_app.py` process, as `cdk synth` runs an app. "
+        "Synth CPU: user+system time of that process and its jsii node process (median). Constructs / "
+        "app.synth(): medians measured inside the app. Ratio: OmicsRun / AwsCustomResource."
+    )
+    return "\n".join(lines)
+
+
+def _marginal_table(marginal: dict[str, Any]) -> str:
+    lines = [
+        f"### Per additional run (N = {marginal['from_runs']} → {marginal['to_runs']})",
+        "",
+        "| Variant | Template bytes | Resources | IAM policies | Lambda functions | Synth wall (ms) | Synth CPU (ms) |",
+        "|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    for variant, name in NAMES.items():
+        m = marginal[variant]
+        lines.append(
+            f"| {name} | {m['template_bytes']:,.0f} | {m['resources']:.2f} | {m['iam_policies']:.2f} "
+            f"| {m['lambda_functions']:.2f} | {m['synth_wall_seconds'] * 1000:.1f} | {m['synth_cpu_seconds'] * 1000:.1f} |"
+        )
+    return "\n".join(lines)
+
+
+def _asset_table(assets: dict[str, Any]) -> str:
+    lines = [
+        "### Provider asset",
+        "",
+        "| Asset | Files | Bytes | Zipped bytes |",
+        "|---|---:|---:|---:|",
+    ]
+    for variant, name in NAMES.items():
+        a = assets[variant]
+        lines.append(f"| **{name}** (whole asset) | {a['files']} | {a['bytes']:,} | {a['zipped_bytes']:,} |")
+        if variant == "omics-run":
+            for entry, e in a["by_entry"].items():
+                lines.append(f"| &nbsp;&nbsp;{entry} | {e['files']} | {e['bytes']:,} | {e['zipped_bytes']:,} |")
+    lines.append("")
+    lines.append("Zipped: Python's zipfile, deflate level 9. AwsCustomResource's asset is aws-cdk-lib's "
+                 "prebuilt Node.js handler.")
+    return "\n".join(lines)
+
+
+def _cold_import_table(cold: dict[str, Any]) -> str:
+    baseline = cold["probes"]["import boto3; boto3.client('omics')"]["median_ms"]
+    lines = [
+        "### Cold import (fresh interpreter each time)",
+        "",
+        "| Probe | Median (ms) | Min (ms) | Process wall (ms) | vs boto3 + omics client |",
+        "|---|---:|---:|---:|---:|",
+    ]
+    for name, probe in cold["probes"].items():
+        lines.append(
+            f"| {name} | {probe['median_ms']:.1f} | {probe['min_ms']:.1f} | {probe['median_process_wall_ms']:.1f} "
+            f"| {_num(probe['median_ms'] / baseline)} |"
+        )
+    lines.append("")
+    lines.append(
+        "Median/Min: `time.perf_counter()` inside the process, from before the first import to after the client "
+        "exists (interpreter start-up excluded). Process wall: the whole `python -c` process."
+    )
+    for name, breakdown in cold["importtime_breakdown"].items():
+        largest = list(breakdown["imports_by_package_ms"].items())[:6]
+        listed = ", ".join(f"{package} {ms:.0f}" for package, ms in largest)
+        lines.append(
+            f"\n`-X importtime`, {name}: {breakdown['total_ms']:.0f} ms, of which imports "
+            f"{breakdown['imports_ms']:.0f} ms (largest, self time by package, ms: {listed}) and code run outside "
+            f"imports (client creation) {breakdown['not_imports_ms']:.0f} ms."
+        )
+    return "\n".join(lines)
+
+
+def _events_table(results: dict[str, Any]) -> str:
+    events = results["events"]
+    lines = [
+        f"### Per Create event, warm ({events['events']} events after {events['warmup_events']} unmeasured)",
+        "",
+        "| Part | p50 (ms) | p90 (ms) | p99 (ms) | max (ms) |",
+        "|---|---:|---:|---:|---:|",
+    ]
+    parts = (
+        ("handler(event, context), whole", "handler"),
+        ("&nbsp;&nbsp;AWS API calls (StartRun to the stand-in)", "api_call_time"),
+        ("&nbsp;&nbsp;crhelper's answer: PUT to the presigned URL (moto, HTTPS)", "response_put_time"),
+        ("&nbsp;&nbsp;the rest: mapping, validation, crhelper, logging", "handler_own_time"),
+    )
+    for label, key in parts:
+        s = events[key]
+        lines.append(f"| {label} | {s['p50_ms']:.2f} | {s['p90_ms']:.2f} | {s['p99_ms']:.2f} | {s['max_ms']:.2f} |")
+    calls = events["api_calls_per_create"]
+    lines.append("")
+    lines.append(
+        f"AWS API calls per Create: {calls['min']}–{calls['max']} (by operation: {events['api_calls_by_operation']}); "
+        f"the stand-in received {events['stand_in_requests_by_operation']} with "
+        f"{events['distinct_start_run_request_ids']} distinct requestIds; answers: {events['responses_by_status']}."
+    )
+    unmodified = results.get("events_stand_in_unmodified")
+    if unmodified:
+        lines.append(
+            f"With the stand-in as the tests run it (Nagle's algorithm on), over {unmodified['events']} events: "
+            f"handler p50 {unmodified['handler']['p50_ms']:.1f} ms, of which StartRun "
+            f"{unmodified['api_call_time']['p50_ms']:.1f} ms."
+        )
+    return "\n".join(lines)
+
+
+def _targets_table(targets: list[dict[str, Any]]) -> str:
+    lines = ["### Targets", "", "| Target | Measured | Met |", "|---|---|---|"]
+    for target in targets:
+        lines.append(f"| {target['target']} | {target['measured']} | {'yes' if target['met'] else '**no**'} |")
+    return "\n".join(lines)
+
+
+def _num(value: float) -> str:
+    return "–" if value is None or (isinstance(value, float) and math.isnan(value)) else f"{value:.2f}"

@@ -1,0 +1,290 @@
+"""Run preview: the StartRun request each Custom::OmicsRun of a synthesized app will make.
+
+Usage::
+
+    python -m cdk_omics_run.preview [cdk.out]                 # every run, as a JSON list
+    python -m cdk_omics_run.preview cdk.out --run Stack/Path  # one request, --cli-input-json form
+
+Each request is in the AWS CLI's ``--cli-input-json`` form (camelCase StartRun
+members), converted the way the provider converts the properties: integers
+and booleans get their types back, ``Parameters`` and ``EngineSettings`` are
+objects. Values known only at deploy time are placeholders such as
+``"<Ref RoleArn>"`` or ``"<Fn::GetAtt Workflow.Id>"``. ``requestId`` is left
+out: the provider derives its own, and the CLI generates one.
+
+    aws omics start-run --cli-input-json "$(python -m cdk_omics_run.preview --run OmicsRunExample/Run)"
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterator, Mapping, Sequence
+
+from cdk_omics_run.handler_source import start_run_shape
+
+RESOURCE_TYPE = "Custom::OmicsRun"
+# Properties CloudFormation itself reads; they reach neither StartRun nor the resource settings.
+CLOUDFORMATION_PROPERTIES = frozenset({"ServiceToken", "ServiceTimeout"})
+CDK_PATH_METADATA = "aws:cdk:path"
+STACK_ARTIFACT = "aws:cloudformation:stack"
+NESTED_ASSEMBLY_ARTIFACT = "cdk:cloud-assembly"
+TEMPLATE_SUFFIX = ".template.json"
+
+_SUB_VARIABLE = re.compile(r"\$\{([^}]*)\}")
+
+
+@dataclass
+class RunPreview:
+    """One Custom::OmicsRun and the StartRun request it will make."""
+
+    stack: str
+    logical_id: str
+    path: str | None
+    start_run: dict[str, Any]
+    resource_settings: dict[str, Any] = field(default_factory=dict)
+    condition: str | None = None
+    problems: list[str] = field(default_factory=list)
+
+    def as_json(self) -> dict[str, Any]:
+        """The preview as printed: optional keys only when they say something."""
+        document: dict[str, Any] = {"stack": self.stack, "logicalId": self.logical_id}
+        if self.path:
+            document["path"] = self.path
+        if self.condition:
+            document["condition"] = self.condition
+        document["startRun"] = self.start_run
+        if self.resource_settings:
+            document["resourceSettings"] = self.resource_settings
+        return document
+
+    def matches(self, selector: str) -> bool:
+        """Whether ``selector`` names this run: ``Stack/LogicalId``, the logical ID, or its construct path.
+
+        A construct path also matches by any of its ancestors' paths, so
+        ``OmicsRunExample/Run`` selects ``OmicsRunExample/Run/Resource/Default``.
+        """
+        if selector in (self.logical_id, f"{self.stack}/{self.logical_id}"):
+            return True
+        return bool(self.path) and (self.path == selector or self.path.startswith(selector.rstrip("/") + "/"))
+
+
+def preview_runs(location: Path) -> list[RunPreview]:
+    """The runs of a cloud assembly directory (``cdk.out``) or of one template file, in template order.
+
+    Example::
+
+        [run] = preview_runs(Path("cdk.out"))
+        run.start_run["workflowId"]  # "1234567"
+    """
+    previews: list[RunPreview] = []
+    for stack, template in _templates(location):
+        for logical_id, resource in template.get("Resources", {}).items():
+            if resource.get("Type") != RESOURCE_TYPE:
+                continue
+            previews.append(_preview(stack, logical_id, resource))
+    return previews
+
+
+def start_run_input(properties: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any], list[str]]:
+    """Splits a resource's properties into the StartRun request and the resource settings.
+
+    Returns ``(request, settings, problems)``: ``request`` in ``--cli-input-json``
+    form, its members in the service model's order, ``settings`` the other properties (``DeletePolicy``, ``RerunToken``...)
+    with placeholders, and ``problems`` the literal values the provider would reject.
+
+    >>> start_run_input({"RoleArn": {"Ref": "Role"}, "OutputUri": "s3://b/o/", "WorkflowId": "1",
+    ...                  "Priority": "2", "DeletePolicy": "LEAVE"})
+    ({'workflowId': '1', 'roleArn': '<Ref Role>', 'priority': 2, 'outputUri': 's3://b/o/'}, {'DeletePolicy': 'LEAVE'}, [])
+    """
+    shape = start_run_shape()
+    members = shape.start_run_members()
+    request: dict[str, Any] = {}
+    settings: dict[str, Any] = {}
+    problems: list[str] = []
+    for name, value in properties.items():
+        if name in CLOUDFORMATION_PROPERTIES:
+            continue
+        member = members.get(name)
+        if member is None:
+            settings[name] = render(value)
+            continue
+        rendered = render(value)
+        try:
+            request[member.wire_name] = shape.coerce_member(member, rendered)
+        except shape.PropertyError as error:
+            # A placeholder rarely fits the member's rules (a pattern, a
+            # number); only literal values can be judged before deploying.
+            request[member.wire_name] = rendered
+            if not has_intrinsic(value):
+                problems.append(f"property {error.property_name}: {error.problem}")
+    for member in members.values():
+        if member.required and member.wire_name not in request:
+            problems.append(f"property {member.property_name}: missing; it is required by StartRun")
+    # In the service model's order, whatever order the template has: previews diff cleanly.
+    ordered = {m.wire_name: request[m.wire_name] for m in members.values() if m.wire_name in request}
+    return ordered, dict(sorted(settings.items())), problems
+
+
+def has_intrinsic(value: Any) -> bool:
+    """Whether ``value`` holds a CloudFormation function or Ref anywhere."""
+    if isinstance(value, Mapping):
+        return _intrinsic_name(value) is not None or any(has_intrinsic(item) for item in value.values())
+    if isinstance(value, list):
+        return any(has_intrinsic(item) for item in value)
+    return False
+
+
+def render(value: Any) -> Any:
+    """``value`` with every CloudFormation function replaced by a readable placeholder.
+
+    Joins and substitutions keep their literal text around the placeholders,
+    so a JSON document built with tokens still parses.
+
+    >>> render({"Fn::Join": ["", ["arn:", {"Ref": "AWS::Partition"}, ":s3:::bucket"]]})
+    'arn:<Ref AWS::Partition>:s3:::bucket'
+    >>> render({"Fn::GetAtt": ["Workflow", "Id"]})
+    '<Fn::GetAtt Workflow.Id>'
+    """
+    if isinstance(value, list):
+        return [render(item) for item in value]
+    if not isinstance(value, Mapping):
+        return value
+    function = _intrinsic_name(value)
+    if function is None:
+        return {key: render(item) for key, item in value.items()}
+    argument = value[function]
+    if function == "Ref":
+        return f"<Ref {_text(render(argument))}>"
+    if function == "Fn::GetAtt":
+        parts = argument.split(".", 1) if isinstance(argument, str) else [_text(render(p)) for p in argument]
+        return f"<Fn::GetAtt {'.'.join(parts)}>"
+    if function == "Fn::ImportValue":
+        return f"<Fn::ImportValue {_text(render(argument))}>"
+    if function == "Fn::Join" and _is_join(argument):
+        separator, parts = argument
+        return separator.join(_text(render(part)) for part in parts)
+    if function == "Fn::Sub":
+        return _render_sub(argument)
+    return f"<{function} {json.dumps(render(argument), separators=(',', ':'), ensure_ascii=False)}>"
+
+
+def _intrinsic_name(value: Mapping[str, Any]) -> str | None:
+    if len(value) != 1:
+        return None
+    [key] = value
+    return key if key == "Ref" or key.startswith("Fn::") else None
+
+
+def _is_join(argument: Any) -> bool:
+    return (
+        isinstance(argument, list)
+        and len(argument) == 2
+        and isinstance(argument[0], str)
+        and isinstance(argument[1], list)
+    )
+
+
+def _render_sub(argument: Any) -> str:
+    if isinstance(argument, str):
+        text, variables = argument, {}
+    elif isinstance(argument, list) and len(argument) == 2 and isinstance(argument[0], str):
+        text, variables = argument[0], argument[1] if isinstance(argument[1], Mapping) else {}
+    else:
+        return f"<Fn::Sub {json.dumps(render(argument), separators=(',', ':'))}>"
+
+    def substitute(match: re.Match[str]) -> str:
+        name = match.group(1)
+        if name.startswith("!"):
+            return "${" + name[1:] + "}"  # ${!Literal} is the escape for a literal ${Literal}
+        if name in variables:
+            return _text(render(variables[name]))
+        if "." in name:
+            return f"<Fn::GetAtt {name}>"
+        return f"<Ref {name}>"
+
+    return _SUB_VARIABLE.sub(substitute, text)
+
+
+def _text(value: Any) -> str:
+    return value if isinstance(value, str) else json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+
+
+def _preview(stack: str, logical_id: str, resource: Mapping[str, Any]) -> RunPreview:
+    request, settings, problems = start_run_input(resource.get("Properties", {}))
+    return RunPreview(
+        stack=stack,
+        logical_id=logical_id,
+        path=(resource.get("Metadata") or {}).get(CDK_PATH_METADATA),
+        start_run=request,
+        resource_settings=settings,
+        condition=resource.get("Condition"),
+        problems=problems,
+    )
+
+
+def _templates(location: Path) -> Iterator[tuple[str, dict[str, Any]]]:
+    """(stack name, template) of a template file, or of every stack in a cloud assembly and its stages."""
+    if location.is_file():
+        name = location.name.removesuffix(TEMPLATE_SUFFIX).removesuffix(".json")
+        yield name, _read_json(location)
+        return
+    manifest_path = location / "manifest.json"
+    if not manifest_path.is_file():
+        raise FileNotFoundError(f"{location} is not a cloud assembly (no manifest.json): run `cdk synth` first")
+    for artifact_id, artifact in _read_json(manifest_path).get("artifacts", {}).items():
+        properties = artifact.get("properties", {})
+        if artifact.get("type") == STACK_ARTIFACT:
+            stack = properties.get("stackName", artifact_id)
+            yield stack, _read_json(location / properties["templateFile"])
+        elif artifact.get("type") == NESTED_ASSEMBLY_ARTIFACT:
+            # A Stage writes its stacks into a cloud assembly of its own.
+            yield from _templates(location / properties["directoryName"])
+
+
+def _read_json(path: Path) -> Any:
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """The command line: prints the previews, or one request with ``--run``."""
+    parser = argparse.ArgumentParser(
+        prog="python -m cdk_omics_run.preview",
+        description="Lists each Custom::OmicsRun of a synthesized app and the StartRun request it will make, "
+        "in the AWS CLI's --cli-input-json form. Deploy-time values are shown as <placeholders>.",
+    )
+    parser.add_argument(
+        "location", nargs="?", type=Path, default=Path("cdk.out"),
+        help="a cloud assembly directory (default: cdk.out) or a template JSON file",
+    )  # fmt: skip
+    parser.add_argument(
+        "--run", metavar="SELECTOR",
+        help="print only this run's request: its construct path (or an ancestor's), Stack/LogicalId or logical ID",
+    )  # fmt: skip
+    arguments = parser.parse_args(argv)
+    try:
+        previews = preview_runs(arguments.location)
+    except (OSError, ValueError) as error:
+        parser.exit(2, f"error: {error}\n")
+    for preview in previews:
+        for problem in preview.problems:
+            # On stderr, so the JSON on stdout stays pipeable.
+            print(f"warning: {preview.stack}/{preview.logical_id}: {problem}; the provider will reject it",
+                  file=sys.stderr)
+    if arguments.run is None:
+        document: Any = [preview.as_json() for preview in previews]
+    else:
+        chosen = [preview for preview in previews if preview.matches(arguments.run)]
+        if len(chosen) != 1:
+            known = ", ".join(preview.path or f"{preview.stack}/{preview.logical_id}" for preview in previews)
+            parser.exit(2, f"error: --run {arguments.run} matches {len(chosen)} runs; the runs are: {known or 'none'}\n")
+        document = chosen[0].start_run
+    print(json.dumps(document, indent=2, ensure_ascii=False))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

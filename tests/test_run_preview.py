@@ -1,0 +1,197 @@
+"""The run preview: `python -m cdk_omics_run.preview` on synthesized apps, output compared exactly."""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from conftest import REPO_ROOT, handler_environment
+from events import without_bookkeeping
+from support.omics_stand_in import OmicsStandIn
+from support.response_bucket import ResponseBucket
+from synth import synth_app
+from test_example_app import cli_start_run_body
+
+EXAMPLE_PREVIEW = """\
+[
+  {
+    "stack": "OmicsRunExample",
+    "logicalId": "RunC4A32B5F",
+    "path": "OmicsRunExample/Run/Resource/Default",
+    "startRun": {
+      "workflowId": "1234567",
+      "roleArn": "arn:aws:iam::123456789012:role/omics-service-role-serviceRole-W8O1XMPL7QZ",
+      "name": "cram-to-bam",
+      "runGroupId": "1234567",
+      "priority": 1,
+      "parameters": {
+        "sample_name": "NA12878",
+        "input_cram": "s3://omics-artifacts-01d6xmpl4e72dd32/NA12878.cram",
+        "ref_dict": "s3://omics-artifacts-01d6xmpl4e72dd32/Homo_sapiens_assembly38.dict",
+        "ref_fasta": "s3://omics-artifacts-01d6xmpl4e72dd32/Homo_sapiens_assembly38.fasta",
+        "ref_fasta_index": "omics-artifacts-01d6xmpl4e72dd32/Homo_sapiens_assembly38.fasta.fai"
+      },
+      "storageCapacity": 10,
+      "outputUri": "s3://omics-artifacts-01d6xmpl4e72dd32/workflow-output/",
+      "logLevel": "ALL"
+    }
+  }
+]
+"""
+
+# Deploy-time values of every kind, in a stack inside a Stage (a nested cloud assembly).
+TOKENS_APP = '''
+import aws_cdk as cdk
+from aws_cdk import aws_omics as omics, aws_s3 as s3
+from cdk_omics_run import DeletePolicy, OmicsRun
+
+app = cdk.App(context={"aws:cdk:enable-path-metadata": True})
+stack = cdk.Stack(cdk.Stage(app, "Prod"), "Genomics")
+role = cdk.CfnParameter(stack, "RunRole")
+priority = cdk.CfnParameter(stack, "Priority", type="Number")
+workflow = omics.CfnWorkflow(stack, "Workflow", definition_uri="s3://definitions/wf.zip", engine="NEXTFLOW")
+bucket = s3.Bucket(stack, "Output")
+OmicsRun(stack, "Nightly", workflow_id=workflow, role_arn=role.value_as_string,
+         output_uri=f"s3://{bucket.bucket_name}/out/", priority=priority.value_as_number,
+         name=cdk.Fn.sub("nightly-${AWS::Region}-${!date}"),
+         parameters={"input": cdk.Fn.import_value("InputUri"), "threads": 4, "gvcf": True},
+         tags={"stack": cdk.Aws.STACK_NAME}, requester_pays_enabled=True,
+         rerun_token="2", delete_policy=DeletePolicy.LEAVE)
+app.synth()
+'''
+
+TOKENS_PREVIEW = """\
+[
+  {
+    "stack": "Prod-Genomics",
+    "logicalId": "NightlyC44EE0A7",
+    "path": "Prod/Genomics/Nightly/Resource/Default",
+    "startRun": {
+      "workflowId": "<Fn::GetAtt Workflow.Id>",
+      "roleArn": "<Ref RunRole>",
+      "name": "nightly-<Ref AWS::Region>-${date}",
+      "priority": "<Ref Priority>",
+      "parameters": {
+        "input": "<Fn::ImportValue InputUri>",
+        "threads": 4,
+        "gvcf": true
+      },
+      "outputUri": "s3://<Ref OutputAB65CDDE>/out/",
+      "tags": {
+        "stack": "<Ref AWS::StackName>"
+      },
+      "requesterPaysEnabled": true
+    },
+    "resourceSettings": {
+      "DeletePolicy": "LEAVE",
+      "RerunToken": "2"
+    }
+  }
+]
+"""
+
+
+def preview(*arguments: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "cdk_omics_run.preview", *arguments],
+        cwd=REPO_ROOT, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def example_out(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return synth_app(REPO_ROOT / "app.py", tmp_path_factory.mktemp("example-out"))
+
+
+@pytest.fixture(scope="module")
+def tokens_out(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    app_dir = tmp_path_factory.mktemp("tokens-app")
+    (app_dir / "app.py").write_text(TOKENS_APP)
+    return synth_app(app_dir / "app.py", app_dir / "cdk.out", cwd=app_dir)
+
+
+def test_the_example_app_preview_is_exactly_its_run_and_request(example_out: Path) -> None:
+    result = preview(str(example_out))
+
+    assert (result.returncode, result.stdout) == (0, EXAMPLE_PREVIEW)
+
+
+def test_the_example_request_is_the_cli_input_json_it_was_built_from(example_out: Path) -> None:
+    result = preview(str(example_out), "--run", "OmicsRunExample/Run")
+
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout) == json.loads((REPO_ROOT / "examples" / "cram-to-bam.json").read_text())
+
+
+def test_the_previewed_request_runs_by_hand_with_the_aws_cli(
+    example_out: Path, tmp_path: Path, omics: OmicsStandIn, response_bucket: ResponseBucket
+) -> None:
+    request = tmp_path / "request.json"
+    request.write_text(preview(str(example_out), "--run", "RunC4A32B5F").stdout)
+    env = handler_environment(omics, response_bucket)
+
+    from_preview = cli_start_run_body(request, omics, env)
+    from_example = cli_start_run_body(REPO_ROOT / "examples" / "cram-to-bam.json", omics, env)
+
+    assert without_bookkeeping(from_preview) == without_bookkeeping(from_example)
+
+
+def test_deploy_time_values_are_placeholders_and_stages_are_searched(tokens_out: Path) -> None:
+    result = preview(str(tokens_out))
+
+    assert (result.returncode, result.stdout, result.stderr) == (0, TOKENS_PREVIEW, "")
+
+
+def test_a_template_file_is_previewed_and_literal_problems_are_warned_about_on_stderr(tmp_path: Path) -> None:
+    template = tmp_path / "Hand.template.json"
+    template.write_text(json.dumps({"Resources": {
+        "Bucket": {"Type": "AWS::S3::Bucket"},
+        "Run": {"Type": "Custom::OmicsRun", "Condition": "Nightly", "Properties": {
+            "ServiceToken": {"Fn::ImportValue": "OmicsRunServiceToken"}, "ServiceTimeout": "600",
+            "WorkflowId": "1234567", "OutputUri": {"Fn::Sub": "s3://${Bucket}/out/"},
+            "Priority": "high", "RequesterPaysEnabled": "true",
+            "Parameters": '{"threads": 4}', "EngineSettings": {"Fn::If": ["Fast", "{}", {"Ref": "AWS::NoValue"}]},
+        }},
+    }}))  # fmt: skip
+
+    result = preview(str(template))
+
+    assert result.returncode == 0
+    assert json.loads(result.stdout) == [{
+        "stack": "Hand",
+        "logicalId": "Run",
+        "condition": "Nightly",
+        "startRun": {
+            "workflowId": "1234567",
+            "outputUri": "s3://<Ref Bucket>/out/",
+            "priority": "high",
+            "requesterPaysEnabled": True,
+            "parameters": {"threads": 4},
+            "engineSettings": '<Fn::If ["Fast","{}","<Ref AWS::NoValue>"]>',
+        },
+    }]  # fmt: skip
+    assert result.stderr.splitlines() == [
+        "warning: Hand/Run: property Priority: got \"high\"; allowed: an integer from 0 to 100000; "
+        "the provider will reject it",
+        "warning: Hand/Run: property RoleArn: missing; it is required by StartRun; the provider will reject it",
+    ]
+
+
+@pytest.mark.parametrize("selector", ["Nope", "OmicsRunExample/Ru"])
+def test_a_run_selector_that_matches_no_run_names_the_runs(example_out: Path, selector: str) -> None:
+    result = preview(str(example_out), "--run", selector)
+
+    assert (result.returncode, result.stdout) == (2, "")
+    assert result.stderr == (
+        f"error: --run {selector} matches 0 runs; the runs are: OmicsRunExample/Run/Resource/Default\n"
+    )
+
+
+def test_a_directory_that_is_no_cloud_assembly_is_an_error(tmp_path: Path) -> None:
+    result = preview(str(tmp_path))
+
+    assert (result.returncode, result.stdout) == (2, "")
+    assert result.stderr == f"error: {tmp_path} is not a cloud assembly (no manifest.json): run `cdk synth` first\n"
