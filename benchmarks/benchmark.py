@@ -149,12 +149,12 @@ def measure_assets(kept: dict[str, Path]) -> dict[str, Any]:
     return assets
 
 
-def measure_events(out_dir: Path, workdir: Path, events: int, *, keep_stand_in_nagle: bool = False) -> dict[str, Any]:
+def measure_events(out_dir: Path, workdir: Path, events: int) -> dict[str, Any]:
     """Runs handler_events.py in its own process, on the asset and a run of the N=1 template."""
     [asset_dir] = synth_metrics.function_asset_dirs(out_dir)
     run_file = workdir / "run.json"
     run_file.write_text(json.dumps(synth_metrics.omics_run_resource(out_dir)), encoding="utf-8")
-    result_file = workdir / f"events-{events}-{keep_stand_in_nagle}.json"
+    result_file = workdir / f"events-{events}.json"
     command = [
         sys.executable,
         str(HANDLER_EVENTS),
@@ -166,7 +166,6 @@ def measure_events(out_dir: Path, workdir: Path, events: int, *, keep_stand_in_n
         str(events),
         "--out",
         str(result_file),
-        *(["--keep-stand-in-nagle"] if keep_stand_in_nagle else []),
     ]
     completed = subprocess.run(command, capture_output=True, text=True, timeout=900)
     if completed.returncode != 0:
@@ -306,11 +305,6 @@ def main(argv: list[str] | None = None) -> None:
         )
         print(f"{args.events} Create events ...", file=sys.stderr, flush=True)
         results["events"] = measure_events(kept["omics-run"], workdir, args.events)
-        if not args.quick:
-            # The stand-in as the tests run it: shows how much of a test's time is its TCP delay.
-            results["events_stand_in_unmodified"] = measure_events(
-                kept["omics-run"], workdir, 200, keep_stand_in_nagle=True
-            )
     results["environment"]["load_average_at_end"] = _load_average()
     results["targets"] = evaluate_targets(results)
     results["elapsed_seconds"] = time.perf_counter() - started

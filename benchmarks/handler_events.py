@@ -93,21 +93,6 @@ class ResponsePutTimer:
         return total
 
 
-def disable_stand_in_nagle(stand_in_module: Any) -> bool:
-    """Sets TCP_NODELAY on the stand-in's connections; True if it could.
-
-    The stand-in writes a response's headers and body in two writes. With
-    Nagle's algorithm on, the body waits for the client's delayed ACK of the
-    headers, about 40 ms on Linux loopback: a delay of the stand-in, not of the
-    handler, that would otherwise dominate every StartRun measured here.
-    """
-    handler_class = getattr(stand_in_module, "_Handler", None)
-    if handler_class is None or not hasattr(handler_class, "disable_nagle_algorithm"):
-        return False
-    handler_class.disable_nagle_algorithm = True
-    return True
-
-
 def summary(seconds: list[float]) -> dict[str, float]:
     """p50, p90, p99, max and mean, in milliseconds."""
     return {
@@ -126,11 +111,6 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--events", type=int, default=1000)
     parser.add_argument("--warmup", type=int, default=10)
     parser.add_argument("--out", type=Path, required=True)
-    parser.add_argument(
-        "--keep-stand-in-nagle",
-        action="store_true",
-        help="leave Nagle's algorithm on in the HealthOmics stand-in (adds ~40 ms per call on Linux loopback)",
-    )
     args = parser.parse_args(argv)
 
     asset = args.asset.resolve()
@@ -140,11 +120,8 @@ def main(argv: list[str] | None = None) -> None:
 
     from conftest import REGION, handler_environment
     from events import LambdaContext, cfn_event
-    from support import omics_stand_in
     from support.omics_stand_in import OmicsStandIn
     from support.response_bucket import ResponseBucket
-
-    nagle_disabled = not args.keep_stand_in_nagle and disable_stand_in_nagle(omics_stand_in)
 
     run = json.loads(args.run.read_text(encoding="utf-8"))
     with tempfile.TemporaryDirectory(prefix="omics-run-bench-") as workdir, OmicsStandIn(
@@ -213,7 +190,6 @@ def main(argv: list[str] | None = None) -> None:
 
     result = {
         "events": args.events,
-        "stand_in_nagle_disabled": nagle_disabled,
         "warmup_events": args.warmup,
         "handler": summary(handler_seconds),
         "api_call_time": summary(api_seconds),

@@ -155,13 +155,6 @@ def _events_table(results: dict[str, Any]) -> str:
         f"the stand-in received {events['stand_in_requests_by_operation']} with "
         f"{events['distinct_start_run_request_ids']} distinct requestIds; answers: {events['responses_by_status']}."
     )
-    unmodified = results.get("events_stand_in_unmodified")
-    if unmodified:
-        lines.append(
-            f"With the stand-in as the tests run it (Nagle's algorithm on), over {unmodified['events']} events: "
-            f"handler p50 {unmodified['handler']['p50_ms']:.1f} ms, of which StartRun "
-            f"{unmodified['api_call_time']['p50_ms']:.1f} ms."
-        )
     return "\n".join(lines)
 
 
