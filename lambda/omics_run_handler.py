@@ -5,7 +5,7 @@ Lambda loads this module as ``omics_run_handler.handler``.
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, Callable
 
 from crhelper import CfnResource
 
@@ -47,8 +47,10 @@ helper = SelfInvokingCfnResource(
 )
 
 try:
+    from botocore.exceptions import ClientError
+
     from omics_run import lifecycle
-    from omics_run.client import lambda_client, omics_client
+    from omics_run.client import lambda_client, omics_client, set_time_budget
     from omics_run.waiting import WAIT_EVENT_KEY
 except Exception as error:  # noqa: BLE001 - crhelper answers FAILED instead of leaving the stack waiting
     WAIT_EVENT_KEY = "OmicsRunWait"
@@ -71,31 +73,62 @@ def _answer(event: dict[str, Any], outcome: "lifecycle.Outcome") -> str:
     return outcome.physical_resource_id
 
 
+def _guarded(
+    event: dict[str, Any], context: Any, step: Callable[[], Any], *, physical_id: str | None = None
+) -> Any:
+    """Runs one lifecycle step so that every failure answers with the right physical ID and our own Reason.
+
+    The physical ID is set before any work, so crhelper's timeout answer
+    carries it too: the event's own for Update and Delete, and for Create a
+    placeholder that Delete knows is not a run. A failure that concerns a run
+    that exists answers with that run's ID, so CloudFormation's rollback or
+    cleanup applies the delete policy to it, as does ``physical_id``: the run
+    a wait in progress is about.
+    """
+    set_time_budget(lambda: context.get_remaining_time_in_millis() / 1000)
+    helper.PhysicalResourceId = (
+        physical_id or event.get("PhysicalResourceId") or lifecycle.not_started_physical_id(event)
+    )
+    try:
+        return step()
+    except lifecycle.ResourceFailure as failure:
+        if failure.physical_resource_id:
+            helper.PhysicalResourceId = failure.physical_resource_id
+        raise
+    except ClientError as error:
+        raise lifecycle.ResourceFailure(lifecycle.service_failure_reason(event, error.operation_name, error)) from None
+    except Exception as error:
+        raise lifecycle.ResourceFailure(lifecycle.unexpected_failure_reason(event, error)) from None
+
+
 @helper.create
 def create(event: dict[str, Any], context: Any) -> str:
-    return _answer(event, lifecycle.create(event, omics_client()))
+    return _answer(event, _guarded(event, context, lambda: lifecycle.create(event, omics_client())))
 
 
 @helper.update
 def update(event: dict[str, Any], context: Any) -> str:
-    return _answer(event, lifecycle.update(event, omics_client()))
+    return _answer(event, _guarded(event, context, lambda: lifecycle.update(event, omics_client())))
 
 
 @helper.delete
 def delete(event: dict[str, Any], context: Any) -> str:
-    return _answer(event, lifecycle.delete(event, omics_client()))
+    seconds_left = lambda: context.get_remaining_time_in_millis() / 1000  # noqa: E731
+    return _answer(
+        event, _guarded(event, context, lambda: lifecycle.delete(event, omics_client(), seconds_left=seconds_left))
+    )
 
 
 @helper.poll_create
 @helper.poll_update
 def poll(event: dict[str, Any], context: Any) -> str | None:
     seconds_left = lambda: context.get_remaining_time_in_millis() / 1000  # noqa: E731
-    try:
-        outcome = lifecycle.continue_waiting(event, omics_client(), seconds_left=seconds_left)
-    except lifecycle.ResourceFailure as failure:
-        if failure.physical_resource_id:
-            helper.PhysicalResourceId = failure.physical_resource_id
-        raise
+    outcome = _guarded(
+        event,
+        context,
+        lambda: lifecycle.continue_waiting(event, omics_client(), seconds_left=seconds_left),
+        physical_id=event[WAIT_EVENT_KEY]["run_id"],
+    )
     if outcome is None:
         hand_over(event, context)
         return None

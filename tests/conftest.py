@@ -9,6 +9,7 @@ from types import ModuleType
 
 import pytest
 
+from events import Stack
 from support.lambda_stand_in import LambdaStandIn
 from support.omics_stand_in import OmicsStandIn
 from support.response_bucket import ResponseBucket
@@ -95,3 +96,9 @@ def handler_module(
     omics_client.cache_clear()
     lambda_client.cache_clear()
     return module
+
+
+@pytest.fixture
+def stack(handler_module: ModuleType, response_bucket: ResponseBucket) -> Stack:
+    """One Custom::OmicsRun, played through the handler the way CloudFormation plays it."""
+    return Stack(handler_module, response_bucket)

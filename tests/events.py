@@ -1,12 +1,14 @@
 """The one builder of CloudFormation custom-resource events, and the handler invoker."""
 from __future__ import annotations
 
+import json
 import time
 import uuid
 from dataclasses import dataclass
 from types import ModuleType
 from typing import Any, Literal, Mapping
 
+from support.omics_stand_in import OmicsStandIn
 from support.response_bucket import ResponseBucket
 
 STACK_ID = "arn:aws:cloudformation:us-east-1:123456789012:stack/OmicsRunExample/5b918d10-cd98-11ee-a3ff-0a5d9f5b5b5b"
@@ -92,24 +94,43 @@ def invoke_handler(
     old_properties: Mapping[str, Any] | None = None,
     physical_id: str | None = None,
     expected_status: Literal["SUCCESS", "FAILED"] = "SUCCESS",
+    context: LambdaContext | None = None,
+    response_endpoint: str | None = None,
     **event_fields: Any,
 ) -> Invocation:
-    """Plays one event through the handler and reads its answer from the presigned S3 URL."""
+    """Plays one event through the handler and reads its answer from the presigned S3 URL.
+
+    Every answer in the suite passes through here, so every answer is held to
+    CloudFormation's limits: a Reason of at most 256 characters (crhelper keeps
+    only the tail of a longer one) and a body of at most 4096 bytes.
+    """
     key = f"responses/{uuid.uuid4()}"
     event = cfn_event(
         request_type,
         properties,
-        response_url=bucket.presigned_response_url(key),
+        response_url=bucket.presigned_response_url(key, endpoint_url=response_endpoint),
         old_properties=old_properties,
         physical_id=physical_id,
         **event_fields,
     )
     started = time.monotonic()
-    handler_module.handler(event, LambdaContext())
+    handler_module.handler(event, context or LambdaContext())
     seconds = time.monotonic() - started
     response = bucket.wait_for_response(key)
+    assert_within_cloudformation_limits(response)
     assert response["Status"] == expected_status, response
     return Invocation(response, seconds)
+
+
+REASON_LIMIT = 256
+RESPONSE_BODY_LIMIT = 4096
+
+
+def assert_within_cloudformation_limits(response: Mapping[str, Any]) -> None:
+    """A custom resource's answer as CloudFormation accepts it, with a non-empty physical ID."""
+    assert len(response.get("Reason", "")) <= REASON_LIMIT, response["Reason"]
+    assert len(json.dumps(response).encode("utf-8")) <= RESPONSE_BODY_LIMIT, response
+    assert response.get("PhysicalResourceId"), response
 
 
 def without_bookkeeping(start_run_body: Mapping[str, Any]) -> dict[str, Any]:
@@ -117,3 +138,37 @@ def without_bookkeeping(start_run_body: Mapping[str, Any]) -> dict[str, Any]:
     body = {k: v for k, v in start_run_body.items() if k != "requestId"}
     tags = {k: v for k, v in body.pop("tags", {}).items() if not k.startswith("cdk-omics-run:")}
     return {**body, "tags": tags} if tags else body
+
+
+class Stack:
+    """Plays requests for one Custom::OmicsRun the way CloudFormation does, tracking its physical ID."""
+
+    def __init__(self, handler: ModuleType, bucket: ResponseBucket) -> None:
+        self.handler = handler
+        self.bucket = bucket
+        self.properties: dict[str, Any] = {}
+        self.physical_id = ""
+
+    def create(self, properties: dict[str, Any], **fields: Any) -> dict[str, Any]:
+        response = invoke_handler(self.handler, self.bucket, "Create", properties, **fields).response
+        self.properties, self.physical_id = properties, response["PhysicalResourceId"]
+        return response
+
+    def update(self, properties: dict[str, Any], expected_status: str = "SUCCESS", **fields: Any) -> dict[str, Any]:
+        response = invoke_handler(
+            self.handler, self.bucket, "Update", properties, old_properties=self.properties,
+            physical_id=self.physical_id, expected_status=expected_status, **fields,
+        ).response  # fmt: skip
+        if response["Status"] == "SUCCESS":
+            self.properties, self.physical_id = properties, response["PhysicalResourceId"]
+        return response
+
+    def delete(self, physical_id: str | None = None, properties: dict[str, Any] | None = None) -> dict[str, Any]:
+        return invoke_handler(
+            self.handler, self.bucket, "Delete", properties if properties is not None else self.properties,
+            physical_id=physical_id or self.physical_id,
+        ).response  # fmt: skip
+
+
+def operations(omics: OmicsStandIn) -> list[str]:
+    return [r.operation for r in omics.requests]

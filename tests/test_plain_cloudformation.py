@@ -127,8 +127,12 @@ def test_the_provider_may_start_runs_of_any_workflow_and_continue_waits(dist: Pa
     assert start_runs["Action"] == "omics:StartRun"
     assert sorted(part[-1] for part in (r["Fn::Join"][1] for r in start_runs["Resource"])) == [
         ":*:workflow/*",
+        ":configuration/*",
+        ":runCache/*",
         ":runGroup/*",
     ]
+    # Each run names its own stack; IAM requires that it names one.
+    assert start_runs["Condition"] == {"Null": {"aws:RequestTag/cdk-omics-run:stack": "false"}}
     assert {"Fn::GetAtt": [function_id, "Arn"]} in [s["Resource"] for s in statements if s["Action"] == "lambda:InvokeFunction"]
 
 

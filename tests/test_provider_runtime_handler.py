@@ -29,6 +29,7 @@ def test_create_starts_the_run_and_answers_with_its_attributes(
         "tags": {
             "cdk-omics-run:fingerprint": fingerprint(run_defining, None),
             "cdk-omics-run:owner": owner(STACK_ID, LOGICAL_ID),
+            "cdk-omics-run:stack": STACK_ID,
         },
     }
     [run] = omics.runs.values()

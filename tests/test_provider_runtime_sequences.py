@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from events import LOGICAL_ID, MINIMAL_PROPERTIES, OUTPUT_URI, ROLE_ARN, STACK_ID, invoke_handler
+from events import LOGICAL_ID, MINIMAL_PROPERTIES, OUTPUT_URI, ROLE_ARN, STACK_ID, Stack, operations
 from omics_run.bookkeeping import fingerprint, owner
 from omics_run.request_mapping import derive_request_id
 from support.omics_stand_in import OmicsStandIn
@@ -22,45 +22,6 @@ A = {**MINIMAL_PROPERTIES, "Parameters": '{"sample": "A", "threads": 4}', "Tags"
 B = {**A, "Parameters": '{"sample": "B", "threads": 4}'}
 A_REQUEST = {"workflowId": "1234567", "roleArn": ROLE_ARN, "outputUri": OUTPUT_URI, "parameters": {"sample": "A", "threads": 4}}
 B_REQUEST = {**A_REQUEST, "parameters": {"sample": "B", "threads": 4}}
-
-
-class Stack:
-    """Plays requests for one Custom::OmicsRun the way CloudFormation does, tracking its physical ID."""
-
-    def __init__(self, handler: ModuleType, bucket: ResponseBucket) -> None:
-        self.handler = handler
-        self.bucket = bucket
-        self.properties: dict[str, Any] = {}
-        self.physical_id = ""
-
-    def create(self, properties: dict[str, Any], **fields: Any) -> dict[str, Any]:
-        response = invoke_handler(self.handler, self.bucket, "Create", properties, **fields).response
-        self.properties, self.physical_id = properties, response["PhysicalResourceId"]
-        return response
-
-    def update(self, properties: dict[str, Any], expected_status: str = "SUCCESS", **fields: Any) -> dict[str, Any]:
-        response = invoke_handler(
-            self.handler, self.bucket, "Update", properties, old_properties=self.properties,
-            physical_id=self.physical_id, expected_status=expected_status, **fields,
-        ).response  # fmt: skip
-        if response["Status"] == "SUCCESS":
-            self.properties, self.physical_id = properties, response["PhysicalResourceId"]
-        return response
-
-    def delete(self, physical_id: str | None = None, properties: dict[str, Any] | None = None) -> dict[str, Any]:
-        return invoke_handler(
-            self.handler, self.bucket, "Delete", properties if properties is not None else self.properties,
-            physical_id=physical_id or self.physical_id,
-        ).response  # fmt: skip
-
-
-@pytest.fixture
-def stack(handler_module: ModuleType, response_bucket: ResponseBucket) -> Stack:
-    return Stack(handler_module, response_bucket)
-
-
-def operations(omics: OmicsStandIn) -> list[str]:
-    return [r.operation for r in omics.requests]
 
 
 # --- Create and Update paths ----------------------------------------------------------------
@@ -77,6 +38,7 @@ def test_create_tags_the_run_with_its_fingerprint_and_owner(stack: Stack, omics:
                 "team": "genomics",
                 "cdk-omics-run:fingerprint": fingerprint(A_REQUEST, None),
                 "cdk-omics-run:owner": OWNER,
+                "cdk-omics-run:stack": STACK_ID,
             },
         }
     ]
@@ -89,15 +51,19 @@ def test_an_update_of_parameters_re_runs_by_run_id(stack: Stack, omics: OmicsSta
 
     response = stack.update(B, request_id="update")
 
+    # Never workflowId with runId: the re-run names its source by run ID alone.
     assert omics.start_run_bodies() == [
         {
-            **B_REQUEST,
+            "roleArn": ROLE_ARN,
+            "outputUri": OUTPUT_URI,
+            "parameters": {"sample": "B", "threads": 4},
             "runId": first,
             "requestId": derive_request_id(STACK_ID, LOGICAL_ID, "update"),
             "tags": {
                 "team": "genomics",
                 "cdk-omics-run:fingerprint": fingerprint(B_REQUEST, None),
                 "cdk-omics-run:owner": OWNER,
+                "cdk-omics-run:stack": STACK_ID,
                 "cdk-omics-run:replaces": first,
                 "cdk-omics-run:replaces-fingerprint": fingerprint(A_REQUEST, None),
             },
@@ -249,7 +215,8 @@ def test_delete_cancels_an_active_run(stack: Stack, omics: OmicsStandIn) -> None
     stack.delete()
 
     assert omics.runs[stack.physical_id]["status"] == "CANCELLED"
-    assert operations(omics)[-2:] == ["GetRun", "CancelRun"]
+    assert operations(omics)[-3:] == ["GetRun", "TagResource", "CancelRun"]
+    assert omics.runs[stack.physical_id]["tags"]["cdk-omics-run:retired"] == "true"
 
 
 def test_delete_of_a_finished_run_succeeds_and_cancels_nothing(stack: Stack, omics: OmicsStandIn) -> None:
@@ -259,7 +226,7 @@ def test_delete_of_a_finished_run_succeeds_and_cancels_nothing(stack: Stack, omi
 
     stack.delete()
 
-    assert operations(omics) == ["GetRun"]
+    assert operations(omics) == ["GetRun", "TagResource"]
 
 
 def test_delete_succeeds_when_the_run_finishes_between_get_and_cancel(stack: Stack, omics: OmicsStandIn) -> None:
@@ -290,13 +257,14 @@ def test_delete_never_touches_a_run_with_a_reused_id(stack: Stack, omics: OmicsS
     assert operations(omics) == ["GetRun"]
 
 
-def test_delete_policy_leave_touches_nothing(stack: Stack, omics: OmicsStandIn) -> None:
+def test_delete_policy_leave_leaves_the_run_running_and_only_retires_it(stack: Stack, omics: OmicsStandIn) -> None:
     stack.create({**A, "DeletePolicy": "LEAVE"})
     omics.reset_requests()
 
     stack.delete()
 
-    assert omics.requests == []
+    assert operations(omics) == ["GetRun", "TagResource"]
+    assert omics.requests_for("TagResource")[0].body == {"tags": {"cdk-omics-run:retired": "true"}}
     assert omics.runs[stack.physical_id]["status"] == "PENDING"
 
 
@@ -306,7 +274,7 @@ def test_delete_policy_cancel_and_delete_removes_the_run_record(stack: Stack, om
 
     stack.delete()
 
-    assert operations(omics) == ["GetRun", "CancelRun", "GetRun", "DeleteRun"]
+    assert operations(omics) == ["GetRun", "TagResource", "CancelRun", "GetRun", "DeleteRun"]
     assert omics.runs == {}
 
 
@@ -352,3 +320,56 @@ def test_a_throttling_burst_is_retried_by_the_sdk(stack: Stack, omics: OmicsStan
     assert response["Status"] == "SUCCESS"
     assert len(omics.requests_for("StartRun")) == 4
     assert len(omics.runs) == 1
+
+
+# --- What the real service and IAM allow ------------------------------------------------------
+
+
+def test_a_ready2run_re_run_names_its_workflow_type_and_never_its_workflow_id(stack: Stack, omics: OmicsStandIn) -> None:
+    ready2run = {**A, "WorkflowType": "READY2RUN"}
+    stack.create(ready2run)
+    first = stack.physical_id
+    omics.reset_requests()
+
+    stack.update({**ready2run, "Parameters": '{"sample": "B", "threads": 4}'})
+
+    [body] = omics.start_run_bodies()
+    assert body["runId"] == first
+    assert body["workflowType"] == "READY2RUN"
+    assert "workflowId" not in body
+    # The service copied the workflow from the source run.
+    assert omics.runs[stack.physical_id]["workflowId"] == "1234567"
+
+
+def test_every_run_carries_its_stack_so_iam_can_confine_the_provider_to_it(stack: Stack, omics: OmicsStandIn) -> None:
+    omics.enforce_stack_tag(STACK_ID)  # the provider's policy: aws:RequestTag and aws:ResourceTag conditions
+
+    stack.create(A)
+    stack.update(B)
+    stack.delete()
+
+    assert omics.runs[stack.physical_id]["status"] == "CANCELLED"
+
+
+def test_an_update_of_a_run_iam_hides_from_this_stack_starts_a_fresh_run(stack: Stack, omics: OmicsStandIn) -> None:
+    stranger = omics.add_run(status="RUNNING", roleArn=ROLE_ARN, outputUri=OUTPUT_URI, workflowId="1234567")
+    omics.enforce_stack_tag(STACK_ID)
+    stack.properties, stack.physical_id = A, stranger["id"]
+
+    response = stack.update(B)
+
+    [_, start] = omics.requests  # GetRun (denied), then StartRun
+    assert start.operation == "StartRun" and "runId" not in (start.body or {})
+    assert response["PhysicalResourceId"] != stranger["id"]
+    assert omics.runs[stranger["id"]]["status"] == "RUNNING"
+
+
+def test_a_delete_of_a_run_iam_hides_from_this_stack_leaves_it_and_succeeds(stack: Stack, omics: OmicsStandIn) -> None:
+    stranger = omics.add_run(status="RUNNING", roleArn=ROLE_ARN, outputUri=OUTPUT_URI, workflowId="1234567")
+    omics.enforce_stack_tag(STACK_ID)
+
+    response = stack.delete(physical_id=stranger["id"], properties=A)
+
+    assert response["Status"] == "SUCCESS"
+    assert operations(omics) == ["GetRun"]
+    assert omics.runs[stranger["id"]]["status"] == "RUNNING"

@@ -295,10 +295,16 @@ INVALID_ARGUMENTS = [
     ({"delete_policy": "PURGE"}, "Stack/Run: argument delete_policy: got 'PURGE'; allowed: LEAVE, CANCEL, CANCEL_AND_DELETE"),
     ({"wait_for": "DONE"}, "Stack/Run: argument wait_for: got 'DONE'; allowed: NONE, RUNNING, COMPLETED"),
     ({"wait_timeout": cdk.Duration.hours(2)}, "Stack/Run: argument wait_timeout: got 7200 s; allowed: 1 to 3600 s (CloudFormation's custom-resource limit)"),
+    ({"tags": {"cdk-omics-run:owner": "me"}}, "Stack/Run: argument tags.cdk-omics-run:owner: reserved key; allowed: any key not starting with cdk-omics-run: or aws:"),
+    ({"tags": {"aws:team": "x"}}, "Stack/Run: argument tags.aws:team: reserved key; allowed: any key not starting with cdk-omics-run: or aws:"),
+    ({"tags": {f"t{i}": "x" for i in range(44)}}, "Stack/Run: argument tags: got 44 tags; allowed: at most 43 (HealthOmics allows 50 per run, 7 are kept for the provider's own)"),
+    ({"tags": {"k" * 129: "x"}}, "Stack/Run: argument tags key: got a string of 129 characters; allowed: 1 to 128 characters"),
 ]  # fmt: skip
 
 
-@pytest.mark.parametrize(("bad", "message"), INVALID_ARGUMENTS, ids=[next(iter(b)) for b, _ in INVALID_ARGUMENTS])
+@pytest.mark.parametrize(
+    ("bad", "message"), INVALID_ARGUMENTS, ids=[f"{next(iter(b))}-{i}" for i, (b, _) in enumerate(INVALID_ARGUMENTS)]
+)
 def test_invalid_arguments_fail_synth_naming_the_path_the_argument_and_what_is_allowed(
     bad: dict[str, Any], message: str
 ) -> None:

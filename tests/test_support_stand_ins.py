@@ -21,8 +21,19 @@ from botocore.config import Config
 from botocore.retries.standard import ExponentialBackoff
 
 from support.omics_stand_in import (
+    ERROR_STATUS,
     GET_RUN_OUTPUT_MEMBERS,
+    MAX_TAGS_PER_RUN,
     OPERATIONS,
+    RERUN_COPIED_MEMBERS,
+    RERUN_NOT_COPIED_MEMBERS,
+    RESERVED_TAG_PREFIX,
+    STACK_TAG_KEY,
+    STACK_TAG_OPERATIONS,
+    START_RUN_REQUEST_MEMBERS,
+    START_RUN_REQUIRED_MEMBERS,
+    TAG_KEY_LENGTH,
+    TAG_VALUE_LENGTH,
     OmicsStandIn,
     RecordedRequest,
 )
@@ -142,6 +153,58 @@ def test_stand_in_matches_botocore_omics_model() -> None:
     get_run_out = model.operation_model("GetRun").output_shape
     assert set(get_run_out.members) == GET_RUN_OUTPUT_MEMBERS
     assert get_run_out.members["creationTime"].serialization["timestampFormat"] == "iso8601"
+
+
+def test_stand_in_limits_and_members_match_botocore_omics_model() -> None:
+    """Hard-coded StartRun members, required list, tag limits and error statuses."""
+    model = botocore.session.get_session().get_service_model("omics")
+    start_in = model.operation_model("StartRun").input_shape
+    assert start_in.name == "StartRunRequest"
+    assert set(start_in.members) == START_RUN_REQUEST_MEMBERS
+    # Exactly the model's required list, in its order.
+    assert list(start_in.required_members) == list(START_RUN_REQUIRED_MEMBERS)
+
+    # Tag keys and values, wherever tags travel.
+    tag_maps = {
+        "StartRunRequest.tags": start_in.members["tags"],
+        "TagResourceRequest.tags": model.operation_model("TagResource").input_shape.members[
+            "tags"
+        ],
+    }
+    for where, tag_map in tag_maps.items():
+        key, value = tag_map.key.metadata, tag_map.value.metadata
+        assert (key["min"], key["max"]) == TAG_KEY_LENGTH, where
+        assert (value["min"], value["max"]) == TAG_VALUE_LENGTH, where
+        assert "pattern" not in key, where  # nothing else constrains a key in the model
+    assert model.shape_for("TagKey").metadata == {"min": 1, "max": 128}
+    assert model.shape_for("TagValue").metadata == {"min": 0, "max": 256}
+    # 50 per run: TagResource's map and UntagResource's key list say so in
+    # the model; StartRun's TagMap has no max, only the documentation.
+    assert tag_maps["TagResourceRequest.tags"].metadata["max"] == MAX_TAGS_PER_RUN
+    untag_keys = model.operation_model("UntagResource").input_shape.members["tagKeys"]
+    assert untag_keys.metadata["max"] == MAX_TAGS_PER_RUN
+    start_tags = tag_maps["StartRunRequest.tags"]
+    assert start_tags.metadata.get("max", MAX_TAGS_PER_RUN) == MAX_TAGS_PER_RUN
+    assert f"up to {MAX_TAGS_PER_RUN} tags per run" in start_tags.documentation
+    assert RESERVED_TAG_PREFIX == "aws:"
+
+    # Every error the run operations declare, with its modeled status.
+    declared = {
+        shape.name: shape.metadata["error"]["httpStatusCode"]
+        for name in OPERATIONS
+        for shape in model.operation_model(name).error_shapes
+    }
+    assert declared == ERROR_STATUS
+
+    # Duplicating a run: copied members are StartRun members or GetRun
+    # members; the ones not copied are StartRun members; GetRun has runId.
+    assert RERUN_NOT_COPIED_MEMBERS <= START_RUN_REQUEST_MEMBERS
+    assert not RERUN_COPIED_MEMBERS & RERUN_NOT_COPIED_MEMBERS
+    assert RERUN_COPIED_MEMBERS | RERUN_NOT_COPIED_MEMBERS >= START_RUN_REQUEST_MEMBERS
+    assert RERUN_COPIED_MEMBERS - START_RUN_REQUEST_MEMBERS <= GET_RUN_OUTPUT_MEMBERS
+    assert "runId" in GET_RUN_OUTPUT_MEMBERS
+    assert start_in.members["workflowType"].enum == ["PRIVATE", "READY2RUN"]
+    assert STACK_TAG_OPERATIONS <= OPERATIONS
 
 
 # ---------------------------------------------- omics stand-in: over boto3
@@ -328,6 +391,434 @@ def test_start_run_validates_required_members(omics_env: OmicsStandIn) -> None:
     assert headers["x-amzn-errortype"] == "ValidationException"
     assert "requestId" in body["message"]
     assert omics_env.runs == {}
+
+
+def _lax_client() -> Any:
+    """A client without botocore's own parameter checks, so the server decides."""
+    return _omics_client(Config(parameter_validation=False, retries={"total_max_attempts": 1}))
+
+
+def _assert_error(excinfo: pytest.ExceptionInfo, code: str, status: int) -> str:
+    """The exact error code and HTTP status botocore parsed; returns the message."""
+    response = excinfo.value.response
+    assert (response["Error"]["Code"], response["ResponseMetadata"]["HTTPStatusCode"]) == (
+        code,
+        status,
+    )
+    return response["Error"]["Message"]
+
+
+def _seed_source_run(omics: OmicsStandIn, **overrides: Any) -> dict:
+    """A finished run with every run-defining member set, to duplicate."""
+    fields: dict[str, Any] = {
+        "status": "FAILED",
+        "workflowId": "7654321",
+        "workflowType": "PRIVATE",
+        "roleArn": "arn:aws:iam::123456789012:role/original-role",
+        "outputUri": "s3://original-bucket/out/",
+        "requestId": "original-request",
+        "name": "original-name",
+        "parameters": {"sample": "s3://in/a.fastq", "threads": 4},
+        "priority": 7,
+        "storageCapacity": 2400,
+        "storageType": "STATIC",
+        "cacheId": "555",
+        "cacheBehavior": "CACHE_ALWAYS",
+        "runGroupId": "8888",
+        "logLevel": "ERROR",
+        "retentionMode": "REMOVE",
+        "workflowVersionName": "v2",
+        "networkingMode": "VPC",
+        "scratchStorageMode": "LOCAL",
+        "configurationName": "my-config",
+        "configuration": {"name": "my-config", "arn": "arn:cfg", "uuid": "cfg-uuid"},
+        "engineSettings": {"profiles": ["aws"]},
+        "sessionPolicy": '{"Version": "2012-10-17"}',
+        "outputUriPrefixMode": "SERVICE_DEFINED",
+        "requesterPaysEnabled": True,
+        "tags": {"team": "original"},
+    }
+    fields.update(overrides)
+    return omics.add_run(**{k: v for k, v in fields.items() if v is not None})
+
+
+def test_start_run_needs_workflow_id_or_run_id(omics_env: OmicsStandIn) -> None:
+    lax = _lax_client()
+    with pytest.raises(lax.exceptions.ValidationException) as excinfo:
+        lax.start_run(roleArn=ROLE_ARN, outputUri=OUTPUT_URI, requestId="neither")
+    assert "workflowId" in _assert_error(excinfo, "ValidationException", 400)
+    assert omics_env.runs == {}
+
+
+def test_start_run_refuses_run_id_with_workflow_id_or_owner(
+    client: Any, omics_env: OmicsStandIn
+) -> None:
+    source = _seed_source_run(omics_env)
+    with pytest.raises(client.exceptions.ValidationException) as excinfo:
+        _start(client, runId=source["id"])  # _start sends workflowId too
+    message = _assert_error(excinfo, "ValidationException", 400)
+    assert message == "Specify either workflowId or runId, not both"
+
+    with pytest.raises(client.exceptions.ValidationException) as excinfo:
+        client.start_run(
+            runId=source["id"],
+            workflowOwnerId="111122223333",
+            roleArn=ROLE_ARN,
+            outputUri=OUTPUT_URI,
+            requestId="with-owner",
+        )
+    assert "workflowOwnerId" in _assert_error(excinfo, "ValidationException", 400)
+
+    # Documented for StartRun: parameters and parametersUri exclude each other.
+    with pytest.raises(client.exceptions.ValidationException) as excinfo:
+        _start(client, parameters={"a": 1}, parametersUri="s3://bucket/params.json")
+    assert "parametersUri" in _assert_error(excinfo, "ValidationException", 400)
+    assert list(omics_env.runs) == [source["id"]]
+
+
+def test_duplicate_still_needs_role_arn_and_output_uri(omics_env: OmicsStandIn) -> None:
+    # The model's required list holds for duplicates, though the reference
+    # says other unspecified members come from the duplicated run.
+    source = _seed_source_run(omics_env)
+    lax = _lax_client()
+    with pytest.raises(lax.exceptions.ValidationException) as excinfo:
+        lax.start_run(runId=source["id"], outputUri=OUTPUT_URI, requestId="no-role")
+    assert "'roleArn'" in _assert_error(excinfo, "ValidationException", 400)
+    with pytest.raises(lax.exceptions.ValidationException) as excinfo:
+        lax.start_run(runId=source["id"], roleArn=ROLE_ARN, requestId="no-output")
+    assert "'outputUri'" in _assert_error(excinfo, "ValidationException", 400)
+
+
+def test_start_run_with_run_id_copies_the_source_run(
+    client: Any, omics_env: OmicsStandIn
+) -> None:
+    source = _seed_source_run(omics_env)
+    started = client.start_run(
+        runId=source["id"],
+        roleArn=ROLE_ARN,
+        outputUri=OUTPUT_URI,
+        requestId="duplicate-1",
+        name="renamed",
+        tags={"purpose": "retry"},
+    )
+    assert started["ResponseMetadata"]["HTTPStatusCode"] == 201
+    new_id = started["id"]
+    assert new_id != source["id"]
+    assert started["tags"] == {"purpose": "retry"}  # tags are not copied
+    assert started["uuid"] != source["uuid"]
+    assert started["runOutputUri"] == f"s3://results-bucket/runs/{new_id}"
+
+    run = client.get_run(id=new_id)
+    assert run["runId"] == source["id"]
+    assert (run["status"], run["name"], run["roleArn"], run["outputUri"]) == (
+        "PENDING",
+        "renamed",
+        ROLE_ARN,
+        OUTPUT_URI,
+    )
+    assert run["arn"] == f"arn:aws:omics:us-east-1:123456789012:run/{new_id}"
+    assert isinstance(run["creationTime"], datetime)
+    assert "stopTime" not in run and "failureReason" not in run
+    copied_in_get_run = (RERUN_COPIED_MEMBERS - {"name"}) & GET_RUN_OUTPUT_MEMBERS
+    for member in sorted(copied_in_get_run):
+        if member in source:
+            assert run[member] == source[member], member
+    # Members GetRun does not show (configurationName) are copied into the record.
+    record = omics_env.runs[new_id]
+    for member in sorted(RERUN_COPIED_MEMBERS - {"name"}):
+        if member in source:
+            assert record[member] == source[member], member
+    assert record["requestId"] == "duplicate-1"
+    assert record["tags"] == {"purpose": "retry"}
+    # The source run is untouched.
+    assert omics_env.runs[source["id"]]["tags"] == {"team": "original"}
+    assert omics_env.runs[source["id"]]["name"] == "original-name"
+
+
+def test_duplicate_copies_neither_member_of_an_exclusive_pair(
+    client: Any, omics_env: OmicsStandIn
+) -> None:
+    source = _seed_source_run(omics_env)
+    started = client.start_run(
+        runId=source["id"],
+        roleArn=ROLE_ARN,
+        outputUri=OUTPUT_URI,
+        parametersUri="s3://bucket/params.json",
+        configurationName="other-config",
+    )
+    record = omics_env.runs[started["id"]]
+    assert record["parametersUri"] == "s3://bucket/params.json"
+    assert "parameters" not in record
+    assert record["configurationName"] == "other-config"
+    assert "configuration" not in record  # the source's details were for my-config
+    assert record["workflowId"] == source["workflowId"]
+
+
+def test_duplicate_of_a_missing_run_is_404(client: Any, omics_env: OmicsStandIn) -> None:
+    with pytest.raises(client.exceptions.ResourceNotFoundException) as excinfo:
+        client.start_run(runId="4242424", roleArn=ROLE_ARN, outputUri=OUTPUT_URI)
+    assert _assert_error(excinfo, "ResourceNotFoundException", 404) == "Run 4242424 not found"
+
+    # A deleted run cannot be duplicated either.
+    gone = _seed_source_run(omics_env)
+    client.delete_run(id=gone["id"])
+    with pytest.raises(client.exceptions.ResourceNotFoundException) as excinfo:
+        client.start_run(runId=gone["id"], roleArn=ROLE_ARN, outputUri=OUTPUT_URI)
+    _assert_error(excinfo, "ResourceNotFoundException", 404)
+    assert omics_env.runs == {}
+
+
+def test_duplicate_of_a_ready2run_run_needs_workflow_type(
+    client: Any, omics_env: OmicsStandIn
+) -> None:
+    source = _seed_source_run(
+        omics_env, workflowType="READY2RUN", workflowId="9500001", storageCapacity=None
+    )
+    with pytest.raises(client.exceptions.ResourceNotFoundException) as excinfo:
+        client.start_run(runId=source["id"], roleArn=ROLE_ARN, outputUri=OUTPUT_URI)
+    assert _assert_error(excinfo, "ResourceNotFoundException", 404) == "Workflow 9500001 not found"
+    with pytest.raises(client.exceptions.ResourceNotFoundException):
+        client.start_run(
+            runId=source["id"], workflowType="PRIVATE", roleArn=ROLE_ARN, outputUri=OUTPUT_URI
+        )
+
+    started = client.start_run(
+        runId=source["id"], workflowType="READY2RUN", roleArn=ROLE_ARN, outputUri=OUTPUT_URI
+    )
+    run = client.get_run(id=started["id"])
+    assert (run["workflowType"], run["workflowId"], run["runId"]) == (
+        "READY2RUN",
+        "9500001",
+        source["id"],
+    )
+
+    # The other way round: no Ready2Run workflow has a private workflow's id.
+    private = _seed_source_run(omics_env)
+    with pytest.raises(client.exceptions.ResourceNotFoundException):
+        client.start_run(
+            runId=private["id"], workflowType="READY2RUN", roleArn=ROLE_ARN, outputUri=OUTPUT_URI
+        )
+    # And a private source needs no workflowType.
+    assert client.start_run(runId=private["id"], roleArn=ROLE_ARN, outputUri=OUTPUT_URI)["id"]
+
+
+def _tags(count: int) -> dict[str, str]:
+    return {f"key-{n:02d}": f"value-{n}" for n in range(count)}
+
+
+def test_start_run_tag_limits(client: Any, omics_env: OmicsStandIn) -> None:
+    key_max, value_max = TAG_KEY_LENGTH[1], TAG_VALUE_LENGTH[1]
+    accepted = _start(client, tags=_tags(MAX_TAGS_PER_RUN))
+    assert len(accepted["tags"]) == MAX_TAGS_PER_RUN
+    edge = _start(client, tags={"k" * key_max: "v" * value_max, "empty-value": ""})
+    assert edge["tags"]["empty-value"] == ""
+
+    refused = [
+        _tags(MAX_TAGS_PER_RUN + 1),
+        {"k" * (key_max + 1): "v"},
+        {"k": "v" * (value_max + 1)},
+        {"aws:cloudformation:stack-name": "mine"},
+        {"AWS:Owner": "mine"},
+    ]
+    for tags in refused:
+        with pytest.raises(client.exceptions.ValidationException) as excinfo:
+            _start(client, tags=tags)
+        _assert_error(excinfo, "ValidationException", 400)
+    # An empty key never leaves botocore (it checks the model's min length),
+    # so the server's own check is shown without that validation.
+    lax = _lax_client()
+    with pytest.raises(lax.exceptions.ValidationException) as excinfo:
+        _start(lax, tags={"": "v"})
+    _assert_error(excinfo, "ValidationException", 400)
+    assert len(omics_env.runs) == 2
+
+
+def test_tag_resource_limits_count_the_merged_tags(client: Any, omics_env: OmicsStandIn) -> None:
+    arn = _start(client, tags=_tags(MAX_TAGS_PER_RUN - 1))["arn"]
+    # Overwriting an existing key adds no tag.
+    client.tag_resource(resourceArn=arn, tags={"key-00": "changed", "one-more": "x"})
+    assert len(client.list_tags_for_resource(resourceArn=arn)["tags"]) == MAX_TAGS_PER_RUN
+
+    with pytest.raises(client.exceptions.ValidationException) as excinfo:
+        client.tag_resource(resourceArn=arn, tags={"one-too-many": "x"})
+    _assert_error(excinfo, "ValidationException", 400)
+    for tags in ({"aws:reserved": "x"}, {"k" * 129: "x"}, {"key-01": "v" * 257}):
+        with pytest.raises(client.exceptions.ValidationException) as excinfo:
+            client.tag_resource(resourceArn=arn, tags=tags)
+        _assert_error(excinfo, "ValidationException", 400)
+    tags = client.list_tags_for_resource(resourceArn=arn)["tags"]
+    assert len(tags) == MAX_TAGS_PER_RUN and tags["key-00"] == "changed"
+
+    # Untagging: reserved keys cannot be removed, and at most 50 keys a call.
+    with pytest.raises(client.exceptions.ValidationException) as excinfo:
+        client.untag_resource(resourceArn=arn, tagKeys=["aws:reserved"])
+    _assert_error(excinfo, "ValidationException", 400)
+    with pytest.raises(client.exceptions.ValidationException) as excinfo:
+        client.untag_resource(resourceArn=arn, tagKeys=[f"k{n}" for n in range(51)])
+    _assert_error(excinfo, "ValidationException", 400)
+    client.untag_resource(resourceArn=arn, tagKeys=["one-more"])
+    client.tag_resource(resourceArn=arn, tags={"room-again": "x"})
+
+
+def test_deleted_run_ids_are_reused_when_asked(client: Any, omics_env: OmicsStandIn) -> None:
+    assert omics_env.reuse_deleted_ids is False
+    omics_env.reuse_deleted_ids = True
+    first = _start(client, tags={"owner": "first"})
+    omics_env.set_status(first["id"], "COMPLETED")
+    client.delete_run(id=first["id"])
+
+    second = _start(client, tags={"owner": "second"})
+    # Same id and ARN, another run: only the uuid tells them apart.
+    assert (second["id"], second["arn"]) == (first["id"], first["arn"])
+    assert second["uuid"] != first["uuid"]
+    assert client.get_run(id=first["id"])["tags"] == {"owner": "second"}
+    # Free ids are used again only after a deletion.
+    assert _start(client)["id"] == "1000002"
+
+    omics_env.reset()
+    assert omics_env.reuse_deleted_ids is False  # back to the constructor value
+    with OmicsStandIn(reuse_deleted_ids=True) as reusing:
+        reusing.add_run(id="1000005", status="FAILED")
+        reusing.runs.pop("1000005")  # not a DeleteRun: nothing to reuse
+        assert reusing.add_run()["id"] == "1000001"
+
+
+def test_deleted_ids_are_not_reused_by_default(client: Any, omics_env: OmicsStandIn) -> None:
+    first = _start(client)
+    client.cancel_run(id=first["id"])
+    client.delete_run(id=first["id"])
+    assert _start(client)["id"] == "1000002"
+
+
+# One call per operation, for the fault-injection test.
+_CALLS = {
+    "StartRun": lambda c, run: _start(c),
+    "GetRun": lambda c, run: c.get_run(id=run["id"]),
+    "CancelRun": lambda c, run: c.cancel_run(id=run["id"]),
+    "DeleteRun": lambda c, run: c.delete_run(id=run["id"]),
+    "TagResource": lambda c, run: c.tag_resource(resourceArn=run["arn"], tags={"a": "b"}),
+    "UntagResource": lambda c, run: c.untag_resource(resourceArn=run["arn"], tagKeys=["a"]),
+    "ListTagsForResource": lambda c, run: c.list_tags_for_resource(resourceArn=run["arn"]),
+}
+
+
+@pytest.mark.parametrize("operation", sorted(OPERATIONS))
+def test_fail_next_works_for_every_operation(
+    operation: str, client: Any, omics_env: OmicsStandIn
+) -> None:
+    assert set(_CALLS) == OPERATIONS
+    status = "RUNNING" if operation == "CancelRun" else "COMPLETED"
+    run = omics_env.add_run(status=status, outputUri="s3://b/o")
+    omics_env.fail_next(operation, "ConflictException")  # status from the model: 409
+    omics_env.fail_next(operation, "AccessDeniedException", message="nope")
+    with pytest.raises(client.exceptions.ConflictException) as excinfo:
+        _CALLS[operation](client, run)
+    assert "Injected ConflictException" in _assert_error(excinfo, "ConflictException", 409)
+    with pytest.raises(client.exceptions.AccessDeniedException) as excinfo:
+        _CALLS[operation](client, run)
+    assert _assert_error(excinfo, "AccessDeniedException", 403) == "nope"
+    _CALLS[operation](client, run)  # the queue is empty again
+    assert len(omics_env.requests_for(operation)) == 3
+
+
+def test_fail_next_refuses_what_it_cannot_inject(omics: OmicsStandIn) -> None:
+    with pytest.raises(ValueError, match="unknown operation"):
+        omics.fail_next("ListRuns", "ThrottlingException", 429)
+    with pytest.raises(ValueError, match="give its status"):
+        omics.fail_next("GetRun", "ServiceUnavailable")
+    omics.fail_next("GetRun", "ServiceUnavailable", 503)  # fine with a status
+    with pytest.raises(ValueError, match="at least 1"):
+        omics.fail_next("GetRun", "ThrottlingException", times=0)
+
+
+STACK = "arn:aws:cloudformation:us-east-1:123456789012:stack/app/1"
+
+
+def test_enforce_stack_tag_denies_other_stacks_runs(client: Any, omics_env: OmicsStandIn) -> None:
+    mine = omics_env.add_run(status="RUNNING", tags={STACK_TAG_KEY: STACK})
+    other = omics_env.add_run(status="COMPLETED", tags={STACK_TAG_KEY: STACK + "-other"})
+    untagged = omics_env.add_run(status="COMPLETED")
+    omics_env.enforce_stack_tag(STACK)
+
+    denied_calls = {
+        "GetRun": lambda run: client.get_run(id=run["id"]),
+        "CancelRun": lambda run: client.cancel_run(id=run["id"]),
+        "DeleteRun": lambda run: client.delete_run(id=run["id"]),
+        "TagResource": lambda run: client.tag_resource(resourceArn=run["arn"], tags={"x": "y"}),
+        "UntagResource": lambda run: client.untag_resource(resourceArn=run["arn"], tagKeys=["x"]),
+    }
+    assert set(denied_calls) == STACK_TAG_OPERATIONS - {"StartRun"}
+    for run in (other, untagged):
+        for operation, call in denied_calls.items():
+            with pytest.raises(client.exceptions.AccessDeniedException) as excinfo:
+                call(run)
+            message = _assert_error(excinfo, "AccessDeniedException", 403)
+            assert message == (
+                f"User: {omics_env.caller_arn} is not authorized to perform: "
+                f"omics:{operation} on resource: {run['arn']} because no "
+                f"identity-based policy allows the omics:{operation} action"
+            )
+    assert omics_env.runs[other["id"]]["tags"] == {STACK_TAG_KEY: STACK + "-other"}
+    assert other["id"] in omics_env.runs and untagged["id"] in omics_env.runs
+    # Not guarded unless asked for: listing tags.
+    assert client.list_tags_for_resource(resourceArn=other["arn"])["tags"]
+    # A missing run is still a 404.
+    with pytest.raises(client.exceptions.ResourceNotFoundException):
+        client.get_run(id="9999999")
+
+    # The stack's own run: every operation goes through.
+    client.tag_resource(resourceArn=mine["arn"], tags={"x": "y"})
+    client.untag_resource(resourceArn=mine["arn"], tagKeys=["x"])
+    assert client.get_run(id=mine["id"])["status"] == "RUNNING"
+    client.cancel_run(id=mine["id"])
+    client.delete_run(id=mine["id"])
+
+    # StartRun: the request's tags must carry the stack tag (aws:RequestTag).
+    with pytest.raises(client.exceptions.AccessDeniedException) as excinfo:
+        _start(client, tags={STACK_TAG_KEY: "someone-else"})
+    message = _assert_error(excinfo, "AccessDeniedException", 403)
+    assert "omics:StartRun on resource: arn:aws:omics:us-east-1:123456789012:run/*" in message
+    with pytest.raises(client.exceptions.AccessDeniedException):
+        _start(client)
+    assert _start(client, tags={STACK_TAG_KEY: STACK})["ResponseMetadata"]["HTTPStatusCode"] == 201
+    # A duplicate gets no tags from its source, so it needs them too.
+    source = omics_env.add_run(status="FAILED", workflowId="1", tags={STACK_TAG_KEY: STACK})
+    with pytest.raises(client.exceptions.AccessDeniedException):
+        client.start_run(runId=source["id"], roleArn=ROLE_ARN, outputUri=OUTPUT_URI)
+
+    # Opt-in guard of ListTagsForResource; None turns everything off.
+    omics_env.enforce_stack_tag(STACK, operations=STACK_TAG_OPERATIONS | {"ListTagsForResource"})
+    with pytest.raises(client.exceptions.AccessDeniedException):
+        client.list_tags_for_resource(resourceArn=other["arn"])
+    omics_env.enforce_stack_tag(None)
+    assert client.get_run(id=other["id"])["status"] == "COMPLETED"
+    with pytest.raises(ValueError, match="unknown operation"):
+        omics_env.enforce_stack_tag(STACK, operations={"ListRuns"})
+
+
+def test_reused_id_of_another_stacks_run_is_denied(client: Any, omics_env: OmicsStandIn) -> None:
+    # The hazard the two switches reproduce together: an id this stack knew
+    # now names another stack's run, and IAM keeps the code off it.
+    omics_env.reuse_deleted_ids = True
+    omics_env.enforce_stack_tag(STACK)
+    ours = _start(client, tags={STACK_TAG_KEY: STACK})
+    omics_env.set_status(ours["id"], "COMPLETED")
+    client.delete_run(id=ours["id"])
+    omics_env.enforce_stack_tag(None)  # another stack's provider starts a run
+    theirs = _start(client, tags={STACK_TAG_KEY: "another-stack"})
+    assert theirs["id"] == ours["id"]
+
+    omics_env.enforce_stack_tag(STACK)
+    with pytest.raises(client.exceptions.AccessDeniedException):
+        client.cancel_run(id=ours["id"])
+    assert omics_env.runs[theirs["id"]]["status"] == "PENDING"
+
+
+def test_reset_clears_stack_tag_enforcement(client: Any, omics_env: OmicsStandIn) -> None:
+    omics_env.enforce_stack_tag(STACK)
+    omics_env.reset()
+    assert _start(client)["id"] == "1000001"
+    assert client.get_run(id="1000001")["status"] == "PENDING"
 
 
 def _raw(

@@ -19,7 +19,7 @@ from constructs import Construct
 
 from cdk_omics_run.tokens import is_token
 from cdk_omics_run.enums import DeletePolicy, WaitFor
-from cdk_omics_run.handler_source import start_run_shape
+from cdk_omics_run.handler_source import start_run_shape, tag_rules
 
 FILE_PREFIX = "file://"
 MAX_SERVICE_TIMEOUT_SECONDS = 3600
@@ -59,8 +59,19 @@ def resource_properties(scope: Construct, arguments: Mapping[str, Any]) -> dict[
             properties[member.property_name] = _document_property(scope, argument, member, value)
             continue
         _check(scope, argument, member, value)
+        if argument == "tags":
+            _check_declared_tags(scope, value)
         properties[member.property_name] = value
     return properties
+
+
+def _check_declared_tags(scope: Construct, tags: Any) -> None:
+    if is_token(tags):
+        return
+    problem = tag_rules().declared_tags_problem({k: v for k, v in tags.items() if not is_token(k)})
+    if problem is not None:
+        where, text = problem
+        raise ArgumentError(f"{scope.node.path}: argument {where.replace('Tags', 'tags', 1)}: {text}")
 
 
 def resource_settings(
@@ -106,6 +117,10 @@ def _plain_value(scope: Construct, argument: str, value: Any) -> Any:
         return value.role_arn
     if isinstance(value, (omics.CfnWorkflow, omics.CfnRunGroup, omics.CfnRunCache)):
         return value.attr_id
+    if isinstance(value, omics.CfnWorkflowVersion):
+        # Named by its version name, which carries no dependency: add it.
+        scope.node.add_dependency(value)
+        return value.version_name
     if isinstance(value, omics.CfnConfiguration):
         # The configuration is referred to by name, which carries no
         # dependency: add it, so the configuration exists before the run.

@@ -27,15 +27,25 @@ def handler_source_dir() -> Path:
     )
 
 
-@lru_cache(maxsize=1)
 def start_run_shape() -> ModuleType:
-    """The handler's ``start_run_shape`` module, loaded from the handler source.
+    """The handler's ``start_run_shape`` module: the StartRun request's rules, from botocore's model."""
+    return _handler_module("start_run_shape")
+
+
+def tag_rules() -> ModuleType:
+    """The handler's ``tag_rules`` module: the service's tag limits and the provider's reserved keys."""
+    return _handler_module("tag_rules")
+
+
+@lru_cache(maxsize=None)
+def _handler_module(name: str) -> ModuleType:
+    """A dependency-free module of the handler, loaded from the handler source.
 
     Synth-time validation uses the very rules the handler applies at deploy
     time, so the two can never disagree.
     """
-    path = handler_source_dir() / "omics_run" / "start_run_shape.py"
-    spec = importlib.util.spec_from_file_location("cdk_omics_run._start_run_shape", path)
+    path = handler_source_dir() / "omics_run" / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(f"cdk_omics_run._{name}", path)
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     # dataclasses look their module up in sys.modules while the module runs.

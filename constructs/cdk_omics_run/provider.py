@@ -5,6 +5,7 @@ from __future__ import annotations
 import jsii
 from aws_cdk import (
     AssetHashType,
+    Aws,
     BundlingOptions,
     Duration,
     IStableListProducer,
@@ -33,6 +34,17 @@ PROVIDER_TIMEOUT = Duration.minutes(15)
 
 LOG_RETENTION = logs.RetentionDays.ONE_YEAR
 
+# The tag the handler puts on every run it starts, naming the run's stack (the
+# handler's ``bookkeeping.STACK_TAG``). The Service Authorization Reference
+# for AWS HealthOmics lists aws:RequestTag/${TagKey} and aws:TagKeys on
+# StartRun, and aws:ResourceTag/${TagKey} on the run resource of GetRun,
+# CancelRun, DeleteRun, TagResource and UntagResource: IAM itself confines the
+# provider to its own stack's runs.
+STACK_TAG = "cdk-omics-run:stack"
+# The run actions the handler uses after StartRun. ListTagsForResource is not
+# among them: it supports only Resource "*", and GetRun returns the tags.
+RUN_ACTIONS = ("omics:GetRun", "omics:CancelRun", "omics:DeleteRun", "omics:TagResource", "omics:UntagResource")
+
 
 class OmicsRunProvider(Construct):
     """The provider function, its role and its log group. One per stack.
@@ -56,7 +68,9 @@ class OmicsRunProvider(Construct):
             return existing
         return cls(stack, PROVIDER_ID)
 
-    def __init__(self, scope: Construct, id_: str) -> None:
+    def __init__(self, scope: Construct, id_: str, *, serves_other_stacks: bool = False) -> None:
+        """``serves_other_stacks``: the provider of templates written without CDK, whose runs name
+        their own stacks; IAM then requires the stack tag's presence rather than this stack's ID."""
         super().__init__(scope, id_)
         self._run_role_arns: list[str] = []
         self._self_invoke_policy: iam.Policy | None = None
@@ -94,6 +108,12 @@ class OmicsRunProvider(Construct):
         self._account = stack.account
         self._run_arn = f"{self._omics_arn_prefix}:{self._account}:run/*"
         self._start_run_arns: list[str] = [self._run_arn]
+        if serves_other_stacks:
+            requested_stack = {"Null": {f"aws:RequestTag/{STACK_TAG}": "false"}}
+            run_of_stack = {"Null": {f"aws:ResourceTag/{STACK_TAG}": "false"}}
+        else:
+            requested_stack = {"StringEquals": {f"aws:RequestTag/{STACK_TAG}": Aws.STACK_ID}}
+            run_of_stack = {"StringEquals": {f"aws:ResourceTag/{STACK_TAG}": Aws.STACK_ID}}
         self.role.add_to_policy(
             iam.PolicyStatement(
                 sid="WriteOwnLogs",
@@ -105,22 +125,18 @@ class OmicsRunProvider(Construct):
             iam.PolicyStatement(
                 sid="StartRuns",
                 actions=["omics:StartRun"],
-                # run/* for re-runs by run ID; the workflows and run groups the runs name.
+                # run/* for the new run and re-runs by run ID; then each workflow, workflow
+                # version, run group, run cache and configuration the runs name.
                 resources=Lazy.list(_Arns(self._start_run_arns)),
+                conditions=requested_stack,
             )
         )
         self.role.add_to_policy(
             iam.PolicyStatement(
                 sid="ManageRuns",
-                actions=[
-                    "omics:GetRun",
-                    "omics:CancelRun",
-                    "omics:DeleteRun",
-                    "omics:TagResource",
-                    "omics:UntagResource",
-                    "omics:ListTagsForResource",
-                ],
+                actions=list(RUN_ACTIONS),
                 resources=[self._run_arn],
+                conditions=run_of_stack,
             )
         )
         policy = self.role.node.find_child("DefaultPolicy")
@@ -132,8 +148,9 @@ class OmicsRunProvider(Construct):
         acknowledge_wildcard(
             policy,
             "arn:<AWS::Partition>:omics:<AWS::Region>:<AWS::AccountId>:run/*",
-            "run IDs are assigned by HealthOmics at deploy time; the handler acts only on runs "
-            "whose cdk-omics-run:owner tag names this resource",
+            "run IDs are assigned by HealthOmics at deploy time; IAM allows only runs tagged "
+            f"{STACK_TAG} with this stack, and the handler acts only on runs whose cdk-omics-run:owner tag "
+            "names the resource",
         )
 
     @property
@@ -176,11 +193,11 @@ class OmicsRunProvider(Construct):
             )
         _add_once(self._run_role_arns, role_arn)
 
-    def allow_start_run(self, *, workflow_arn: str | None = None, run_group_arn: str | None = None) -> None:
-        """Lets the provider start runs of ``workflow_arn`` in ``run_group_arn``; one statement covers every run."""
-        for arn in (workflow_arn, run_group_arn):
-            if arn is not None:
-                _add_once(self._start_run_arns, arn)
+    def allow_start_run(self, *resource_arns: str) -> None:
+        """Lets the provider start runs that name these resources (a workflow, its version, a run
+        group, a run cache, a configuration); one statement covers every run in the stack."""
+        for arn in resource_arns:
+            _add_once(self._start_run_arns, arn)
 
     def omics_arn(self, resource: str, account: str | None = None) -> str:
         """The ARN of a HealthOmics resource (``workflow/123``) in this stack's region and account."""

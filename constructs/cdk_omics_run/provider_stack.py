@@ -12,7 +12,7 @@ from aws_cdk import aws_iam as iam
 from constructs import Construct
 
 from cdk_omics_run.acknowledgements import acknowledge_wildcard
-from cdk_omics_run.provider import OmicsRunProvider
+from cdk_omics_run.provider import PROVIDER_ID, OmicsRunProvider
 
 DEFAULT_EXPORT_NAME = "OmicsRunServiceToken"
 RUN_ROLE_ARNS_PARAMETER = "RunRoleArns"
@@ -52,7 +52,8 @@ class OmicsRunProviderStack(Stack):
             f"exports its ServiceToken as {export_name}",
         )
         super().__init__(scope, id_, **stack_props)
-        self.provider = OmicsRunProvider.of(self)
+        # Its runs are tagged with their own stacks: IAM requires the tag, not this stack's ID.
+        self.provider = OmicsRunProvider(self, PROVIDER_ID, serves_other_stacks=True)
         self.run_role_arns: CfnParameter | None = None
 
         if run_role_arns is not None:
@@ -84,10 +85,14 @@ class OmicsRunProviderStack(Stack):
                 sid="StartRunsOfAnyTemplate",
                 actions=["omics:StartRun"],
                 resources=[
-                    # Shared and Ready2Run workflows belong to other accounts.
+                    # Shared and Ready2Run workflows belong to other accounts; workflow/* also
+                    # covers their versions (workflow/${Id}/version/${VersionName}).
                     f"arn:{self.partition}:omics:{self.region}:*:workflow/*",
                     f"arn:{self.partition}:omics:{self.region}:{self.account}:runGroup/*",
+                    f"arn:{self.partition}:omics:{self.region}:{self.account}:runCache/*",
+                    f"arn:{self.partition}:omics:{self.region}:{self.account}:configuration/*",
                 ],
+                conditions={"Null": {"aws:RequestTag/cdk-omics-run:stack": "false"}},
             )
         )
         policy = self.provider.role.node.find_child("DefaultPolicy")
@@ -101,6 +106,16 @@ class OmicsRunProviderStack(Stack):
             policy,
             "arn:<AWS::Partition>:omics:<AWS::Region>:<AWS::AccountId>:runGroup/*",
             "the provider serves templates written without CDK, whose run groups are named only when they deploy",
+        )
+        acknowledge_wildcard(
+            policy,
+            "arn:<AWS::Partition>:omics:<AWS::Region>:<AWS::AccountId>:runCache/*",
+            "the provider serves templates written without CDK, whose run caches are named only when they deploy",
+        )
+        acknowledge_wildcard(
+            policy,
+            "arn:<AWS::Partition>:omics:<AWS::Region>:<AWS::AccountId>:configuration/*",
+            "the provider serves templates written without CDK, whose configurations are named only when they deploy",
         )
 
         # Hand-written templates may ask to wait (WaitFor); a wait continues by self-invocation.

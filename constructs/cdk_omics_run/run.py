@@ -102,7 +102,7 @@ class OmicsRun(Construct):
         retention_mode: RetentionMode | str | None = None,
         storage_type: StorageType | str | None = None,
         workflow_owner_id: str | None = None,
-        workflow_version_name: str | None = None,
+        workflow_version_name: str | omics.CfnWorkflowVersion | None = None,
         networking_mode: NetworkingMode | str | None = None,
         scratch_storage_mode: ScratchStorageMode | str | None = None,
         configuration_name: str | omics.CfnConfiguration | None = None,
@@ -131,7 +131,7 @@ class OmicsRun(Construct):
         self.run_role: iam.Role | None = None
         """The generated run role (None when ``role_arn`` was given); add grants it cannot infer."""
         if role_arn is None:
-            self.run_role = self._generated_role(properties)
+            self.run_role = self._generated_role(properties, cache_id)
             properties["RoleArn"] = self.run_role.role_arn
 
         self._tags = TagManager(TagType.MAP, RESOURCE_TYPE)
@@ -170,13 +170,16 @@ class OmicsRun(Construct):
         bucket, prefix = s3_prefix_of(self._literal_output_uri("grant_read_outputs"))
         return grant_prefix_read(grantee, bucket, prefix, Stack.of(self).partition)
 
-    def _generated_role(self, properties: Mapping[str, Any]) -> iam.Role:
+    def _generated_role(self, properties: Mapping[str, Any], cache: Any) -> iam.Role:
         document = properties.get("Parameters")
         parameters = json.loads(document) if isinstance(document, str) and not is_token(document) else None
+        # A run cache declared as an L1 shows its S3 location; one given by ID does not (README: Security).
+        cache_uri = cache.cache_s3_location if isinstance(cache, omics.CfnRunCache) else None
         return generated_run_role(
             self,
             parameters=parameters,
             output_uri=self._literal_output_uri("role_arn"),
+            cache_uri=cache_uri if is_literal_s3_uri(cache_uri) else None,
             private_workflow=properties.get("WorkflowType", WorkflowType.PRIVATE.value) == WorkflowType.PRIVATE.value
             and "WorkflowOwnerId" not in properties,
         )
@@ -192,21 +195,26 @@ class OmicsRun(Construct):
 
     @staticmethod
     def _allow_start_run(provider: OmicsRunProvider, properties: Mapping[str, Any]) -> None:
+        """Grants StartRun on each resource the request names, as IAM authorizes it.
+
+        The Service Authorization Reference for AWS HealthOmics lists StartRun's
+        resource types: run (required), workflow, runGroup, runCache and
+        configuration. The user guide (identity-based policies) adds: "To grant
+        permission for users to perform actions on a workflow version, you must
+        add the workflow and the specific workflow version to the resource list."
+        """
+        for arn in start_run_resource_arns(provider, properties):
+            provider.allow_start_run(arn)
         workflow_id = properties.get("WorkflowId")
-        if workflow_id is not None:
-            ready2run = properties.get("WorkflowType") == WorkflowType.READY2RUN.value
-            # Ready2Run workflows belong to HealthOmics; shared ones to their owner's account.
-            account = "*" if ready2run else properties.get("WorkflowOwnerId")
-            provider.allow_start_run(workflow_arn=provider.omics_arn(f"workflow/{workflow_id}", account))
-            if ready2run and not is_token(workflow_id):
+        if properties.get("WorkflowType") == WorkflowType.READY2RUN.value and not is_token(workflow_id):
+            policy = provider.role.node.find_child("DefaultPolicy")
+            reason = "a Ready2Run workflow is owned by HealthOmics, not by this account"
+            acknowledge_wildcard(policy, f"arn:<AWS::Partition>:omics:<AWS::Region>:*:workflow/{workflow_id}", reason)
+            version = properties.get("WorkflowVersionName")
+            if version is not None and not is_token(version):
                 acknowledge_wildcard(
-                    provider.role.node.find_child("DefaultPolicy"),
-                    f"arn:<AWS::Partition>:omics:<AWS::Region>:*:workflow/{workflow_id}",
-                    "a Ready2Run workflow is owned by HealthOmics, not by this account",
+                    policy, f"arn:<AWS::Partition>:omics:<AWS::Region>:*:workflow/{workflow_id}/version/{version}", reason
                 )
-        run_group_id = properties.get("RunGroupId")
-        if run_group_id is not None:
-            provider.allow_start_run(run_group_arn=provider.omics_arn(f"runGroup/{run_group_id}"))
 
     @classmethod
     def from_cli_input_json(
@@ -281,6 +289,33 @@ class OmicsRun(Construct):
     def resource(self) -> CustomResource:
         """The underlying ``Custom::OmicsRun`` resource."""
         return self._resource
+
+
+def start_run_resource_arns(provider: OmicsRunProvider, properties: Mapping[str, Any]) -> list[str]:
+    """The ARNs, besides ``run/*``, that StartRun is authorized against for these properties.
+
+    ARN formats from the Service Authorization Reference for AWS HealthOmics:
+    ``workflow/${Id}``, ``workflow/${Id}/version/${VersionName}``,
+    ``runGroup/${Id}``, ``runCache/${Id}``, ``configuration/${Name}``.
+    """
+    arns: list[str] = []
+    workflow_id = properties.get("WorkflowId")
+    if workflow_id is not None:
+        # Ready2Run workflows belong to HealthOmics; shared ones to their owner's account.
+        ready2run = properties.get("WorkflowType") == WorkflowType.READY2RUN.value
+        account = "*" if ready2run else properties.get("WorkflowOwnerId")
+        arns.append(provider.omics_arn(f"workflow/{workflow_id}", account))
+        version = properties.get("WorkflowVersionName")
+        if version is not None:
+            arns.append(provider.omics_arn(f"workflow/{workflow_id}/version/{version}", account))
+    for property_name, resource_type in (
+        ("RunGroupId", "runGroup"),
+        ("CacheId", "runCache"),
+        ("ConfigurationName", "configuration"),
+    ):
+        if properties.get(property_name) is not None:
+            arns.append(provider.omics_arn(f"{resource_type}/{properties[property_name]}"))
+    return arns
 
 
 @jsii.implements(IStableAnyProducer)

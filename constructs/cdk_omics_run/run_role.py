@@ -70,9 +70,12 @@ def _strings(value: Any) -> Iterator[str]:
 
 
 def generated_run_role(
-    scope: Construct, *, parameters: Any, output_uri: str, private_workflow: bool
+    scope: Construct, *, parameters: Any, output_uri: str, private_workflow: bool, cache_uri: str | None = None
 ) -> iam.Role:
-    """A role only ``omics.amazonaws.com`` can assume, for this account's runs, holding what the run needs."""
+    """A role only ``omics.amazonaws.com`` can assume, for this account's runs, holding what the run needs.
+
+    ``cache_uri``: the S3 location of the run's cache, when known at synth time.
+    """
     stack = Stack.of(scope)
     role = iam.Role(
         scope,
@@ -91,6 +94,8 @@ def generated_run_role(
     wildcards: dict[str, str] = {}
     _grant_s3_reads(role, inputs, wildcards)
     _grant_output_write(role, output_uri, wildcards)
+    if cache_uri is not None:
+        _grant_run_cache(role, cache_uri, wildcards)
     _grant_omics_reads(role, inputs)
     _grant_workflow_logs(role, wildcards)
     if private_workflow:
@@ -175,6 +180,37 @@ def _grant_output_write(role: iam.Role, output_uri: str, wildcards: dict[str, st
     )
     wildcards[f"arn:<AWS::Partition>:s3:::{bucket}/{prefix}*"] = (
         "HealthOmics writes the run's outputs under the output URI, in keys named at run time"
+    )
+
+
+def _grant_run_cache(role: iam.Role, cache_uri: str, wildcards: dict[str, str]) -> None:
+    """Reads and writes the run cache's S3 location.
+
+    HealthOmics user guide, "Service roles for AWS HealthOmics": "If you're
+    using call caching for the run, add the run cache Amazon S3 location as a
+    resource in the s3 permissions" (its example: s3:GetObject, s3:PutObject
+    on the objects, s3:ListBucket on the bucket).
+    """
+    bucket, prefix = s3_prefix_of(cache_uri)
+    if prefix and not prefix.endswith("/"):
+        prefix += "/"
+    partition = Stack.of(role).partition
+    role.add_to_policy(
+        iam.PolicyStatement(
+            sid="UseRunCache",
+            actions=["s3:GetObject", "s3:PutObject"],
+            resources=[f"arn:{partition}:s3:::{bucket}/{prefix}*"],
+        )
+    )
+    role.add_to_policy(
+        iam.PolicyStatement(
+            actions=["s3:ListBucket"],
+            resources=[f"arn:{partition}:s3:::{bucket}"],
+            conditions={"StringLike": {"s3:prefix": [f"{prefix}*"]}},
+        )
+    )
+    wildcards[f"arn:<AWS::Partition>:s3:::{bucket}/{prefix}*"] = (
+        "HealthOmics reads and writes the run cache's entries under its S3 location, in keys named at run time"
     )
 
 

@@ -6,7 +6,12 @@ They make updates and rollbacks safe without any state of the provider's own:
 - ``replaces`` and ``replaces-fingerprint``: the run this one replaced, so a
   rollback Update returns that run instead of starting another;
 - ``owner``: a digest of the stack and logical ID, so Delete never touches a
-  run that another resource started (run IDs are reused after deletion).
+  run that another resource started (run IDs are reused after deletion);
+- ``stack``: the stack's ID, which the provider's IAM policy requires on every
+  run it reads or changes (``aws:ResourceTag``), so IAM enforces what ``owner`` checks;
+- ``retired``: set when CloudFormation's cleanup Delete acted on the run, so a
+  later revert never restores it and any wait on it stops;
+- ``wait``: the token of the one live wake-up chain of a wait (see ``waiting``).
 """
 from __future__ import annotations
 
@@ -14,11 +19,15 @@ import hashlib
 import json
 from typing import Any, Mapping
 
-TAG_PREFIX = "cdk-omics-run:"
+from omics_run.tag_rules import TAG_PREFIX
+
 FINGERPRINT_TAG = f"{TAG_PREFIX}fingerprint"
 OWNER_TAG = f"{TAG_PREFIX}owner"
 REPLACES_TAG = f"{TAG_PREFIX}replaces"
 REPLACES_FINGERPRINT_TAG = f"{TAG_PREFIX}replaces-fingerprint"
+STACK_TAG = f"{TAG_PREFIX}stack"
+RETIRED_TAG = f"{TAG_PREFIX}retired"
+WAIT_TAG = f"{TAG_PREFIX}wait"
 
 # Members that never define what a run computes.
 NOT_RUN_DEFINING = frozenset({"tags", "requestId", "runId"})
@@ -37,10 +46,10 @@ def owner(stack_id: str, logical_resource_id: str) -> str:
 
 
 def bookkeeping_tags(
-    *, run_fingerprint: str, run_owner: str, replaced_run: Mapping[str, Any] | None = None
+    *, run_fingerprint: str, run_owner: str, stack_id: str, replaced_run: Mapping[str, Any] | None = None
 ) -> dict[str, str]:
     """The tags a new run carries, including what it replaces when it comes from an Update."""
-    tags = {FINGERPRINT_TAG: run_fingerprint, OWNER_TAG: run_owner}
+    tags = {FINGERPRINT_TAG: run_fingerprint, OWNER_TAG: run_owner, STACK_TAG: stack_id}
     if replaced_run is not None:
         tags[REPLACES_TAG] = replaced_run["id"]
         tags[REPLACES_FINGERPRINT_TAG] = tags_of(replaced_run).get(FINGERPRINT_TAG, "")
@@ -48,8 +57,15 @@ def bookkeeping_tags(
 
 
 def tags_of(run: Mapping[str, Any]) -> dict[str, str]:
+    """The run's tags, as GetRun returns them (an empty dict when it returns none)."""
     return dict(run.get("tags") or {})
 
 
+def is_retired(run: Mapping[str, Any]) -> bool:
+    """Whether CloudFormation's cleanup has already let go of the run."""
+    return RETIRED_TAG in tags_of(run)
+
+
 def is_bookkeeping(tag_key: str) -> bool:
+    """Whether the provider owns the tag key."""
     return tag_key.startswith(TAG_PREFIX)

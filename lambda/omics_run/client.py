@@ -1,11 +1,13 @@
-"""The HealthOmics client the provider uses."""
+"""The AWS clients the provider uses, and the one rule they share: never retry past the deadline."""
 from __future__ import annotations
 
+import math
 from functools import lru_cache
-from typing import Any
+from typing import Any, Callable
 
 import boto3
 from botocore.config import Config
+from botocore.exceptions import ClientError
 
 # Standard retries back off on throttling; StartRun's request-rate quota is
 # low and a stack may start dozens of runs at once. The timeouts keep one
@@ -16,6 +18,37 @@ CLIENT_CONFIG = Config(
     read_timeout=30,
 )
 
+# Standard mode sleeps up to 20 s before a retry (botocore's retry quota
+# documentation, "Standard retry mode"); a retry that could outlast the
+# invocation is not made, so the handler answers with the error itself.
+RETRY_RESERVE_SECONDS = 25.0
+
+_seconds_left: Callable[[], float] = lambda: math.inf  # noqa: E731 - replaced per invocation
+
+
+def set_time_budget(seconds_left: Callable[[], float]) -> None:
+    """Tells every client how much time the current invocation has left."""
+    global _seconds_left
+    _seconds_left = seconds_left
+
+
+def _no_retry_near_the_deadline(
+    response: Any = None, caught_exception: Exception | None = None, operation: Any = None, **_: Any
+) -> None:
+    """A ``needs-retry`` hook: when time is short, a failed attempt ends the call with its own error."""
+    if _seconds_left() >= RETRY_RESERVE_SECONDS:
+        return None  # the SDK's own retry rules decide
+    if caught_exception is not None:
+        raise caught_exception
+    if response is not None and response[0].status_code >= 300:
+        raise ClientError(response[1], operation.name)
+    return None
+
+
+def _with_deadline(client: Any) -> Any:
+    client.meta.events.register_first(f"needs-retry.{client.meta.service_model.service_id.hyphenize()}", _no_retry_near_the_deadline)
+    return client
+
 
 @lru_cache(maxsize=1)
 def omics_client() -> Any:
@@ -25,10 +58,10 @@ def omics_client() -> Any:
     configuration (``AWS_ENDPOINT_URL_OMICS``, ``AWS_DISABLE_HOST_PREFIX_INJECTION``)
     so that tests and private endpoints work without code changes.
     """
-    return boto3.client("omics", config=CLIENT_CONFIG)
+    return _with_deadline(boto3.client("omics", config=CLIENT_CONFIG))
 
 
 @lru_cache(maxsize=1)
 def lambda_client() -> Any:
     """A Lambda client, for the provider to hand a wait over to its next invocation."""
-    return boto3.client("lambda", config=CLIENT_CONFIG)
+    return _with_deadline(boto3.client("lambda", config=CLIENT_CONFIG))

@@ -13,13 +13,14 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Callable, Literal, Mapping, TypedDict
 
-from botocore.exceptions import ClientError
+from botocore.exceptions import BotoCoreError, ClientError
 
 from omics_run import bookkeeping, waiting
 from omics_run.attributes import run_attributes
 from omics_run.request_mapping import (
     ResourceSettings,
     derive_request_id,
+    rerun_request,
     resource_settings,
     start_run_request,
 )
@@ -41,6 +42,13 @@ WORKFLOW_IDENTITY = ("workflowId", "workflowType", "workflowOwnerId", "workflowV
 # CANCEL_AND_DELETE waits this long for a cancelled run to stop before deleting its record.
 STOP_WAIT_SECONDS = 60.0
 STOP_POLL_SECONDS = 2.0
+# Delete stops waiting this long before the invocation's deadline, so it always answers SUCCESS itself.
+DELETE_MARGIN_SECONDS = 10.0
+# The physical ID of a Create that failed before any run existed: never a run ID
+# (run IDs are digits), so Delete recognises it and touches nothing.
+NOT_STARTED_PREFIX = "not-started-"
+# GetRun refused by IAM: the run lacks this stack's tag, so it is no run of this stack.
+ACCESS_DENIED = frozenset({"AccessDeniedException", "AccessDenied"})
 
 
 class CloudFormationEvent(TypedDict, total=False):
@@ -79,6 +87,16 @@ class ResourceFailure(Exception):
         self.physical_resource_id = physical_resource_id
 
 
+def not_started_physical_id(event: CloudFormationEvent) -> str:
+    """The deterministic physical ID of a Create that started no run.
+
+    Set before any work, so that every answer, crhelper's timeout answer
+    included, carries a physical ID that Delete knows is not a run.
+    """
+    digest = derive_request_id(event["StackId"], event["LogicalResourceId"], event["RequestId"])
+    return NOT_STARTED_PREFIX + digest[:20]
+
+
 @dataclass(frozen=True)
 class _Desired:
     """The run the template asks for, checked."""
@@ -92,7 +110,7 @@ class _Desired:
 def create(event: CloudFormationEvent, client: Any) -> Outcome:
     """Starts the run the properties describe; the run ID becomes the physical ID."""
     desired = _desired(event, event.get("ResourceProperties", {}))
-    run = _start_run(event, client, desired, replaced_run=None)
+    run = _start_run(event, client, desired, desired.request, replaced_run=None)
     return _started(event, desired, run)
 
 
@@ -107,21 +125,23 @@ def update(event: CloudFormationEvent, client: Any) -> Outcome:
       workflow changed or is shared with the account.
     """
     desired = _desired(event, event.get("ResourceProperties", {}))
-    current = _get_run_or_none(event, client, event.get("PhysicalResourceId", ""))
+    current = _own_run_or_none(event, client, event.get("PhysicalResourceId", ""), desired.owner)
     current_tags = bookkeeping.tags_of(current or {})
-    if current_tags.get(bookkeeping.OWNER_TAG) != desired.owner:
-        current, current_tags = None, {}  # not a run this resource started: never re-run or roll back to it
     if current is not None and current_tags.get(bookkeeping.FINGERPRINT_TAG) == desired.fingerprint:
         _apply_tag_difference(event, client, current, desired.request.get("tags", {}))
         return Outcome(current["id"], run_attributes(current))
     replaced_id = current_tags.get(bookkeeping.REPLACES_TAG)
     if replaced_id and current_tags.get(bookkeeping.REPLACES_FINGERPRINT_TAG) == desired.fingerprint:
-        logger.info("rollback to run %s, which run %s replaced", replaced_id, current["id"])
-        replaced = _get_run_or_none(event, client, replaced_id) or {"id": replaced_id}
-        return Outcome(replaced_id, run_attributes(replaced))
-    if current is not None and _can_rerun(event, desired.request):
-        desired.request["runId"] = current["id"]
-    run = _start_run(event, client, desired, replaced_run=current)
+        replaced = _own_run_or_none(event, client, replaced_id, desired.owner)
+        if replaced is not None and _restorable(replaced):
+            logger.info("rollback to run %s, which run %s replaced", replaced_id, event.get("PhysicalResourceId"))
+            return Outcome(replaced_id, run_attributes(replaced))
+        # A revert after cleanup retired that run: it will never produce outputs, so run again.
+        logger.info("run %s was retired by cleanup; starting a run instead of restoring it", replaced_id)
+    request = desired.request
+    if current is not None and _can_rerun(event, request):
+        request = rerun_request(request, source_run_id=current["id"])
+    run = _start_run(event, client, desired, request, replaced_run=current)
     return _started(event, desired, run)
 
 
@@ -172,36 +192,60 @@ def _started(event: CloudFormationEvent, desired: _Desired, run: Mapping[str, An
     return Outcome(run["id"], run_attributes(run), plan)
 
 
-def delete(event: CloudFormationEvent, client: Any, sleep: Callable[[float], None] = time.sleep) -> Outcome:
-    """Applies the delete policy to a run this resource started; always succeeds.
+def delete(
+    event: CloudFormationEvent,
+    client: Any,
+    *,
+    seconds_left: Callable[[], float] = lambda: STOP_WAIT_SECONDS + DELETE_MARGIN_SECONDS,
+    sleep: Callable[[float], None] = time.sleep,
+) -> Outcome:
+    """Retires a run this resource started and applies the delete policy to it; always succeeds.
 
-    Nothing is touched when the policy is LEAVE, when the physical ID is not a
-    run (a failed Create), when the run is gone or finished, or when the run's
-    owner tag shows that another resource started it.
+    Nothing is touched when the physical ID is not a run (a failed Create),
+    when the run is gone, or when its owner tag shows that another resource
+    started it. Otherwise the run is tagged retired, so that a later revert
+    never restores it and any wait on it stops; then LEAVE leaves it, CANCEL
+    cancels it if active, and CANCEL_AND_DELETE also deletes its record. Every
+    wait is bounded by ``seconds_left``: Delete answers before its deadline,
+    leaving the run rather than failing.
     """
     physical_id = event.get("PhysicalResourceId", "")
     outcome = Outcome(physical_id)
     policy = resource_settings_or_default(event.get("ResourceProperties", {})).delete_policy
-    if policy == "LEAVE":
-        return outcome
-    try:
-        run = _get_run_or_none(event, client, physical_id)
-    except ResourceFailure as failure:
-        # Delete must never fail or hang the stack: report and leave the run.
-        logger.warning("leaving run %s: %s", physical_id, failure)
-        return outcome
-    if run is None:
-        return outcome
     expected_owner = bookkeeping.owner(event["StackId"], event["LogicalResourceId"])
-    if bookkeeping.tags_of(run).get(bookkeeping.OWNER_TAG) != expected_owner:
-        logger.warning("leaving run %s: this resource did not start it", physical_id)
-        return outcome
-    if run.get("status") in ACTIVE_STATUSES:
-        _ignoring_finished_or_gone(lambda: client.cancel_run(id=physical_id))
-    if policy == "CANCEL_AND_DELETE":
-        _wait_until_stopped(client, physical_id, sleep)
-        _ignoring_finished_or_gone(lambda: client.delete_run(id=physical_id))
+    try:
+        run = _own_run_or_none(event, client, physical_id, expected_owner)
+        if run is None:
+            return outcome
+        _retire(client, run)
+        if policy == "LEAVE":
+            return outcome
+        if run.get("status") in ACTIVE_STATUSES:
+            _ignoring_finished_or_gone(lambda: client.cancel_run(id=physical_id))
+        if policy == "CANCEL_AND_DELETE" and _stopped_in_time(client, physical_id, seconds_left, sleep):
+            _ignoring_finished_or_gone(lambda: client.delete_run(id=physical_id))
+    except (ResourceFailure, ClientError, BotoCoreError) as error:
+        # Delete must never fail or hang the stack: report and leave the run.
+        logger.warning("leaving run %s: %s", physical_id, error)
     return outcome
+
+
+def _restorable(run: Mapping[str, Any]) -> bool:
+    """Whether a replaced run may become the resource's run again (a rollback before cleanup)."""
+    return not bookkeeping.is_retired(run) and run.get("status") not in ("CANCELLED", "DELETED")
+
+
+def _retire(client: Any, run: Mapping[str, Any]) -> None:
+    """Marks the run as let go of, and ends any wait on it (its wait token goes with the tag)."""
+    tags = bookkeeping.tags_of(run)
+    if bookkeeping.WAIT_TAG in tags:
+        _ignoring_finished_or_gone(
+            lambda: client.untag_resource(resourceArn=run["arn"], tagKeys=[bookkeeping.WAIT_TAG])
+        )
+    if bookkeeping.RETIRED_TAG not in tags:
+        _ignoring_finished_or_gone(
+            lambda: client.tag_resource(resourceArn=run["arn"], tags={bookkeeping.RETIRED_TAG: "true"})
+        )
 
 
 def _desired(event: CloudFormationEvent, properties: Mapping[str, Any]) -> _Desired:
@@ -222,15 +266,22 @@ def _desired(event: CloudFormationEvent, properties: Mapping[str, Any]) -> _Desi
 
 
 def _start_run(
-    event: CloudFormationEvent, client: Any, desired: _Desired, replaced_run: Mapping[str, Any] | None
+    event: CloudFormationEvent,
+    client: Any,
+    desired: _Desired,
+    request: Mapping[str, Any],
+    replaced_run: Mapping[str, Any] | None,
 ) -> dict[str, Any]:
     tags = {
         **desired.request.get("tags", {}),
         **bookkeeping.bookkeeping_tags(
-            run_fingerprint=desired.fingerprint, run_owner=desired.owner, replaced_run=replaced_run
+            run_fingerprint=desired.fingerprint,
+            run_owner=desired.owner,
+            stack_id=event["StackId"],
+            replaced_run=replaced_run,
         ),
     }
-    return _call(event, "StartRun", lambda: client.start_run(**{**desired.request, "tags": tags}))
+    return _call(event, "StartRun", lambda: client.start_run(**{**request, "tags": tags}))
 
 
 def _can_rerun(event: CloudFormationEvent, request: Mapping[str, Any]) -> bool:
@@ -260,28 +311,47 @@ def _apply_tag_difference(
         _call(event, "TagResource", lambda: client.tag_resource(resourceArn=run["arn"], tags=changed))
 
 
-def _get_run_or_none(event: CloudFormationEvent, client: Any, run_id: str) -> dict[str, Any] | None:
-    """The run, or None when the ID is not a run ID or the run is gone."""
+def _own_run_or_none(
+    event: CloudFormationEvent, client: Any, run_id: str, expected_owner: str
+) -> dict[str, Any] | None:
+    """The run, when it is one this resource started; otherwise None.
+
+    None when the ID is not a run ID, the run is gone, IAM denies reading it
+    (the provider may read only runs tagged with its own stack), or its owner
+    tag names another resource (run IDs are reused after deletion).
+    """
     if not RUN_ID.fullmatch(run_id or ""):
         return None
     try:
-        return client.get_run(id=run_id)
+        run: dict[str, Any] = client.get_run(id=run_id)
     except ClientError as error:
         if _error_code(error) == "ResourceNotFoundException":
             return None
-        raise ResourceFailure(_service_failure_reason(event, "GetRun", error)) from None
+        if _error_code(error) in ACCESS_DENIED:
+            logger.warning("run %s is not readable by this provider: not a run of this stack", run_id)
+            return None
+        raise ResourceFailure(service_failure_reason(event, "GetRun", error)) from None
+    if bookkeeping.tags_of(run).get(bookkeeping.OWNER_TAG) != expected_owner:
+        logger.warning("run %s was not started by this resource", run_id)
+        return None
+    return run
 
 
-def _wait_until_stopped(client: Any, run_id: str, sleep: Callable[[float], None]) -> None:
-    deadline = time.monotonic() + STOP_WAIT_SECONDS
-    while time.monotonic() < deadline:
+def _stopped_in_time(
+    client: Any, run_id: str, seconds_left: Callable[[], float], sleep: Callable[[float], None]
+) -> bool:
+    """Waits for a cancelled run to stop, within STOP_WAIT_SECONDS and the invocation's own deadline."""
+    deadline = time.monotonic() + min(STOP_WAIT_SECONDS, seconds_left() - DELETE_MARGIN_SECONDS)
+    while True:
         try:
             if client.get_run(id=run_id).get("status") not in ACTIVE_STATUSES:
-                return
+                return True
         except ClientError:
-            return
+            return True
+        if time.monotonic() + STOP_POLL_SECONDS >= deadline:
+            logger.warning("run %s did not stop in time; it is cancelled and its record is kept", run_id)
+            return False
         sleep(STOP_POLL_SECONDS)
-    logger.warning("run %s did not stop within %.0f s; its record is kept", run_id, STOP_WAIT_SECONDS)
 
 
 def _ignoring_finished_or_gone(call: Callable[[], Any]) -> None:
@@ -297,19 +367,25 @@ def _call(event: CloudFormationEvent, operation: str, call: Callable[[], Any]) -
     try:
         return call()
     except ClientError as error:
-        raise ResourceFailure(_service_failure_reason(event, operation, error)) from None
+        raise ResourceFailure(service_failure_reason(event, operation, error)) from None
 
 
 def _error_code(error: ClientError) -> str:
     return str(error.response.get("Error", {}).get("Code", ""))
 
 
-def _service_failure_reason(event: CloudFormationEvent, operation: str, error: ClientError) -> str:
+def service_failure_reason(event: CloudFormationEvent, operation: str, error: ClientError) -> str:
+    """A Reason naming the resource, the operation and the service's error code, the message last."""
     details = error.response.get("Error", {})
     return bounded_reason(
         f"{_shorten(event.get('LogicalResourceId', ''))}: {operation} failed: "
         f"{details.get('Code', 'Error')}: {details.get('Message', str(error))}"
     )
+
+
+def unexpected_failure_reason(event: CloudFormationEvent, error: BaseException) -> str:
+    """A Reason for a failure no rule foresaw: the resource, the error's type, its message last."""
+    return bounded_reason(f"{_shorten(event.get('LogicalResourceId', ''))}: {type(error).__name__}: {error}")
 
 
 def property_failure_reason(logical_resource_id: str, property_name: str, problem: str) -> str:
@@ -339,6 +415,9 @@ __all__ = [
     "continue_waiting",
     "create",
     "delete",
+    "not_started_physical_id",
     "property_failure_reason",
+    "service_failure_reason",
+    "unexpected_failure_reason",
     "update",
 ]

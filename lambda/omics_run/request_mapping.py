@@ -3,12 +3,11 @@ from __future__ import annotations
 
 import difflib
 import hashlib
+from dataclasses import dataclass
 from typing import Any, Mapping
 
-from dataclasses import dataclass
-
-from omics_run.bookkeeping import TAG_PREFIX, is_bookkeeping
 from omics_run.start_run_shape import PropertyError, coerce_member, quote, start_run_members
+from omics_run.tag_rules import declared_tags_problem
 
 # Properties that configure the resource rather than the run; none is sent to StartRun.
 SERVICE_PROPERTIES = frozenset({"ServiceToken", "ServiceTimeout"})
@@ -45,11 +44,32 @@ def start_run_request(properties: Mapping[str, Any], *, request_id: str) -> dict
     for member in members.values():
         if member.required and member.wire_name not in request:
             raise PropertyError(member.property_name, "missing; it is required by StartRun")
-    for key in request.get("tags", {}):
-        if is_bookkeeping(key):
-            raise PropertyError(f"Tags.{key}", f"reserved; allowed: any key not starting with {TAG_PREFIX}")
+    tags_problem = declared_tags_problem(request.get("tags", {}))
+    if tags_problem is not None:
+        raise PropertyError(*tags_problem)
     request["requestId"] = request_id
     return request
+
+
+# A re-run names its source by runId alone. AWS's own rerun tool
+# (awslabs/aws-healthomics-tools, omics/cli/rerun) sends either workflowId or
+# runId, never both; what the service does with both is undocumented. Shared
+# workflows are never re-run by run ID, so workflowOwnerId never goes with it.
+NOT_WITH_RUN_ID = ("workflowId", "workflowOwnerId")
+
+
+def rerun_request(request: Mapping[str, Any], *, source_run_id: str) -> dict[str, Any]:
+    """The StartRun request that re-runs ``source_run_id`` with the declared members.
+
+    HealthOmics copies every member the request leaves out from the source run
+    (StartRun API reference: runId is "the ID of a run to duplicate").
+    ``workflowType`` stays when declared: a Ready2Run re-run needs it
+    (aws-healthomics-tools issue #39, fixed in PR #41).
+
+    >>> rerun_request({"workflowId": "1", "workflowType": "READY2RUN", "roleArn": "r"}, source_run_id="9")
+    {'workflowType': 'READY2RUN', 'roleArn': 'r', 'runId': '9'}
+    """
+    return {**{k: v for k, v in request.items() if k not in NOT_WITH_RUN_ID}, "runId": source_run_id}
 
 
 @dataclass(frozen=True)

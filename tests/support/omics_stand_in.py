@@ -11,9 +11,17 @@ It speaks the REST-JSON wire protocol of botocore's ``omics`` service model
 timestamps), so the code under test runs its real boto3 calls and sees real
 botocore exceptions (``client.exceptions.ResourceNotFoundException`` ...).
 
+It also refuses what the service refuses (missing required members, bad
+tags, workflowId and runId together ...) with the service's error shapes, and
+can simulate run ID reuse after deletion (``reuse_deleted_ids``) and IAM
+denials keyed on the ``cdk-omics-run:stack`` tag (``enforce_stack_tag``).
+FIDELITY.md beside this file lists each behaviour, the document it follows,
+and where the documents are silent and the stand-in chose.
+
 Only the standard library is used, so the server has no moving parts of its
 own: a ``ThreadingHTTPServer`` on 127.0.0.1 in a daemon thread, with all state
-behind one lock.
+behind one lock. Constants taken from botocore's model are hard-coded; the
+self-tests compare them with the installed model.
 """
 
 from __future__ import annotations
@@ -28,13 +36,25 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from collections.abc import Iterable
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
 __all__ = [
     "ACTIVE_STATUSES",
+    "ERROR_STATUS",
     "GET_RUN_OUTPUT_MEMBERS",
+    "MAX_TAGS_PER_RUN",
     "OPERATIONS",
+    "RERUN_COPIED_MEMBERS",
+    "RERUN_NOT_COPIED_MEMBERS",
+    "RESERVED_TAG_PREFIX",
+    "STACK_TAG_KEY",
+    "STACK_TAG_OPERATIONS",
+    "START_RUN_REQUEST_MEMBERS",
+    "START_RUN_REQUIRED_MEMBERS",
+    "TAG_KEY_LENGTH",
+    "TAG_VALUE_LENGTH",
     "TERMINAL_STATUSES",
     "OmicsStandIn",
     "RecordedRequest",
@@ -114,10 +134,91 @@ GET_RUN_OUTPUT_MEMBERS = frozenset(
     }
 )
 
+# Members of the StartRun input shape (StartRunRequest, botocore omics
+# 2022-11-28), compared with the model by the self-test like the set above.
+START_RUN_REQUEST_MEMBERS = frozenset(
+    {
+        "workflowId",
+        "workflowType",
+        "runId",
+        "roleArn",
+        "name",
+        "cacheId",
+        "cacheBehavior",
+        "runGroupId",
+        "priority",
+        "parameters",
+        "storageCapacity",
+        "outputUri",
+        "logLevel",
+        "tags",
+        "requestId",
+        "retentionMode",
+        "storageType",
+        "workflowOwnerId",
+        "workflowVersionName",
+        "networkingMode",
+        "scratchStorageMode",
+        "configurationName",
+        "sessionPolicy",
+        "engineSettings",
+        "outputUriPrefixMode",
+        "requesterPaysEnabled",
+        "parametersUri",
+    }
+)
+# StartRunRequest's "required" list in the model, exactly. It holds for
+# duplicates too: with runId, roleArn and outputUri must still be sent.
+START_RUN_REQUIRED_MEMBERS = ("roleArn", "outputUri", "requestId")
+
+# StartRun with runId duplicates that run: members the request leaves out are
+# copied from it. Not copied: what identifies the request or the new run, and
+# tags (a new run gets only the tags the request sends).
+RERUN_NOT_COPIED_MEMBERS = frozenset({"runId", "roleArn", "outputUri", "tags", "requestId"})
+RERUN_COPIED_MEMBERS = (START_RUN_REQUEST_MEMBERS - RERUN_NOT_COPIED_MEMBERS) | {
+    # GetRun-only members that describe the run's definition: the details of
+    # configurationName, and the VPC settings that configuration carries.
+    "configuration",
+    "vpcConfig",
+}
+# Members that only travel together: a request that sets one of a group gets
+# none of that group copied from the source run.
+_RERUN_MEMBER_GROUPS = (
+    frozenset({"parameters", "parametersUri"}),
+    frozenset({"configurationName", "configuration", "vpcConfig"}),
+)
+
+# Tag limits. Keys and values: shapes TagKey (length 1-128) and TagValue
+# (length 0-256) of the model. 50 tags per run: the documentation of
+# StartRunRequest.tags, and max 50 of TagResourceRequestTagsMap / TagKeyList.
+MAX_TAGS_PER_RUN = 50
+TAG_KEY_LENGTH = (1, 128)
+TAG_VALUE_LENGTH = (0, 256)
+# AWS's general tagging rules reserve this prefix (any case) for AWS itself.
+RESERVED_TAG_PREFIX = "aws:"
+
+# enforce_stack_tag(): the tag an IAM condition on aws:ResourceTag/... and
+# aws:RequestTag/... would test, and the operations it guards by default.
+STACK_TAG_KEY = "cdk-omics-run:stack"
+STACK_TAG_OPERATIONS = frozenset(
+    {"StartRun", "GetRun", "CancelRun", "DeleteRun", "TagResource", "UntagResource"}
+)
+
+# HTTP status of each error shape the run operations declare (the model's
+# "error": {"httpStatusCode": ...}); fail_next() uses it when no status is given.
+ERROR_STATUS = {
+    "AccessDeniedException": 403,
+    "ConflictException": 409,
+    "InternalServerException": 500,
+    "RequestTimeoutException": 408,
+    "ResourceNotFoundException": 404,
+    "ServiceQuotaExceededException": 402,
+    "ThrottlingException": 429,
+    "ValidationException": 400,
+}
+
 # The StartRun output members this stand-in fills in.
 _START_RUN_RESPONSE_MEMBERS = ("arn", "id", "status", "tags", "uuid", "runOutputUri")
-# StartRun members the service model marks as required.
-_START_RUN_REQUIRED = ("roleArn", "outputUri", "requestId")
 # Timestamp members; the model declares timestampFormat "iso8601" for them.
 _TIMESTAMP_MEMBERS = ("creationTime", "startTime", "stopTime")
 _FIRST_RUN_ID = 1000001
@@ -175,6 +276,53 @@ def _now() -> str:
 
 def _not_found(what: str) -> _ServiceError:
     return _ServiceError("ResourceNotFoundException", 404, f"{what} not found")
+
+
+def _invalid(message: str) -> _ServiceError:
+    return _ServiceError("ValidationException", 400, message)
+
+
+def _missing(member: str) -> _ServiceError:
+    return _invalid(
+        f"1 validation error detected: Value null at '{member}' "
+        "failed to satisfy constraint: Member must not be null"
+    )
+
+
+def _check_tag_key(key: Any, where: str) -> None:
+    """A tag key: a string of TagKey's length, not in the reserved namespace."""
+    low, high = TAG_KEY_LENGTH
+    if not isinstance(key, str) or not low <= len(key) <= high:
+        raise _invalid(
+            f"1 validation error detected: Value {key!r} at '{where}' failed to satisfy "
+            f"constraint: Member must have length between {low} and {high}"
+        )
+    if key.lower().startswith(RESERVED_TAG_PREFIX):
+        raise _invalid(
+            f"Tag key {key!r} at '{where}' uses the reserved prefix "
+            f"'{RESERVED_TAG_PREFIX}'; keys with this prefix are reserved for AWS use"
+        )
+
+
+def _check_tag_map(tags: Any, where: str, existing: dict | None = None) -> dict:
+    """Validate a tag map (and, with ``existing``, the run's tags after merging it)."""
+    if not isinstance(tags, dict):
+        raise _invalid(f"1 validation error detected: Value at '{where}' must be a map")
+    for key, value in tags.items():
+        _check_tag_key(key, f"{where}.key")
+        low, high = TAG_VALUE_LENGTH
+        if not isinstance(value, str) or not low <= len(value) <= high:
+            raise _invalid(
+                f"1 validation error detected: Value at '{where}.{key}' failed to satisfy "
+                f"constraint: Member must have length between {low} and {high}"
+            )
+    total = len(set(tags) | set(existing or {}))
+    if total > MAX_TAGS_PER_RUN:
+        raise _invalid(
+            f"1 validation error detected: Value at '{where}' failed to satisfy constraint: "
+            f"a run can have at most {MAX_TAGS_PER_RUN} tags (this request would leave {total})"
+        )
+    return tags
 
 
 def _route(method: str, raw_path: str) -> tuple[str | None, dict[str, str]]:
@@ -274,11 +422,25 @@ class OmicsStandIn:
 
     State (``runs``, ``requests``) is plain data that tests may inspect; the
     server thread guards its own reads and writes with ``self._lock``.
+
+    ``reuse_deleted_ids`` (constructor flag and attribute, default False):
+    when True, the next run ID allocated is the most recently deleted one
+    still free, as HealthOmics may do ("HealthOmics reuses deleted run IDs").
+    ``caller_arn`` is the principal named in simulated IAM denials (see
+    ``enforce_stack_tag``).
     """
 
-    def __init__(self, account: str = "123456789012", region: str = "us-east-1") -> None:
+    def __init__(
+        self,
+        account: str = "123456789012",
+        region: str = "us-east-1",
+        reuse_deleted_ids: bool = False,
+    ) -> None:
         self.account = account
         self.region = region
+        self.reuse_deleted_ids = reuse_deleted_ids
+        self._reuse_deleted_ids_default = reuse_deleted_ids
+        self.caller_arn = f"arn:aws:sts::{account}:assumed-role/omics-run-provider/stand-in"
         self._lock = threading.RLock()
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
@@ -288,6 +450,11 @@ class OmicsStandIn:
         # requestId -> the original StartRun response, for idempotent replays.
         self._request_ids: dict[str, dict] = {}
         self._next_run_number = _FIRST_RUN_ID
+        # IDs of deleted runs, oldest first (for reuse_deleted_ids).
+        self._deleted_ids: list[str] = []
+        # enforce_stack_tag(): the required tag value and the guarded operations.
+        self._stack_id: str | None = None
+        self._stack_operations: frozenset[str] = STACK_TAG_OPERATIONS
 
     # ----------------------------------------------------------------- lifecycle
 
@@ -376,6 +543,9 @@ class OmicsStandIn:
         ``status`` ("PENDING"), ``tags`` and ``creationTime`` get defaults, and
         datetime values for timestamp members are converted to ISO-8601.
         A ``requestId`` makes a later StartRun with that id replay this run.
+        Seeded records are not validated (tags included): tests may seed
+        what the service would refuse. Without ``id``, the id is allocated
+        as StartRun's is (so ``reuse_deleted_ids`` applies).
         """
         with self._lock:
             record = copy.deepcopy(fields)
@@ -402,13 +572,16 @@ class OmicsStandIn:
         self,
         operation: str,
         error_code: str,
-        status: int,
+        status: int | None = None,
         message: str = "",
         times: int = 1,
     ) -> None:
         """Answer the next ``times`` calls of ``operation`` with an error.
 
-        Faults for the same operation queue up in the order they were added.
+        ``operation`` is any of ``OPERATIONS``. ``status`` defaults to the
+        model's status for a modeled error code (``ERROR_STATUS``); other
+        codes need it. Faults for the same operation queue up in the order
+        they were added, and fire before any validation or authorization.
         Failed calls are still recorded in ``requests``.
         """
         if operation not in OPERATIONS:
@@ -417,6 +590,12 @@ class OmicsStandIn:
             )
         if times < 1:
             raise ValueError("times must be at least 1")
+        if status is None:
+            if error_code not in ERROR_STATUS:
+                raise ValueError(
+                    f"{error_code!r} is not an error the omics model declares; give its status"
+                )
+            status = ERROR_STATUS[error_code]
         fault = _Fault(
             code=error_code,
             status=status,
@@ -431,14 +610,43 @@ class OmicsStandIn:
         with self._lock:
             self.requests.clear()
 
+    def enforce_stack_tag(
+        self, stack_id: str | None, operations: Iterable[str] = STACK_TAG_OPERATIONS
+    ) -> None:
+        """Simulate an IAM policy conditioned on the ``cdk-omics-run:stack`` tag.
+
+        With a ``stack_id``, the guarded ``operations`` answer 403
+        AccessDeniedException (IAM's message for an action no identity-based
+        policy allows): GetRun, CancelRun, DeleteRun, TagResource and
+        UntagResource when the run's tags lack ``STACK_TAG_KEY`` == stack_id
+        (``aws:ResourceTag/...``), StartRun when the request's tags lack it
+        (``aws:RequestTag/...``). ListTagsForResource is guarded only if
+        listed. ``None`` (the default, and after reset()) turns it off.
+        """
+        guarded = frozenset(operations)
+        unknown = guarded - OPERATIONS
+        if unknown:
+            raise ValueError(
+                f"unknown operation(s) {sorted(unknown)}; expected some of {sorted(OPERATIONS)}"
+            )
+        with self._lock:
+            self._stack_id = stack_id
+            self._stack_operations = guarded
+
     def reset(self) -> None:
-        """Forget runs, requests, faults and idempotency tokens; ids restart."""
+        """Forget runs, requests, faults, idempotency tokens, deleted ids and
+        the stack-tag enforcement; ids restart and ``reuse_deleted_ids``
+        returns to its constructor value."""
         with self._lock:
             self.requests.clear()
             self.runs.clear()
             self._faults.clear()
             self._request_ids.clear()
             self._next_run_number = _FIRST_RUN_ID
+            self._deleted_ids.clear()
+            self.reuse_deleted_ids = self._reuse_deleted_ids_default
+            self._stack_id = None
+            self._stack_operations = STACK_TAG_OPERATIONS
 
     # --------------------------------------------------------------- internals
 
@@ -450,6 +658,12 @@ class OmicsStandIn:
         return output_uri.rstrip("/") + "/" + run_id
 
     def _allocate_run_id(self) -> str:
+        if self.reuse_deleted_ids:
+            # Most recently deleted first; skip one add_run(id=...) took again.
+            while self._deleted_ids:
+                run_id = self._deleted_ids.pop()
+                if run_id not in self.runs:
+                    return run_id
         # Skip ids taken by add_run(id=...) so seeded and started runs never clash.
         while str(self._next_run_number) in self.runs:
             self._next_run_number += 1
@@ -471,17 +685,33 @@ class OmicsStandIn:
             queue.pop(0)
         return _ServiceError(fault.code, fault.status, fault.message)
 
-    def _find_run(self, run_id: str) -> dict:
+    def _find_run(self, run_id: str, operation: str) -> dict:
         run = self.runs.get(run_id)
         if run is None:
             raise _not_found(f"Run {run_id}")
+        self._authorize(operation, run.get("tags") or {}, run.get("arn", self._run_arn(run_id)))
         return run
 
-    def _find_run_by_arn(self, arn: str) -> dict:
+    def _find_run_by_arn(self, arn: str, operation: str) -> dict:
         for run in self.runs.values():
             if run.get("arn") == arn:
+                self._authorize(operation, run.get("tags") or {}, arn)
                 return run
         raise _not_found(f"Resource {arn}")
+
+    def _authorize(self, operation: str, tags: dict, resource_arn: str) -> None:
+        """Deny like IAM when enforce_stack_tag() is on and the tag does not match."""
+        if self._stack_id is None or operation not in self._stack_operations:
+            return
+        if tags.get(STACK_TAG_KEY) == self._stack_id:
+            return
+        action = f"omics:{operation}"
+        raise _ServiceError(
+            "AccessDeniedException",
+            403,
+            f"User: {self.caller_arn} is not authorized to perform: {action} on resource: "
+            f"{resource_arn} because no identity-based policy allows the {action} action",
+        )
 
     def _handle(
         self, method: str, target: str, headers: dict[str, str], raw_body: bytes
@@ -545,26 +775,60 @@ class OmicsStandIn:
     # Operation handlers run under self._lock and return (status, body).
 
     def _op_StartRun(self, params: dict, query: dict, body: dict) -> tuple[int, dict]:
-        for member in _START_RUN_REQUIRED:
+        # 1. What the model itself constrains: required members, tag shapes.
+        for member in START_RUN_REQUIRED_MEMBERS:
             if body.get(member) in (None, ""):
-                raise _ServiceError(
-                    "ValidationException",
-                    400,
-                    f"1 validation error detected: Value null at '{member}' "
-                    "failed to satisfy constraint: Member must not be null",
+                raise _missing(member)
+        tags = _check_tag_map(body.get("tags", {}), "tags")
+        # 2. Member combinations the reference documents or the stand-in refuses.
+        source_id = body.get("runId")
+        if source_id in (None, ""):
+            if body.get("workflowId") in (None, ""):
+                raise _invalid(
+                    "Specify either workflowId (to start a run) or runId (to duplicate one)"
                 )
-        tags = body.get("tags", {})
-        if not isinstance(tags, dict):
-            raise _ServiceError("ValidationException", 400, "'tags' must be a map")
+            source_id = None
+        else:
+            if body.get("workflowId") not in (None, ""):
+                raise _invalid("Specify either workflowId or runId, not both")
+            if body.get("workflowOwnerId") not in (None, ""):
+                raise _invalid(
+                    "workflowOwnerId cannot be used with runId; the duplicate uses the "
+                    "workflow of the run it duplicates"
+                )
+        if body.get("parameters") is not None and body.get("parametersUri") not in (None, ""):
+            raise _invalid("Specify either parameters or parametersUri, not both")
+        # 3. IAM (aws:RequestTag) decides before the service acts on the request.
+        self._authorize("StartRun", tags, f"arn:aws:omics:{self.region}:{self.account}:run/*")
+        # 4. Idempotent replay: same run, nothing new created.
         request_id = body["requestId"]
         if request_id in self._request_ids:
-            # Idempotent replay: same run, nothing new created.
             for run in self.runs.values():
                 if run.get("requestId") == request_id:
                     return 201, self._start_run_response(run)
             return 201, copy.deepcopy(self._request_ids[request_id])
-        run_id = self._allocate_run_id()
         record = copy.deepcopy(body)
+        # 5. Duplicating a run: copy what the request leaves out.
+        if source_id is not None:
+            source = self.runs.get(source_id)
+            if source is None:
+                raise _not_found(f"Run {source_id}")
+            source_type = source.get("workflowType") or "PRIVATE"
+            requested_type = body.get("workflowType") or "PRIVATE"
+            if requested_type != source_type:
+                # workflowType is not taken from the source run: without it
+                # the service looks for a PRIVATE workflow with the source's
+                # workflowId (aws-healthomics-tools issue #39 / PR #41).
+                raise _not_found(f"Workflow {source.get('workflowId', '')}".rstrip())
+            skipped = set(body)
+            for group in _RERUN_MEMBER_GROUPS:
+                if group & set(body):
+                    skipped |= group
+            for member in sorted(RERUN_COPIED_MEMBERS - skipped):
+                if member in source:
+                    record[member] = copy.deepcopy(source[member])
+            record["runId"] = source_id
+        run_id = self._allocate_run_id()
         record.update(
             id=run_id,
             arn=self._run_arn(run_id),
@@ -580,11 +844,11 @@ class OmicsStandIn:
         return 201, response
 
     def _op_GetRun(self, params: dict, query: dict, body: dict) -> tuple[int, dict]:
-        run = self._find_run(params["id"])
+        run = self._find_run(params["id"], "GetRun")
         return 200, {k: copy.deepcopy(v) for k, v in run.items() if k in GET_RUN_OUTPUT_MEMBERS}
 
     def _op_CancelRun(self, params: dict, query: dict, body: dict) -> tuple[int, None]:
-        run = self._find_run(params["id"])
+        run = self._find_run(params["id"], "CancelRun")
         if run.get("status") in TERMINAL_STATUSES:
             raise _ServiceError(
                 "ConflictException",
@@ -596,7 +860,7 @@ class OmicsStandIn:
         return 202, None
 
     def _op_DeleteRun(self, params: dict, query: dict, body: dict) -> tuple[int, None]:
-        run = self._find_run(params["id"])
+        run = self._find_run(params["id"], "DeleteRun")
         if run.get("status") in ACTIVE_STATUSES:
             raise _ServiceError(
                 "ConflictException",
@@ -604,35 +868,34 @@ class OmicsStandIn:
                 f"Run {params['id']} cannot be deleted in status {run['status']}",
             )
         del self.runs[params["id"]]
+        self._deleted_ids.append(params["id"])
         return 202, None
 
     def _op_TagResource(self, params: dict, query: dict, body: dict) -> tuple[int, None]:
-        run = self._find_run_by_arn(params["resourceArn"])
+        run = self._find_run_by_arn(params["resourceArn"], "TagResource")
         tags = body.get("tags")
-        if not isinstance(tags, dict):
-            raise _ServiceError(
-                "ValidationException",
-                400,
-                "1 validation error detected: Value null at 'tags' "
-                "failed to satisfy constraint: Member must not be null",
-            )
-        run.setdefault("tags", {}).update(tags)
+        if tags is None:
+            raise _missing("tags")
+        existing = run.setdefault("tags", {})
+        existing.update(_check_tag_map(tags, "tags", existing=existing))
         return 204, None
 
     def _op_UntagResource(self, params: dict, query: dict, body: dict) -> tuple[int, None]:
-        run = self._find_run_by_arn(params["resourceArn"])
+        run = self._find_run_by_arn(params["resourceArn"], "UntagResource")
         keys = query.get("tagKeys")
         if not keys:
-            raise _ServiceError(
-                "ValidationException",
-                400,
-                "1 validation error detected: Value null at 'tagKeys' "
-                "failed to satisfy constraint: Member must not be null",
+            raise _missing("tagKeys")
+        if len(keys) > MAX_TAGS_PER_RUN:
+            raise _invalid(
+                "1 validation error detected: Value at 'tagKeys' failed to satisfy "
+                f"constraint: Member must have length less than or equal to {MAX_TAGS_PER_RUN}"
             )
+        for key in keys:
+            _check_tag_key(key, "tagKeys.member")
         for key in keys:
             run.setdefault("tags", {}).pop(key, None)
         return 204, None
 
     def _op_ListTagsForResource(self, params: dict, query: dict, body: dict) -> tuple[int, dict]:
-        run = self._find_run_by_arn(params["resourceArn"])
+        run = self._find_run_by_arn(params["resourceArn"], "ListTagsForResource")
         return 200, {"tags": dict(run.get("tags", {}))}

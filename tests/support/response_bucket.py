@@ -140,10 +140,15 @@ class ResponseBucket:
 
     # ------------------------------------------------------------ test helpers
 
-    def presigned_response_url(self, key: str) -> str:
-        """A presigned SigV4 PUT URL for ``key``, as CloudFormation issues."""
+    def presigned_response_url(self, key: str, endpoint_url: str | None = None) -> str:
+        """A presigned SigV4 PUT URL for ``key``, as CloudFormation issues.
+
+        ``endpoint_url`` signs the URL for another address that forwards to
+        this server (a proxy that drops connections, for instance).
+        """
         self._ensure_bucket()
-        return self._s3().generate_presigned_url(
+        client = self._s3() if endpoint_url is None else self._s3(endpoint_url)
+        return client.generate_presigned_url(
             "put_object",
             Params={"Bucket": self.bucket, "Key": key},
             ExpiresIn=3600,
@@ -241,15 +246,15 @@ class ResponseBucket:
             return "(no moto_server log)"
         return f"moto_server log tail:\n{text[-limit:]}"
 
-    def _s3(self) -> Any:
-        """boto3 S3 client for this server, built once per run."""
-        if self._client is None:
+    def _s3(self, endpoint_url: str | None = None) -> Any:
+        """boto3 S3 client for this server, built once per run (or for ``endpoint_url``, each time)."""
+        if endpoint_url is not None or self._client is None:
             # Own session with explicit dummy credentials: nothing from the
             # process environment (or a real profile) leaks in or is changed.
             session = boto3.session.Session(region_name="us-east-1", **_DUMMY_CREDENTIALS)
-            self._client = session.client(
+            client = session.client(
                 "s3",
-                endpoint_url=self.endpoint_url,
+                endpoint_url=endpoint_url or self.endpoint_url,
                 verify=self.ca_file,
                 config=Config(
                     signature_version="s3v4",
@@ -259,6 +264,9 @@ class ResponseBucket:
                     proxies={},
                 ),
             )
+            if endpoint_url is not None:
+                return client
+            self._client = client
         return self._client
 
     def _ensure_bucket(self) -> None:
