@@ -1,12 +1,14 @@
 #!/usr/bin/env python3
 """A two-step genomics pipeline as infrastructure: run B reads what run A wrote.
 
-Run A (alignment) holds the stack until it is COMPLETED; run B (variant
-calling) then starts with A's output location as an input. If A fails, the
-deploy fails with A's failure reason and B never starts.
+Run A (alignment) may take hours: the stack waits for it to be COMPLETED
+through a CloudFormation WaitCondition (up to 12 hours; here 6). Run B
+(variant calling) then starts with A's output location as an input. If A
+fails, the deploy fails with A's failure reason and B never starts. When B is
+done, an EventBridge rule on its status changes starts whatever comes next,
+however long B takes.
 
-    npx cdk synth --app "python examples/pipeline.py"
-    CDK_OUTDIR=out python examples/pipeline.py
+    node_modules/.bin/cdk synth --app ".venv/bin/python examples/pipeline.py"
 """
 from __future__ import annotations
 
@@ -30,6 +32,7 @@ def build_pipeline(app: cdk.App) -> cdk.Stack:
         output_uri=f"{OUTPUT}/align/",
         parameters={"sample_name": "NA12878", "input_cram": "s3://omics-artifacts-01d6xmpl4e72dd32/NA12878.cram"},
         wait_for=WaitFor.COMPLETED,
+        wait_timeout=cdk.Duration.hours(6),
         # Keep the finished alignment when the stack goes: its outputs feed later runs.
         delete_policy=DeletePolicy.LEAVE,
     )
@@ -42,6 +45,8 @@ def build_pipeline(app: cdk.App) -> cdk.Stack:
         output_uri=f"{OUTPUT}/variants/",
         parameters={"sample_name": "NA12878", "aligned_reads": align.attr_run_output_uri, "emit_gvcf": True},
     )
+    # Beyond what a stack can wait for: react to B's completion, whenever it comes.
+    call.on_status_change("OnVariantsCalled", statuses=["COMPLETED", "FAILED"])
     cdk.CfnOutput(stack, "AlignedReads", value=align.attr_run_output_uri)
     cdk.CfnOutput(stack, "VariantCallingRunId", value=call.attr_id)
     return stack

@@ -1,10 +1,14 @@
-"""Lambda entry point of the Custom::OmicsRun provider: the crhelper wiring, nothing else.
+"""Lambda entry point of the provider: the wiring, nothing else.
 
-Lambda loads this module as ``omics_run_handler.handler``.
+Lambda loads this module as ``omics_run_handler.handler``. CloudFormation's
+requests go through crhelper's public decorators (Custom::OmicsRun and its
+Custom::OmicsRunResult); the wake-ups of waits arrive as SQS batches from the
+provider's event source mapping.
 """
 from __future__ import annotations
 
-import json
+import logging
+import time
 from typing import Any, Callable
 
 from crhelper import CfnResource
@@ -13,33 +17,9 @@ from crhelper import CfnResource
 # and sleep 120 s on every Delete; neither is wanted here.
 SLEEP_ON_DELETE_SECONDS = 2
 
+logger = logging.getLogger(__name__)
 
-class SelfInvokingCfnResource(CfnResource):
-    """crhelper whose polling hands over to a new invocation of this function.
-
-    crhelper's own polling creates an EventBridge rule and a Lambda permission
-    per waiting resource, named after the logical ID (which fails past 64
-    characters), and grows the function's resource policy. Invoking the
-    function again asynchronously needs neither, and leaves nothing behind.
-    Only the transport is replaced: crhelper still decides when to answer.
-    These three methods are crhelper 2.0 internals; the tests pin them.
-    """
-
-    def _poll_enabled(self) -> bool:
-        # Only resources that started a run and asked to wait hold their answer.
-        return WAIT_EVENT_KEY in self._event
-
-    def _setup_polling(self) -> None:
-        self._event["CrHelperData"] = self.Data
-        self._event["CrHelperPoll"] = True
-        hand_over(self._event, self._context)
-
-    def _remove_polling(self) -> None:
-        self._event.pop("CrHelperData", None)
-        self.Data.pop("PhysicalResourceId", None)
-
-
-helper = SelfInvokingCfnResource(
+helper = CfnResource(
     json_logging=False,
     log_level="INFO",
     boto_level="CRITICAL",
@@ -49,48 +29,43 @@ helper = SelfInvokingCfnResource(
 try:
     from botocore.exceptions import ClientError
 
-    from omics_run import lifecycle
-    from omics_run.client import lambda_client, omics_client, set_time_budget
-    from omics_run.waiting import WAIT_EVENT_KEY
+    from omics_run import lifecycle, result, waiting
+    from omics_run.client import omics_client, set_time_budget, wake_omics_client
+    from omics_run.wait_transport import put_signal, schedule_wake
 except Exception as error:  # noqa: BLE001 - crhelper answers FAILED instead of leaving the stack waiting
-    WAIT_EVENT_KEY = "OmicsRunWait"
     helper.init_failure(error)
 
 
-def hand_over(event: dict[str, Any], context: Any) -> None:
-    """Invokes this function again, asynchronously, with the event of a wait in progress."""
-    lambda_client().invoke(
-        FunctionName=context.invoked_function_arn,
-        InvocationType="Event",
-        Payload=json.dumps(event).encode("utf-8"),
-    )
+def handler(event: dict[str, Any], context: Any) -> dict[str, Any] | None:
+    """The Lambda handler: an SQS batch of wake-ups, or a CloudFormation request that crhelper answers."""
+    if "Records" in event:
+        return wake_up(event, context)
+    helper(event, context)
+    return None
 
 
-def _answer(event: dict[str, Any], outcome: "lifecycle.Outcome") -> str:
+def _answer(outcome: "lifecycle.Outcome") -> str:
     helper.Data.update(outcome.attributes)
-    if outcome.wait is not None:
-        event[WAIT_EVENT_KEY] = outcome.wait.to_event()
     return outcome.physical_resource_id
 
 
-def _guarded(
-    event: dict[str, Any], context: Any, step: Callable[[], Any], *, physical_id: str | None = None
-) -> Any:
+def _guarded(event: dict[str, Any], context: Any, step: Callable[[], "lifecycle.Outcome"]) -> str:
     """Runs one lifecycle step so that every failure answers with the right physical ID and our own Reason.
 
     The physical ID is set before any work, so crhelper's timeout answer
     carries it too: the event's own for Update and Delete, and for Create a
     placeholder that Delete knows is not a run. A failure that concerns a run
     that exists answers with that run's ID, so CloudFormation's rollback or
-    cleanup applies the delete policy to it, as does ``physical_id``: the run
-    a wait in progress is about.
+    cleanup applies the delete policy to it.
     """
     set_time_budget(lambda: context.get_remaining_time_in_millis() / 1000)
-    helper.PhysicalResourceId = (
-        physical_id or event.get("PhysicalResourceId") or lifecycle.not_started_physical_id(event)
-    )
+    helper.PhysicalResourceId = event.get("PhysicalResourceId") or lifecycle.not_started_physical_id(event)
     try:
-        return step()
+        outcome = step()
+        helper.PhysicalResourceId = outcome.physical_resource_id
+        if outcome.wait is not None:
+            schedule_wake(outcome.wait, outcome.wait.next_delay(time.time()))
+        return _answer(outcome)
     except lifecycle.ResourceFailure as failure:
         if failure.physical_resource_id:
             helper.PhysicalResourceId = failure.physical_resource_id
@@ -101,41 +76,56 @@ def _guarded(
         raise lifecycle.ResourceFailure(lifecycle.unexpected_failure_reason(event, error)) from None
 
 
+def _is_result(event: dict[str, Any]) -> bool:
+    return event.get("ResourceType") == result.RESOURCE_TYPE
+
+
 @helper.create
 def create(event: dict[str, Any], context: Any) -> str:
-    return _answer(event, _guarded(event, context, lambda: lifecycle.create(event, omics_client())))
+    if _is_result(event):
+        return _guarded(event, context, lambda: result.read(event, omics_client()))
+    return _guarded(event, context, lambda: lifecycle.create(event, omics_client()))
 
 
 @helper.update
 def update(event: dict[str, Any], context: Any) -> str:
-    return _answer(event, _guarded(event, context, lambda: lifecycle.update(event, omics_client())))
+    if _is_result(event):
+        return _guarded(event, context, lambda: result.read(event, omics_client()))
+    return _guarded(event, context, lambda: lifecycle.update(event, omics_client()))
 
 
 @helper.delete
 def delete(event: dict[str, Any], context: Any) -> str:
+    if _is_result(event):
+        return _guarded(event, context, lambda: result.forget(event))
     seconds_left = lambda: context.get_remaining_time_in_millis() / 1000  # noqa: E731
-    return _answer(
-        event, _guarded(event, context, lambda: lifecycle.delete(event, omics_client(), seconds_left=seconds_left))
+    return _guarded(event, context, lambda: lifecycle.delete(event, omics_client(), seconds_left=seconds_left))
+
+
+def wake_up(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    """One SQS batch: each record is one wake of one waiting run.
+
+    A record whose wake raised is reported as a batch item failure, so SQS
+    delivers it again (and, past the queue's receive limit, to its dead-letter
+    queue); the others are deleted by the event source mapping.
+    """
+    set_time_budget(lambda: context.get_remaining_time_in_millis() / 1000)
+    failures = []
+    for record in event["Records"]:
+        try:
+            message = waiting.WaitMessage.from_json(record["body"])
+            outcome = waiting.wake(message, _wake_services(message))
+            logger.info("wake of run %s: %s", message.run_id, outcome)
+        except Exception as error:  # noqa: BLE001 - one bad record must not fail the others
+            logger.error("wake failed, SQS will deliver it again: %s: %s", type(error).__name__, error)
+            failures.append({"itemIdentifier": record["messageId"]})
+    return {"batchItemFailures": failures}
+
+
+def _wake_services(message: "waiting.WaitMessage") -> "waiting.WakeServices":
+    return waiting.WakeServices(
+        omics=wake_omics_client(),
+        schedule=schedule_wake,
+        signal=put_signal,
+        reason=lambda text: lifecycle.resource_reason(message.logical_resource_id, text),
     )
-
-
-@helper.poll_create
-@helper.poll_update
-def poll(event: dict[str, Any], context: Any) -> str | None:
-    seconds_left = lambda: context.get_remaining_time_in_millis() / 1000  # noqa: E731
-    outcome = _guarded(
-        event,
-        context,
-        lambda: lifecycle.continue_waiting(event, omics_client(), seconds_left=seconds_left),
-        physical_id=event[WAIT_EVENT_KEY]["run_id"],
-    )
-    if outcome is None:
-        hand_over(event, context)
-        return None
-    helper.Data.update(outcome.attributes)
-    return outcome.physical_resource_id
-
-
-def handler(event: dict[str, Any], context: Any) -> None:
-    """The Lambda handler: crhelper answers CloudFormation's ResponseURL."""
-    helper(event, context)

@@ -3,13 +3,17 @@ from __future__ import annotations
 
 import importlib
 import os
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
+import boto3
 import pytest
 
 from events import Stack
+from support.event_source_mapping import EventSourceMapping
 from support.lambda_stand_in import LambdaStandIn
 from support.omics_stand_in import OmicsStandIn
 from support.response_bucket import ResponseBucket
@@ -78,24 +82,52 @@ def handler_environment(
         "AWS_DISABLE_HOST_PREFIX_INJECTION": "true",
         # crhelper sends its response over HTTPS with the default SSL context.
         "SSL_CERT_FILE": response_bucket.ca_file,
+        # Waits send their wake-ups to SQS: moto's server, beside the response bucket.
+        "AWS_ENDPOINT_URL_SQS": response_bucket.endpoint_url,
+        "AWS_CA_BUNDLE": response_bucket.ca_file,
     }
 
 
 @pytest.fixture
 def handler_module(
-    omics: OmicsStandIn, response_bucket: ResponseBucket, lambda_service: LambdaStandIn, monkeypatch: pytest.MonkeyPatch
+    omics: OmicsStandIn,
+    response_bucket: ResponseBucket,
+    lambda_service: LambdaStandIn,
+    wake_queue: str,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> ModuleType:
     """The handler module from lambda/, loaded the way Lambda loads it, by module name."""
     lambda_service.reset()
     for name, value in handler_environment(omics, response_bucket, lambda_service).items():
         monkeypatch.setenv(name, value)
     monkeypatch.delenv("AWS_PROFILE", raising=False)
+    monkeypatch.setenv("OMICS_RUN_WAIT_QUEUE_URL", wake_queue)
     module = importlib.import_module("omics_run_handler")
-    from omics_run.client import lambda_client, omics_client
+    from omics_run.client import omics_client, sqs_client, wake_omics_client
 
-    omics_client.cache_clear()
-    lambda_client.cache_clear()
+    for client in (omics_client, sqs_client, wake_omics_client):
+        client.cache_clear()
     return module
+
+
+@pytest.fixture
+def sqs(response_bucket: ResponseBucket) -> Any:
+    """An SQS client for moto's server, as the tests (not the handler) use it."""
+    return boto3.session.Session(
+        region_name=REGION, aws_access_key_id="testing", aws_secret_access_key="testing"
+    ).client("sqs", endpoint_url=response_bucket.endpoint_url, verify=response_bucket.ca_file)
+
+
+@pytest.fixture
+def wake_queue(sqs: Any) -> str:
+    """A fresh wake-up queue for this test, on moto's SQS."""
+    return str(sqs.create_queue(QueueName=f"omics-run-waits-{uuid.uuid4().hex[:12]}")["QueueUrl"])
+
+
+@pytest.fixture
+def event_source_mapping(handler_module: ModuleType, sqs: Any, wake_queue: str) -> EventSourceMapping:
+    """The provider's SQS event source mapping, played by the test."""
+    return EventSourceMapping(handler_module, sqs, wake_queue)
 
 
 @pytest.fixture

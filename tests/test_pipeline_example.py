@@ -1,4 +1,4 @@
-"""The pipeline example: run B's parameters use run A's output location, and A waits for COMPLETED."""
+"""The pipeline example: run B's parameters use run A's output location, and A waits six hours for COMPLETED."""
 from __future__ import annotations
 
 import json
@@ -24,9 +24,31 @@ def test_the_second_run_reads_the_first_runs_output_and_the_first_waits(pipeline
     [call_id] = [k for k in runs if k.startswith("CallVariants")]
 
     align, call = runs[align_id]["Properties"], runs[call_id]["Properties"]
-    assert (align["WaitFor"], align["ServiceTimeout"], align["DeletePolicy"]) == ("COMPLETED", "3600", "LEAVE")
-    assert "WaitFor" not in call
-    assert json.dumps({"Fn::GetAtt": [align_id, "RunOutputUri"]}) in json.dumps(call["Parameters"])
+    assert (align["WaitFor"], align["WaitTimeout"], align["DeletePolicy"]) == ("COMPLETED", 21600, "LEAVE")
+    assert "WaitFor" not in call and "ServiceTimeout" not in align
+    [(condition_id, condition)] = resources_of(template, "AWS::CloudFormation::WaitCondition").items()
+    assert condition["Properties"]["Timeout"] == "21600"
+    # B's parameters read A's attributes from the result read after A's WaitCondition.
+    [(result_id, result)] = resources_of(template, "Custom::OmicsRunResult").items()
+    assert json.dumps({"Fn::GetAtt": [result_id, "RunOutputUri"]}) in json.dumps(call["Parameters"])
+    assert result["DependsOn"] == [condition_id]
+    assert condition["DependsOn"] == [align_id]
+
+
+def test_the_second_run_s_completion_is_watched_by_an_eventbridge_rule(pipeline_out: Path) -> None:
+    template = template_of(pipeline_out, STACK)
+    [call_id] = [k for k, r in template["Resources"].items() if k.startswith("CallVariants") and r["Type"] == "Custom::OmicsRun"]
+    [rule] = resources_of(template, "AWS::Events::Rule").values()
+
+    assert rule["Properties"]["EventPattern"] == {
+        "source": ["aws.omics"],
+        "detail-type": ["Run Status Change"],
+        "detail": {"runId": [{"Fn::GetAtt": [call_id, "Id"]}], "status": ["COMPLETED", "FAILED"]},
+    }
+
+
+def resources_of(template: dict, resource_type: str) -> dict[str, dict]:
+    return {k: r for k, r in template["Resources"].items() if r["Type"] == resource_type}
 
 
 def test_the_pipeline_template_passes_cfn_lint(pipeline_out: Path) -> None:

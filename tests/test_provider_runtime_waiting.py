@@ -1,240 +1,327 @@
-"""Waiting for RUNNING or COMPLETED: the answer is held, handed from invocation to invocation, then given.
+"""Waiting through a CloudFormation WaitCondition, woken by delayed SQS messages.
 
-Lambda's asynchronous self-invocations land in the Lambda stand-in; the test
-plays them through the handler as Lambda would, advancing run statuses on
-the HealthOmics stand-in in between.
+The run resource answers as soon as StartRun returns. The provider's wake-ups
+go to a real SQS queue (moto's server), the test plays the event source
+mapping exactly, and the signal lands on a real presigned S3 URL standing in
+for the WaitCondition handle. Run statuses change on the HealthOmics stand-in.
 """
 from __future__ import annotations
 
+import json
+import time
 import uuid
 from types import ModuleType
 from typing import Any
 
 import pytest
 
-from events import MINIMAL_PROPERTIES, LambdaContext, cfn_event
+from events import MINIMAL_PROPERTIES, STACK_ID, Stack, invoke_handler, operations
+from support.event_source_mapping import EventSourceMapping
 from support.lambda_stand_in import LambdaStandIn
 from support.omics_stand_in import OmicsStandIn
 from support.response_bucket import ResponseBucket
 
-# Fast polling for tests; production polls every 15 s and keeps 30 s in hand.
-POLL_SECONDS = 0.02
-MARGIN_SECONDS = 0.3
+WAIT_TAG = "cdk-omics-run:wait"
 
 
-@pytest.fixture(autouse=True)
-def fast_polling(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("OMICS_RUN_POLL_SECONDS", str(POLL_SECONDS))
-    monkeypatch.setenv("OMICS_RUN_WAIT_MARGIN_SECONDS", str(MARGIN_SECONDS))
+class Handle:
+    """A WaitCondition handle: a presigned S3 URL, and the signal CloudFormation would read from it."""
 
+    def __init__(self, bucket: ResponseBucket) -> None:
+        self.bucket = bucket
+        self.key = f"handles/{uuid.uuid4()}"
+        self.url = bucket.presigned_response_url(self.key)
 
-class Waits:
-    """Sends waiting requests and delivers the provider's self-invocations, as Lambda does."""
-
-    def __init__(self, handler: ModuleType, bucket: ResponseBucket, lambda_service: LambdaStandIn) -> None:
-        self.handler, self.bucket, self.lambda_service = handler, bucket, lambda_service
-
-    def send(self, request_type: str = "Create", properties: dict[str, Any] | None = None, **fields: Any) -> str:
-        """Sends one request; returns the key its answer will be PUT under."""
-        key = f"responses/{uuid.uuid4()}"
-        event = cfn_event(
-            request_type,  # type: ignore[arg-type]
-            properties or {**MINIMAL_PROPERTIES, "WaitFor": "COMPLETED"},
-            response_url=self.bucket.presigned_response_url(key),
-            **fields,
-        )
-        self.handler.handler(event, LambdaContext(timeout_seconds=30))
-        return key
-
-    def deliver(self, invocation_seconds: float = 30) -> int:
-        """Plays every pending self-invocation through the handler; returns how many there were."""
-        pending = self.lambda_service.take_invocations()
-        for invocation in pending:
-            assert invocation.invocation_type == "Event"
-            self.handler.handler(invocation.payload, LambdaContext(timeout_seconds=invocation_seconds))
-        return len(pending)
-
-    def answer(self, key: str) -> dict[str, Any] | None:
-        return self.bucket.read_response(key)
+    @property
+    def signal(self) -> dict[str, Any] | None:
+        return self.bucket.read_response(self.key)
 
 
 @pytest.fixture
-def waits(handler_module: ModuleType, response_bucket: ResponseBucket, lambda_service: LambdaStandIn) -> Waits:
-    return Waits(handler_module, response_bucket, lambda_service)
+def new_handle(response_bucket: ResponseBucket) -> Any:
+    return lambda: Handle(response_bucket)
 
 
-def only_run(omics: OmicsStandIn) -> dict[str, Any]:
-    [run] = omics.runs.values()
-    return run
+def waiting(handle: Handle, target: str = "COMPLETED", timeout: int = 600, **extra: Any) -> dict[str, Any]:
+    """Properties of a run that waits, as the construct writes them (one-second polls for the tests)."""
+    return {**MINIMAL_PROPERTIES, "WaitFor": target, "WaitHandle": handle.url, "WaitTimeout": timeout,
+            "WaitPollInterval": 1, **extra}  # fmt: skip
 
 
-def test_a_waiting_create_answers_only_once_the_run_completes(waits: Waits, omics: OmicsStandIn) -> None:
-    key = waits.send()
-    assert waits.answer(key) is None
-    run = only_run(omics)
-
-    omics.set_status(run["id"], "COMPLETED")
-    waits.deliver()
-
-    answer = waits.answer(key)
-    assert answer is not None and answer["Status"] == "SUCCESS"
-    assert answer["PhysicalResourceId"] == run["id"]
-    assert answer["Data"]["Status"] == "COMPLETED"
-    assert answer["Data"]["StopTime"]
-    assert set(answer["Data"]) == {"Arn", "Id", "Uuid", "RunOutputUri", "Status", "StopTime"}
-    assert waits.lambda_service.invocations == []
-    assert waits.lambda_service.unexpected == []
-
-
-def test_waiting_for_running_is_satisfied_by_running(waits: Waits, omics: OmicsStandIn) -> None:
-    key = waits.send(properties={**MINIMAL_PROPERTIES, "WaitFor": "RUNNING"})
-    omics.set_status(only_run(omics)["id"], "RUNNING")
-
-    waits.deliver()
-
-    answer = waits.answer(key)
-    assert answer is not None and (answer["Status"], answer["Data"]["Status"]) == ("SUCCESS", "RUNNING")
-
-
-def test_a_run_still_pending_is_handed_to_the_next_invocation_until_it_completes(
-    waits: Waits, omics: OmicsStandIn
+def test_the_run_resource_answers_at_once_and_the_signal_follows_after_several_wakes(
+    stack: Stack, omics: OmicsStandIn, event_source_mapping: EventSourceMapping, new_handle: Any,
+    lambda_service: LambdaStandIn,
 ) -> None:
-    key = waits.send()
-    run_id = only_run(omics)["id"]
+    handle = new_handle()
+    answer = stack.create(waiting(handle))
+    run_id = answer["PhysicalResourceId"]
+    assert answer["Data"]["Status"] == "PENDING"
+    assert handle.signal is None
 
-    # Each invocation has a second: it polls, then hands over before its own deadline.
-    handovers = [waits.deliver(invocation_seconds=MARGIN_SECONDS + 0.2) for _ in range(3)]
-    omics.set_status(run_id, "COMPLETED")
-    waits.deliver(invocation_seconds=MARGIN_SECONDS + 0.2)
-
-    assert handovers == [1, 1, 1]
-    answer = waits.answer(key)
-    assert answer is not None and answer["Status"] == "SUCCESS"
-    assert waits.lambda_service.invocations == []
-
-
-def test_a_failed_run_fails_the_resource_with_its_failure_reason(waits: Waits, omics: OmicsStandIn) -> None:
-    key = waits.send()
-    run_id = only_run(omics)["id"]
-    omics.set_status(run_id, "FAILED", failure_reason="Task BwaMem exited with code 137: out of memory")
-
-    waits.deliver()
-
-    answer = waits.answer(key)
-    assert answer is not None
-    assert answer["Status"] == "FAILED"
-    assert answer["Reason"] == f"CramToBam: run {run_id} ended FAILED: Task BwaMem exited with code 137: out of memory"
-    assert answer["PhysicalResourceId"] == run_id
-
-
-def test_a_long_failure_reason_keeps_its_tail_within_256_characters(waits: Waits, omics: OmicsStandIn) -> None:
-    key = waits.send()
-    run_id = only_run(omics)["id"]
-    omics.set_status(run_id, "FAILED", failure_reason="stack trace line\n" * 40 + "the actual cause")
-
-    waits.deliver()
-
-    answer = waits.answer(key)
-    assert answer is not None
-    assert len(answer["Reason"]) <= 256
-    assert answer["Reason"].startswith(f"CramToBam: run {run_id} ended FAILED: ")
-    assert answer["Reason"].endswith("the actual cause")
-
-
-def test_a_cancelled_run_fails_the_resource(waits: Waits, omics: OmicsStandIn) -> None:
-    key = waits.send()
-    run_id = only_run(omics)["id"]
-    omics.set_status(run_id, "CANCELLED")
-
-    waits.deliver()
-
-    answer = waits.answer(key)
-    assert answer is not None
-    assert answer["Reason"] == f"CramToBam: run {run_id} ended CANCELLED: no reason given"
-
-
-def test_the_deadline_fails_the_resource_and_cancels_the_run(waits: Waits, omics: OmicsStandIn) -> None:
-    key = waits.send(properties={**MINIMAL_PROPERTIES, "WaitFor": "COMPLETED", "ServiceTimeout": "1"})
-    run_id = only_run(omics)["id"]
     omics.set_status(run_id, "RUNNING")
+    event_source_mapping.run_until(lambda: len(event_source_mapping.deliveries) >= 3)
+    assert handle.signal is None
+    omics.set_status(run_id, "COMPLETED")
+    event_source_mapping.run_until(lambda: handle.signal is not None)
 
-    waits.deliver()
+    signal = handle.signal
+    assert signal is not None
+    assert signal["Status"] == "SUCCESS" and signal["UniqueId"] == run_id
+    assert signal["Reason"] == f"CramToBam: run {run_id} reached COMPLETED"
+    assert json.loads(signal["Data"])["Status"] == "COMPLETED"
+    assert WAIT_TAG not in omics.runs[run_id]["tags"]
+    event_source_mapping.drain()
+    assert event_source_mapping.messages_in_queue() == 0
+    assert lambda_service.invocations == [] and lambda_service.unexpected == []
 
-    answer = waits.answer(key)
-    assert answer is not None
-    assert answer["Status"] == "FAILED"
-    assert answer["Reason"] == f"CramToBam: run {run_id} is RUNNING, cancelled: it did not reach COMPLETED before the deadline"
-    assert answer["PhysicalResourceId"] == run_id
+
+def test_waiting_for_running_succeeds_on_running(
+    stack: Stack, omics: OmicsStandIn, event_source_mapping: EventSourceMapping, new_handle: Any
+) -> None:
+    handle = new_handle()
+    run_id = stack.create(waiting(handle, target="RUNNING"))["PhysicalResourceId"]
+
+    omics.set_status(run_id, "RUNNING")
+    event_source_mapping.run_until(lambda: handle.signal is not None)
+
+    assert handle.signal["Status"] == "SUCCESS"  # type: ignore[index]
+
+
+def test_a_run_that_fails_signals_failure_with_its_reason(
+    stack: Stack, omics: OmicsStandIn, event_source_mapping: EventSourceMapping, new_handle: Any
+) -> None:
+    handle = new_handle()
+    run_id = stack.create(waiting(handle))["PhysicalResourceId"]
+
+    omics.set_status(run_id, "FAILED", failure_reason="Task ALIGN exited with code 137")
+    event_source_mapping.run_until(lambda: handle.signal is not None)
+
+    assert handle.signal == {
+        "Status": "FAILURE", "UniqueId": run_id, "Data": "",
+        "Reason": f"CramToBam: run {run_id} ended FAILED: Task ALIGN exited with code 137",
+    }  # fmt: skip
+
+
+def test_a_run_cancelled_outside_the_stack_signals_failure(
+    stack: Stack, omics: OmicsStandIn, event_source_mapping: EventSourceMapping, new_handle: Any
+) -> None:
+    handle = new_handle()
+    run_id = stack.create(waiting(handle))["PhysicalResourceId"]
+
+    omics.set_status(run_id, "CANCELLED")
+    event_source_mapping.run_until(lambda: handle.signal is not None)
+
+    assert handle.signal["Reason"] == f"CramToBam: run {run_id} ended CANCELLED: no reason given"  # type: ignore[index]
+
+
+def test_at_the_deadline_the_run_is_cancelled_and_the_failure_says_so(
+    stack: Stack, omics: OmicsStandIn, event_source_mapping: EventSourceMapping, new_handle: Any
+) -> None:
+    handle = new_handle()
+    run_id = stack.create(waiting(handle, timeout=4))["PhysicalResourceId"]
+    started = time.monotonic()
+
+    event_source_mapping.run_until(lambda: handle.signal is not None, timeout=10)
+
+    # The last wake comes a quarter of the timeout (at most 60 s) before CloudFormation's own.
+    assert 2.5 <= time.monotonic() - started <= 4.5
+    assert handle.signal["Reason"] == (  # type: ignore[index]
+        f"CramToBam: run {run_id} is PENDING, cancelled: it did not reach COMPLETED before the wait's timeout"
+    )
     assert omics.runs[run_id]["status"] == "CANCELLED"
-    assert waits.lambda_service.invocations == []
 
 
-def test_a_long_logical_id_needs_no_rule_name(waits: Waits, omics: OmicsStandIn) -> None:
-    long_id = "Pipeline" + "NestedConstruct" * 16  # 248 characters: far past EventBridge's 64
-    key = waits.send(logical_id=long_id)
-    omics.set_status(only_run(omics)["id"], "COMPLETED")
+def test_at_the_deadline_a_run_under_leave_is_left_running(
+    stack: Stack, omics: OmicsStandIn, event_source_mapping: EventSourceMapping, new_handle: Any
+) -> None:
+    handle = new_handle()
+    run_id = stack.create(waiting(handle, timeout=3, DeletePolicy="LEAVE"))["PhysicalResourceId"]
 
-    waits.deliver()
+    event_source_mapping.run_until(lambda: handle.signal is not None, timeout=10)
 
-    answer = waits.answer(key)
-    assert answer is not None and answer["Status"] == "SUCCESS"
-    assert waits.lambda_service.unexpected == []
-
-
-def test_a_re_run_on_update_waits_too(waits: Waits, omics: OmicsStandIn) -> None:
-    first = omics.add_run(status="COMPLETED", roleArn="arn:aws:iam::123456789012:role/r", outputUri="s3://b/o/")
-    # Not started by this resource: the update starts a fresh run, and waits for it.
-    key = waits.send("Update", {**MINIMAL_PROPERTIES, "WaitFor": "COMPLETED"}, physical_id=first["id"],
-                     old_properties=MINIMAL_PROPERTIES)  # fmt: skip
-    [second] = [r for r in omics.runs.values() if r["id"] != first["id"]]
-    assert waits.answer(key) is None
-
-    omics.set_status(second["id"], "COMPLETED")
-    waits.deliver()
-
-    answer = waits.answer(key)
-    assert answer is not None and answer["PhysicalResourceId"] == second["id"]
+    assert "left running" in handle.signal["Reason"]  # type: ignore[index]
+    assert omics.runs[run_id]["status"] == "PENDING"
 
 
-def test_a_delete_during_a_wait_cancels_the_run_and_the_wait_ends(waits: Waits, omics: OmicsStandIn) -> None:
-    key = waits.send()
-    run = only_run(omics)
-    omics.set_status(run["id"], "RUNNING")
+@pytest.mark.parametrize("policy", ["CANCEL", "LEAVE"])
+def test_deleting_the_stack_mid_wait_ends_the_wait_and_nothing_keeps_polling(
+    stack: Stack, omics: OmicsStandIn, event_source_mapping: EventSourceMapping, new_handle: Any, policy: str
+) -> None:
+    handle = new_handle()
+    run_id = stack.create(waiting(handle, DeletePolicy=policy))["PhysicalResourceId"]
+    event_source_mapping.run_until(lambda: len(event_source_mapping.deliveries) >= 2)
 
-    delete_key = waits.send("Delete", {**MINIMAL_PROPERTIES, "WaitFor": "COMPLETED"}, physical_id=run["id"])
-    waits.deliver()
+    stack.delete()
+    event_source_mapping.drain()
 
-    deleted = waits.answer(delete_key)
-    assert deleted is not None and deleted["Status"] == "SUCCESS"
-    answer = waits.answer(key)
-    assert answer is not None and answer["Status"] == "FAILED"
-    assert answer["Reason"] == f"CramToBam: run {run['id']} ended CANCELLED: no reason given"
-    assert waits.lambda_service.invocations == []
+    assert handle.signal is None  # the WaitCondition is gone with the stack
+    assert event_source_mapping.messages_in_queue() == 0
+    assert omics.runs[run_id]["status"] == ("PENDING" if policy == "LEAVE" else "CANCELLED")
 
 
-def test_a_hundred_waiting_runs_leave_no_polling_state_behind(waits: Waits, omics: OmicsStandIn) -> None:
-    keys = [waits.send(logical_id=f"Run{index:03d}") for index in range(100)]
-    assert len(omics.runs) == 100
-    pending = list(waits.lambda_service.invocations)
+def test_a_duplicated_message_causes_no_second_signal_and_no_second_cancel(
+    stack: Stack, omics: OmicsStandIn, event_source_mapping: EventSourceMapping, new_handle: Any
+) -> None:
+    event_source_mapping.deliver_twice = True
+    handle = new_handle()
+    run_id = stack.create(waiting(handle, timeout=4))["PhysicalResourceId"]
 
-    for run_id in list(omics.runs):
+    event_source_mapping.run_until(lambda: handle.signal is not None, timeout=10)
+    event_source_mapping.drain()
+
+    # Each wake-up arrived twice; the second of each found a token that was no longer the run's.
+    assert len(omics.requests_for("CancelRun")) == 1
+    assert len(omics.requests_for("UntagResource")) == 1  # the one signal ends the chain
+    assert omics.runs[run_id]["status"] == "CANCELLED"
+    assert event_source_mapping.messages_in_queue() == 0
+
+
+def test_a_throttled_get_run_is_retried_by_the_next_message_without_multiplying_messages(
+    stack: Stack, omics: OmicsStandIn, event_source_mapping: EventSourceMapping, new_handle: Any
+) -> None:
+    handle = new_handle()
+    run_id = stack.create(waiting(handle))["PhysicalResourceId"]
+    omics.set_status(run_id, "COMPLETED")
+    omics.fail_next("GetRun", "ThrottlingException", 429, "Rate exceeded", times=3 * 2)  # two wakes' worth of SDK attempts
+
+    event_source_mapping.run_until(lambda: handle.signal is not None, timeout=20)
+
+    assert handle.signal["Status"] == "SUCCESS"  # type: ignore[index]
+    assert all(d.records == 1 and d.failures == 0 for d in event_source_mapping.deliveries)
+    assert len(event_source_mapping.deliveries) == 3  # two retried wakes, then the one that signals
+
+
+def test_a_wait_that_cannot_continue_signals_failure_naming_the_run_and_the_error_and_cancels(
+    stack: Stack, omics: OmicsStandIn, event_source_mapping: EventSourceMapping, new_handle: Any
+) -> None:
+    handle = new_handle()
+    run_id = stack.create(waiting(handle))["PhysicalResourceId"]
+    omics.fail_next("GetRun", "ValidationException", 400, "unexpected", times=10)  # not retried by the SDK
+
+    event_source_mapping.run_until(lambda: handle.signal is not None, timeout=30)
+
+    assert len(event_source_mapping.deliveries) == 10
+    assert handle.signal["Reason"] == (  # type: ignore[index]
+        f"CramToBam: run {run_id} the wait could not continue: GetRun failed: ValidationException: unexpected"
+    )
+    assert omics.runs[run_id]["status"] == "CANCELLED"
+
+
+def test_an_update_that_re_runs_waits_afresh_on_its_new_handle(
+    stack: Stack, omics: OmicsStandIn, event_source_mapping: EventSourceMapping, new_handle: Any
+) -> None:
+    first_handle, second_handle = new_handle(), new_handle()
+    first = stack.create(waiting(first_handle))["PhysicalResourceId"]
+    omics.set_status(first, "COMPLETED")
+    event_source_mapping.run_until(lambda: first_handle.signal is not None)
+
+    second = stack.update(waiting(second_handle, Parameters='{"sample": "B"}'))["PhysicalResourceId"]
+    omics.set_status(second, "COMPLETED")
+    event_source_mapping.run_until(lambda: second_handle.signal is not None)
+
+    assert second != first
+    assert second_handle.signal["UniqueId"] == second  # type: ignore[index]
+
+
+def test_a_tags_only_update_starts_no_new_wait(
+    stack: Stack, omics: OmicsStandIn, event_source_mapping: EventSourceMapping, new_handle: Any
+) -> None:
+    handle = new_handle()
+    run_id = stack.create(waiting(handle))["PhysicalResourceId"]
+    omics.set_status(run_id, "COMPLETED")
+    event_source_mapping.run_until(lambda: handle.signal is not None)
+    omics.reset_requests()
+
+    stack.update(waiting(handle, Tags={"team": "genomics"}))
+    event_source_mapping.drain(quiet_seconds=1.5)
+
+    assert operations(omics) == ["GetRun", "TagResource"]
+
+
+def test_a_new_wait_timeout_alone_waits_again_for_the_same_run(
+    stack: Stack, omics: OmicsStandIn, event_source_mapping: EventSourceMapping, new_handle: Any
+) -> None:
+    handle, new = new_handle(), new_handle()
+    run_id = stack.create(waiting(handle))["PhysicalResourceId"]
+    omics.set_status(run_id, "COMPLETED")
+    event_source_mapping.run_until(lambda: handle.signal is not None)
+
+    # A new timeout means a new WaitCondition (its properties cannot be updated), for the same run.
+    assert stack.update(waiting(new, timeout=900))["PhysicalResourceId"] == run_id
+    event_source_mapping.run_until(lambda: new.signal is not None)
+
+    assert new.signal["Status"] == "SUCCESS"  # type: ignore[index]
+    assert omics.start_run_bodies()[1:] == []
+
+
+def test_rollback_after_a_failed_wait_returns_the_previous_run_and_starts_nothing(
+    stack: Stack, omics: OmicsStandIn, event_source_mapping: EventSourceMapping, new_handle: Any
+) -> None:
+    first_handle, second_handle = new_handle(), new_handle()
+    old = waiting(first_handle)
+    first = stack.create(old)["PhysicalResourceId"]
+    omics.set_status(first, "COMPLETED")
+    event_source_mapping.run_until(lambda: first_handle.signal is not None)
+    second = stack.update(waiting(second_handle, Parameters='{"sample": "B"}'))["PhysicalResourceId"]
+    omics.set_status(second, "FAILED", failure_reason="bad input")
+    event_source_mapping.run_until(lambda: second_handle.signal is not None)
+    assert second_handle.signal["Status"] == "FAILURE"  # type: ignore[index]
+
+    # The failed WaitCondition rolls the stack back: the old properties (and old handle) return.
+    rollback = stack.update(old)
+    stack.delete(physical_id=second, properties=waiting(second_handle, Parameters='{"sample": "B"}'))
+    event_source_mapping.drain(quiet_seconds=1.5)
+
+    assert rollback["PhysicalResourceId"] == first
+    assert len(omics.start_run_bodies()) == 2
+    assert event_source_mapping.messages_in_queue() == 0
+
+
+def test_a_hundred_runs_wait_at_once(
+    handler_module: ModuleType, response_bucket: ResponseBucket, omics: OmicsStandIn,
+    event_source_mapping: EventSourceMapping, new_handle: Any,
+) -> None:
+    handles = {}
+    for index in range(100):
+        handle = new_handle()
+        answer = invoke_handler(handler_module, response_bucket, "Create", waiting(handle), logical_id=f"Run{index}")
+        handles[answer.response["PhysicalResourceId"]] = handle
+    for run_id in handles:
         omics.set_status(run_id, "COMPLETED")
-    delivered = waits.deliver()
 
-    assert delivered == 100
-    # The only polling state is the event each hand-over carries: bounded, one per waiting run.
-    assert max(p.payload_bytes for p in pending) < 4096
-    answers = [waits.answer(key) for key in keys]
-    assert all(a is not None and a["Status"] == "SUCCESS" for a in answers)
-    assert waits.lambda_service.invocations == []
-    assert waits.lambda_service.unexpected == []
-    assert not [k for a in answers for k in a["Data"] if k.startswith("CrHelper") or k == "PhysicalResourceId"]  # type: ignore[union-attr]
+    event_source_mapping.run_until(lambda: all(h.signal is not None for h in handles.values()), timeout=60)
+
+    assert {h.signal["UniqueId"] for h in handles.values()} == set(handles)  # type: ignore[index]
+    assert max(d.records for d in event_source_mapping.deliveries) == 10  # batches of ten
+    assert len(omics.requests_for("GetRun")) == 100
 
 
-def test_without_waiting_the_create_answers_at_once_with_one_api_call(waits: Waits, omics: OmicsStandIn) -> None:
-    key = waits.send(properties=dict(MINIMAL_PROPERTIES))
+def test_a_waiting_run_without_a_handle_fails_naming_the_property_and_starts_nothing(
+    stack: Stack, omics: OmicsStandIn
+) -> None:
+    answer = invoke_handler(
+        stack.handler, stack.bucket, "Create", {**MINIMAL_PROPERTIES, "WaitFor": "COMPLETED"}, expected_status="FAILED"
+    )
 
-    answer = waits.answer(key)
-    assert answer is not None and answer["Data"]["Status"] == "PENDING"
-    assert [r.operation for r in omics.requests] == ["StartRun"]
-    assert waits.lambda_service.invocations == []
+    assert answer.response["Reason"] == (
+        "CramToBam property WaitHandle: missing or not an https:// URL; required with WaitFor: "
+        "the Ref of an AWS::CloudFormation::WaitConditionHandle"
+    )
+    assert omics.requests == []
+
+
+def test_the_handle_url_never_reaches_the_logs_tags_or_reasons(
+    stack: Stack, omics: OmicsStandIn, event_source_mapping: EventSourceMapping, new_handle: Any,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level("DEBUG")
+    handle = new_handle()
+    run_id = stack.create(waiting(handle))["PhysicalResourceId"]
+    omics.set_status(run_id, "FAILED", failure_reason="x")
+    event_source_mapping.run_until(lambda: handle.signal is not None)
+
+    signature = handle.url.split("X-Amz-Signature=")[1]
+    assert signature not in caplog.text
+    assert all(signature not in value for value in omics.runs[run_id]["tags"].values())
+    assert signature not in json.dumps(handle.signal)
+    assert STACK_ID in omics.runs[run_id]["tags"].values()

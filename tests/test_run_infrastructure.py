@@ -25,7 +25,7 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 
 
 # Arguments that configure the resource rather than the run.
-RESOURCE_SETTINGS = {"rerun_token", "delete_policy", "wait_for", "wait_timeout"}
+RESOURCE_SETTINGS = {"rerun_token", "delete_policy", "wait_for", "wait_timeout", "wait_poll_interval"}
 
 
 def keyword_arguments() -> set[str]:
@@ -119,35 +119,6 @@ def test_rerun_token_and_delete_policy_become_resource_properties() -> None:
 
     properties = run_properties(stack)
     assert (properties["RerunToken"], properties["DeletePolicy"]) == ("2026-11-25", "LEAVE")
-
-
-def test_waiting_sets_the_service_timeout_and_lets_the_provider_invoke_itself() -> None:
-    stack = new_stack()
-    OmicsRun(stack, "Waits", **REQUIRED, wait_for=cdk_omics_run.WaitFor.COMPLETED)
-    OmicsRun(stack, "Short", **REQUIRED, wait_for=cdk_omics_run.WaitFor.RUNNING, wait_timeout=cdk.Duration.minutes(20))
-
-    template = Template.from_stack(stack)
-    runs = template.find_resources("Custom::OmicsRun")
-    assert sorted(r["Properties"]["ServiceTimeout"] for r in runs.values()) == ["1200", "3600"]
-    assert sorted(r["Properties"]["WaitFor"] for r in runs.values()) == ["COMPLETED", "RUNNING"]
-    [(policy_id, policy)] = [
-        (k, r) for k, r in template.find_resources("AWS::IAM::Policy").items() if "SelfInvoke" in k
-    ]
-    function_id = stack.get_logical_id(OmicsRunProvider.of(stack).function.node.default_child)
-    assert policy["Properties"]["PolicyDocument"]["Statement"] == [
-        {"Action": "lambda:InvokeFunction", "Effect": "Allow", "Resource": {"Fn::GetAtt": [function_id, "Arn"]},
-         "Sid": "ContinueWaits"}
-    ]  # fmt: skip
-    assert all(policy_id in r["DependsOn"] for r in runs.values())
-
-
-def test_runs_that_do_not_wait_get_no_self_invoke_permission() -> None:
-    stack = new_stack()
-    OmicsRun(stack, "Run", **REQUIRED)
-
-    template = Template.from_stack(stack)
-    assert "ServiceTimeout" not in run_properties(stack)
-    template.resource_count_is("AWS::IAM::Policy", 1)
 
 
 def test_many_runs_share_one_provider_function_role_and_policy() -> None:
@@ -284,17 +255,18 @@ def test_storage_capacity_with_dynamic_storage_warns_that_it_is_ignored() -> Non
 
 
 INVALID_ARGUMENTS = [
-    ({"log_level": "VERBOSE"}, 'Stack/Run: argument log_level: got "VERBOSE"; allowed: OFF, FATAL, ERROR, ALL'),
+    ({"log_level": "VERBOSE"}, "Stack/Run: argument log_level: got 'VERBOSE'; allowed: OFF, FATAL, ERROR, ALL"),
     ({"priority": -1}, "Stack/Run: argument priority: got -1; allowed: an integer from 0 to 100000"),
-    ({"workflow_id": "wf-1"}, 'Stack/Run: argument workflow_id: got "wf-1"; allowed: a string matching [0-9]+'),
+    ({"workflow_id": "wf-1"}, "Stack/Run: argument workflow_id: got 'wf-1'; allowed: a string matching [0-9]+"),
     ({"name": ""}, "Stack/Run: argument name: got a string of 0 characters; allowed: 1 to 128 characters"),
     ({"tags": {"team": "x" * 257}}, "Stack/Run: argument tags.team: got a string of 257 characters; allowed: 0 to 256 characters"),
-    ({"parameters": "{oops"}, "Stack/Run: argument parameters: got invalid JSON (Expecting property name enclosed in double quotes at character 1); allowed: a JSON object, as a string or an object"),
+    ({"parameters": "{oops"}, "Stack/Run: argument parameters: got '{oops', which is not JSON (Expecting property name enclosed in double quotes at character 1); allowed: a JSON object, a dict, or file://path/to/file.json"),
     ({"run_id": "7654321"}, "Stack/Run: arguments workflow_id and run_id: got both; allowed: exactly one (a workflow to run, or a run to repeat)"),
     ({"workflow_id": None}, "Stack/Run: arguments workflow_id and run_id: got neither; allowed: exactly one (a workflow to run, or a run to repeat)"),
     ({"delete_policy": "PURGE"}, "Stack/Run: argument delete_policy: got 'PURGE'; allowed: LEAVE, CANCEL, CANCEL_AND_DELETE"),
     ({"wait_for": "DONE"}, "Stack/Run: argument wait_for: got 'DONE'; allowed: NONE, RUNNING, COMPLETED"),
-    ({"wait_timeout": cdk.Duration.hours(2)}, "Stack/Run: argument wait_timeout: got 7200 s; allowed: 1 to 3600 s (CloudFormation's custom-resource limit)"),
+    ({"wait_timeout": cdk.Duration.hours(13)}, "Stack/Run: argument wait_timeout: got 46800 s; allowed: 60 to 43200 s (12 hours, a CloudFormation WaitCondition's limit); for longer runs wait for RUNNING and chain the next step with run.on_status_change(...)"),
+    ({"wait_poll_interval": cdk.Duration.minutes(16)}, "Stack/Run: argument wait_poll_interval: got 960 s; allowed: 1 to 900 s (SQS's longest message delay)"),
     ({"tags": {"cdk-omics-run:owner": "me"}}, "Stack/Run: argument tags.cdk-omics-run:owner: reserved key; allowed: any key not starting with cdk-omics-run: or aws:"),
     ({"tags": {"aws:team": "x"}}, "Stack/Run: argument tags.aws:team: reserved key; allowed: any key not starting with cdk-omics-run: or aws:"),
     ({"tags": {f"t{i}": "x" for i in range(44)}}, "Stack/Run: argument tags: got 44 tags; allowed: at most 43 (HealthOmics allows 50 per run, 7 are kept for the provider's own)"),
@@ -377,5 +349,70 @@ def test_the_readme_options_table_lists_every_argument() -> None:
     rows = set(re.findall(r"^\| `([a-z_]+)` \| `([A-Za-z]+)` \|", readme, flags=re.MULTILINE))
 
     assert {argument for argument, _ in rows} == keyword_arguments()
-    renamed = {"wait_timeout": "ServiceTimeout"}
-    assert all(prop == renamed.get(arg, "".join(p.capitalize() for p in arg.split("_"))) for arg, prop in rows)
+    assert all(prop == "".join(p.capitalize() for p in arg.split("_")) for arg, prop in rows)
+
+
+DOCUMENT_ALLOWED = "allowed: a JSON object, a dict, or file://path/to/file.json"
+
+# Values come from Python code, so errors quote them as Python writes them: True, 'text', None.
+PYTHON_SPELLED_ERRORS = [
+    ({"priority": True}, "Stack/Run: argument priority: got True; allowed: an integer from 0 to 100000"),
+    ({"priority": "high"}, "Stack/Run: argument priority: got 'high'; allowed: an integer from 0 to 100000"),
+    ({"requester_pays_enabled": "yes"}, "Stack/Run: argument requester_pays_enabled: got 'yes'; allowed: True or False"),
+    ({"storage_type": "BIG"}, "Stack/Run: argument storage_type: got 'BIG'; allowed: STATIC, DYNAMIC"),
+    ({"log_level": "VERBOSE-" * 10}, "Stack/Run: argument log_level: got 'VERBOSE-VERBOSE-VERBOSE-VERBOSE-VERBOS…; allowed: OFF, FATAL, ERROR, ALL"),
+    ({"tags": {"team": None}}, "Stack/Run: argument tags.team: got None; allowed: a string"),
+    ({"tags": {True: "x"}}, "Stack/Run: argument tags key: got True; allowed: a string"),
+    ({"tags": ["team"]}, "Stack/Run: argument tags: got ['team']; allowed: an object of string keys and values"),
+    ({"parameters": "workflow-inputs.json"}, f"Stack/Run: argument parameters: got 'workflow-inputs.json', which is not JSON; {DOCUMENT_ALLOWED} (did you mean file://workflow-inputs.json?)"),
+    ({"engine_settings": "config/engine"}, f"Stack/Run: argument engine_settings: got 'config/engine', which is not JSON; {DOCUMENT_ALLOWED} (did you mean file://config/engine?)"),
+    ({"parameters": "s3://bucket/inputs.json"}, f"Stack/Run: argument parameters: got 's3://bucket/inputs.json', which is not JSON; {DOCUMENT_ALLOWED} (did you mean parameters_uri='s3://bucket/inputs.json'?)"),
+    ({"engine_settings": "s3://bucket/engine.json"}, f"Stack/Run: argument engine_settings: got 's3://bucket/engine.json', which is not JSON; {DOCUMENT_ALLOWED}"),
+    ({"parameters": "NA12878"}, f"Stack/Run: argument parameters: got 'NA12878', which is not JSON; {DOCUMENT_ALLOWED}"),
+    ({"parameters": '{"threads": 4,}'}, f"Stack/Run: argument parameters: got '{{\"threads\": 4,}}', which is not JSON (Expecting property name enclosed in double quotes at character 14); {DOCUMENT_ALLOWED}"),
+    ({"parameters": "[1, 2]"}, f"Stack/Run: argument parameters: got '[1, 2]', which is JSON but not an object; {DOCUMENT_ALLOWED}"),
+    ({"parameters": ["NA12878"]}, f"Stack/Run: argument parameters: got ['NA12878']; {DOCUMENT_ALLOWED}"),
+    ({"parameters": Path("workflow-inputs.json")}, f"Stack/Run: argument parameters: got {Path('workflow-inputs.json')!r}; {DOCUMENT_ALLOWED} (did you mean file://workflow-inputs.json?)"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("bad", "message"),
+    PYTHON_SPELLED_ERRORS,
+    ids=[f"{next(iter(b))}-{i}" for i, (b, _) in enumerate(PYTHON_SPELLED_ERRORS)],
+)
+def test_synth_time_errors_quote_the_value_as_python_writes_it_and_suggest_the_likely_fix(
+    bad: dict[str, Any], message: str
+) -> None:
+    with pytest.raises(ArgumentError) as caught:
+        OmicsRun(new_stack(), "Run", **{**REQUIRED, **bad})
+
+    assert str(caught.value) == message
+
+
+def test_the_handler_keeps_json_spelling_for_cloudformation_properties() -> None:
+    from cdk_omics_run.handler_source import start_run_shape
+
+    shape = start_run_shape()
+    with pytest.raises(shape.PropertyError) as caught:
+        shape.coerce_member(shape.start_run_members()["Priority"], True)
+
+    assert caught.value.problem == "got true; allowed: an integer from 0 to 100000"
+
+
+@pytest.mark.parametrize(("content", "kind"), [("[1, 2]", "an array"), ('"x"', "a string"), ("null", "null")])
+def test_a_parameters_file_that_holds_no_object_says_what_it_holds(tmp_path: Path, content: str, kind: str) -> None:
+    inputs = tmp_path / "inputs.json"
+    inputs.write_text(content)
+
+    with pytest.raises(ArgumentError) as caught:
+        OmicsRun(new_stack(), "Run", **REQUIRED, parameters=f"file://{inputs}")
+
+    assert str(caught.value) == f"Stack/Run: argument parameters: {inputs} holds {kind}, not an object; allowed: a JSON object"
+
+
+def test_a_json_object_string_is_still_emitted_as_given() -> None:
+    stack = new_stack()
+    OmicsRun(stack, "Run", **REQUIRED, parameters='{"threads": 4, "gvcf": true}')
+
+    assert run_properties(stack)["Parameters"] == '{"threads": 4, "gvcf": true}'

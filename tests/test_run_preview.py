@@ -94,6 +94,23 @@ TOKENS_PREVIEW = """\
 """
 
 
+# Runs that share a construct ID and a logical ID across stacks, and one nested in a construct.
+MANY_RUNS_APP = '''
+import aws_cdk as cdk
+from constructs import Construct
+from cdk_omics_run import OmicsRun
+
+REQUIRED = {"workflow_id": "1234567", "role_arn": "arn:aws:iam::123456789012:role/omics-run",
+            "output_uri": "s3://bucket/out/"}
+app = cdk.App(context={"aws:cdk:enable-path-metadata": True, "aws:cdk:bundling-stacks": []})
+for name in ("First", "Second"):
+    stack = cdk.Stack(app, name)
+    OmicsRun(stack, "Run", **REQUIRED, name=name.lower())
+OmicsRun(Construct(stack, "Pipeline"), "Align", **REQUIRED, name="align")
+app.synth()
+'''
+
+
 def preview(*arguments: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "cdk_omics_run.preview", *arguments],
@@ -110,6 +127,13 @@ def example_out(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def tokens_out(tmp_path_factory: pytest.TempPathFactory) -> Path:
     app_dir = tmp_path_factory.mktemp("tokens-app")
     (app_dir / "app.py").write_text(TOKENS_APP)
+    return synth_app(app_dir / "app.py", app_dir / "cdk.out", cwd=app_dir)
+
+
+@pytest.fixture(scope="module")
+def many_runs_out(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    app_dir = tmp_path_factory.mktemp("many-runs-app")
+    (app_dir / "app.py").write_text(MANY_RUNS_APP)
     return synth_app(app_dir / "app.py", app_dir / "cdk.out", cwd=app_dir)
 
 
@@ -186,7 +210,8 @@ def test_a_run_selector_that_matches_no_run_names_the_runs(example_out: Path, se
 
     assert (result.returncode, result.stdout) == (2, "")
     assert result.stderr == (
-        f"error: --run {selector} matches 0 runs; the runs are: OmicsRunExample/Run/Resource/Default\n"
+        f"error: --run {selector} matches no run; the runs are:\n"
+        "  OmicsRunExample/Run (logical ID RunC4A32B5F)\n"
     )
 
 
@@ -195,3 +220,87 @@ def test_a_directory_that_is_no_cloud_assembly_is_an_error(tmp_path: Path) -> No
 
     assert (result.returncode, result.stdout) == (2, "")
     assert result.stderr == f"error: {tmp_path} is not a cloud assembly (no manifest.json): run `cdk synth` first\n"
+
+
+@pytest.mark.parametrize(
+    "selector", ["Run", "/OmicsRunExample/Run", "RunC4A32B5F", "OmicsRunExample/RunC4A32B5F", "OmicsRunExample"]
+)
+def test_a_run_is_selected_by_its_construct_id_or_any_other_name_no_other_run_has(
+    example_out: Path, selector: str
+) -> None:
+    result = preview(str(example_out), "--run", selector)
+
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout) == json.loads((REPO_ROOT / "examples" / "cram-to-bam.json").read_text())
+
+
+@pytest.mark.parametrize(
+    ("selector", "name"),
+    [("First/Run", "first"), ("Second/Run", "second"), ("Align", "align"), ("Pipeline/Align", "align"),
+     ("Second/Pipeline/Align", "align"), ("First", "first")],
+)  # fmt: skip
+def test_a_construct_id_shared_by_runs_gives_way_to_their_paths(many_runs_out: Path, selector: str, name: str) -> None:
+    result = preview(str(many_runs_out), "--run", selector)
+
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["name"] == name
+
+
+@pytest.mark.parametrize(
+    ("selector", "candidates"),
+    [
+        ("Run", ["First/Run (logical ID RunC4A32B5F)", "Second/Run (logical ID RunC4A32B5F)"]),
+        ("RunC4A32B5F", ["First/Run (logical ID RunC4A32B5F)", "Second/Run (logical ID RunC4A32B5F)"]),
+        ("Second", ["Second/Run (logical ID RunC4A32B5F)", "Second/Pipeline/Align (logical ID PipelineAlign3DD924F5)"]),
+    ],
+)
+def test_an_ambiguous_selector_fails_listing_the_runs_it_matches(
+    many_runs_out: Path, selector: str, candidates: list[str]
+) -> None:
+    result = preview(str(many_runs_out), "--run", selector)
+
+    assert (result.returncode, result.stdout) == (2, "")
+    assert result.stderr.splitlines() == [
+        f"error: --run {selector} matches {len(candidates)} runs; name one of them:",
+        *(f"  {candidate}" for candidate in candidates),
+    ]
+
+
+def test_a_selector_that_matches_no_run_lists_every_run_of_every_stack(many_runs_out: Path) -> None:
+    result = preview(str(many_runs_out), "--run", "Alig")
+
+    assert (result.returncode, result.stdout) == (2, "")
+    assert result.stderr.splitlines() == [
+        "error: --run Alig matches no run; the runs are:",
+        "  First/Run (logical ID RunC4A32B5F)",
+        "  Second/Run (logical ID RunC4A32B5F)",
+        "  Second/Pipeline/Align (logical ID PipelineAlign3DD924F5)",
+    ]
+
+
+def test_a_template_without_construct_paths_is_selected_by_logical_id_and_listed_by_stack_and_logical_id(
+    tmp_path: Path,
+) -> None:
+    properties = {"WorkflowId": "1", "RoleArn": "arn:aws:iam::1:role/r", "OutputUri": "s3://b/o/"}
+    template = tmp_path / "Hand.template.json"
+    template.write_text(json.dumps({"Resources": {
+        "Nightly": {"Type": "Custom::OmicsRun", "Properties": properties},
+        "Weekly": {"Type": "Custom::OmicsRun", "Properties": {**properties, "Name": "w"}},
+    }}))  # fmt: skip
+
+    selected = preview(str(template), "--run", "Weekly")
+    unknown = preview(str(template), "--run", "Daily")
+
+    assert (selected.returncode, json.loads(selected.stdout)["name"]) == (0, "w")
+    assert (unknown.returncode, unknown.stderr.splitlines()) == (
+        2, ["error: --run Daily matches no run; the runs are:", "  Hand/Nightly", "  Hand/Weekly"]
+    )  # fmt: skip
+
+
+def test_a_selector_for_an_app_without_runs_says_there_are_none(tmp_path: Path) -> None:
+    template = tmp_path / "Empty.template.json"
+    template.write_text(json.dumps({"Resources": {"Bucket": {"Type": "AWS::S3::Bucket"}}}))
+
+    result = preview(str(template), "--run", "Run")
+
+    assert (result.returncode, result.stderr) == (2, "error: --run Run: there is no Custom::OmicsRun to select\n")

@@ -8,6 +8,7 @@ from __future__ import annotations
 import difflib
 from functools import lru_cache
 import json
+import os
 import re
 from enum import Enum
 from pathlib import Path
@@ -22,7 +23,14 @@ from cdk_omics_run.enums import DeletePolicy, WaitFor
 from cdk_omics_run.handler_source import start_run_shape, tag_rules
 
 FILE_PREFIX = "file://"
-MAX_SERVICE_TIMEOUT_SECONDS = 3600
+# What a document argument (parameters, engine_settings) may be, as synth-time errors say.
+DOCUMENT_ALLOWED = f"a JSON object, a dict, or {FILE_PREFIX}path/to/file.json"
+# A URI's scheme ("s3:", "https:"): text that starts with one is no local path.
+_URI_SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]+:")
+# AWS::CloudFormation::WaitCondition's Timeout: at most 43,200 s (12 hours), per its CloudFormation reference.
+MAX_WAIT_TIMEOUT_SECONDS = 43_200
+# SQS DelaySeconds: 0 to 900 (SendMessage API reference); a poll waits one delayed message.
+MAX_POLL_INTERVAL_SECONDS = 900
 
 
 def argument_name_of(wire_name: str) -> str:
@@ -75,9 +83,18 @@ def _check_declared_tags(scope: Construct, tags: Any) -> None:
 
 
 def resource_settings(
-    scope: Construct, *, rerun_token: str | None, delete_policy: Any, wait_for: Any, wait_timeout: Any
+    scope: Construct,
+    *,
+    rerun_token: str | None,
+    delete_policy: Any,
+    wait_for: Any,
+    wait_timeout: Any,
+    wait_poll_interval: Any = None,
 ) -> dict[str, Any]:
-    """The properties that configure the resource, not the run: RerunToken, DeletePolicy, WaitFor."""
+    """The properties that configure the resource, not the run: RerunToken, DeletePolicy, WaitFor.
+
+    ``wait_timeout`` and ``wait_poll_interval`` are checked here; the construct places them.
+    """
     settings: dict[str, Any] = {}
     if rerun_token is not None:
         if not is_token(rerun_token) and not (isinstance(rerun_token, str) and len(rerun_token) <= 256):
@@ -91,10 +108,18 @@ def resource_settings(
         settings["WaitFor"] = _enum_setting(scope, "wait_for", wait_for, WaitFor)
     if wait_timeout is not None and not is_token(wait_timeout.to_seconds()):
         seconds = wait_timeout.to_seconds()
-        if not 1 <= seconds <= MAX_SERVICE_TIMEOUT_SECONDS:
+        if not 60 <= seconds <= MAX_WAIT_TIMEOUT_SECONDS:
             raise ArgumentError(
-                f"{scope.node.path}: argument wait_timeout: got {seconds} s; "
-                f"allowed: 1 to {MAX_SERVICE_TIMEOUT_SECONDS} s (CloudFormation's custom-resource limit)"
+                f"{scope.node.path}: argument wait_timeout: got {seconds} s; allowed: 60 to "
+                f"{MAX_WAIT_TIMEOUT_SECONDS} s (12 hours, a CloudFormation WaitCondition's limit); "
+                "for longer runs wait for RUNNING and chain the next step with run.on_status_change(...)"
+            )
+    if wait_poll_interval is not None and not is_token(wait_poll_interval.to_seconds()):
+        seconds = wait_poll_interval.to_seconds()
+        if not 1 <= seconds <= MAX_POLL_INTERVAL_SECONDS:
+            raise ArgumentError(
+                f"{scope.node.path}: argument wait_poll_interval: got {seconds} s; "
+                f"allowed: 1 to {MAX_POLL_INTERVAL_SECONDS} s (SQS's longest message delay)"
             )
     return settings
 
@@ -138,19 +163,74 @@ def _check(scope: Construct, argument: str, member: Any, value: Any) -> None:
         start_run_shape().coerce_member(member, value)
     except start_run_shape().PropertyError as error:
         where = error.property_name.replace(member.property_name, argument, 1)
-        raise ArgumentError(f"{scope.node.path}: argument {where}: {error.problem}") from None
+        problem = _in_python_spelling(error, member, value)
+        raise ArgumentError(f"{scope.node.path}: argument {where}: {problem}") from None
+
+
+# How the handler spells a boolean member's allowed values, and how Python does.
+_BOOLEANS_IN_JSON = "allowed: true or false"
+_BOOLEANS_IN_PYTHON = "allowed: True or False"
+
+
+def _in_python_spelling(error: Any, member: Any, value: Any) -> str:
+    """The handler's problem text, with the rejected value quoted as Python writes it.
+
+    The handler quotes values in JSON (``"VERBOSE"``, ``true``, ``null``), as a
+    template's author writes them; at synth time they come from Python code,
+    so they are shown as ``'VERBOSE'``, ``True``, ``None``.
+    """
+    problem = error.problem
+    if problem.endswith(_BOOLEANS_IN_JSON):
+        problem = problem.removesuffix(_BOOLEANS_IN_JSON) + _BOOLEANS_IN_PYTHON
+    for candidate in _rejected_value_candidates(error.property_name[len(member.property_name) :], value):
+        try:
+            in_json = f"got {start_run_shape().quote(candidate)}"
+        except (TypeError, ValueError):
+            continue
+        if problem == in_json or problem.startswith(in_json + ";"):
+            return f"got {_python_quote(candidate)}{problem[len(in_json) :]}"
+    return problem
+
+
+
+def _rejected_value_candidates(where: str, value: Any) -> list[Any]:
+    """The values the handler's error may be about, from where in the argument it says it is.
+
+    ``""`` is the value itself, ``".team"`` a map's value and ``" key"`` one of its keys.
+    """
+    if where == "":
+        return [value]
+    if isinstance(value, Mapping):
+        if where == " key":
+            return list(value)
+        if where.startswith(".") and where[1:] in value:
+            return [value[where[1:]]]
+    return []
+
+
+def _python_quote(value: Any) -> str:
+    """``repr(value)``, shortened as the handler shortens the values it quotes."""
+    text = repr(value)
+    limit = start_run_shape().QUOTED_VALUE_LIMIT
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def _document_property(scope: Construct, argument: str, member: Any, value: Any) -> Any:
     """Documents are emitted as a JSON string, so workflow parameters keep their types exactly."""
+    if isinstance(value, os.PathLike):
+        got = f"got {_python_quote(value)}"
+        raise ArgumentError(_not_a_document(scope, argument, got, os.fsdecode(value), path=True))
     if isinstance(value, str) and not is_token(value):
         if value.startswith(FILE_PREFIX):
             value = _load_json_file(scope, argument, value[len(FILE_PREFIX) :])
         else:
+            _check_json_text(scope, argument, value)
             _check(scope, argument, member, value)
             return value
     if is_token(value):
         return value
+    if not isinstance(value, Mapping):
+        raise ArgumentError(_not_a_document(scope, argument, f"got {_python_quote(value)}"))
     _check(scope, argument, member, value)
     if _contains_token(value):
         # Tokens inside need CloudFormation functions to join the JSON text;
@@ -167,11 +247,44 @@ def _contains_token(value: Any) -> bool:
     return is_token(value)
 
 
+def _check_json_text(scope: Construct, argument: str, text: str) -> None:
+    """A document given as text must be a JSON object: says what the text is, and what was likely meant."""
+    try:
+        document = json.loads(text)
+    except json.JSONDecodeError as error:
+        got = f"got {_python_quote(text)}, which is not JSON"
+        if text.lstrip().startswith(("{", "[")):
+            # Meant as JSON: where it breaks helps; for anything else it is noise.
+            got += f" ({error.msg} at character {error.pos})"
+        raise ArgumentError(_not_a_document(scope, argument, got, text)) from None
+    if not isinstance(document, Mapping):
+        got = f"got {_python_quote(text)}, which is JSON but not an object"
+        raise ArgumentError(_not_a_document(scope, argument, got))
+
+
+def _not_a_document(scope: Construct, argument: str, got: str, text: str | None = None, *, path: bool = False) -> str:
+    """The error for a document argument: what it got, what is allowed and, when ``text`` looks like one, the fix."""
+    message = f"{scope.node.path}: argument {argument}: {got}; allowed: {DOCUMENT_ALLOWED}"
+    hint = None if text is None else _document_hint(argument, text.strip(), path=path)
+    return f"{message} ({hint})" if hint else message
+
+
+def _document_hint(argument: str, text: str, *, path: bool) -> str | None:
+    """``file://`` for what looks like a local path; for an S3 URI of parameters, ``parameters_uri``."""
+    uri_argument = f"{argument}_uri"
+    if text.lower().startswith("s3://") and uri_argument in members_by_argument():
+        return f"did you mean {uri_argument}={text!r}?"
+    looks_like_a_path = text.lower().endswith(".json") or "/" in text or "\\" in text
+    if path or (looks_like_a_path and not _URI_SCHEME.match(text)):
+        return f"did you mean {FILE_PREFIX}{text}?"
+    return None
+
+
 def _load_json_file(scope: Construct, argument: str, path_text: str) -> Any:
     # Relative to the working directory, as the AWS CLI reads file:// values.
     path = Path(path_text).expanduser()
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
+        document = json.loads(path.read_text(encoding="utf-8"))
     except OSError as error:
         raise ArgumentError(
             f"{scope.node.path}: argument {argument}: cannot read {path} ({error.strerror}); "
@@ -182,6 +295,23 @@ def _load_json_file(scope: Construct, argument: str, path_text: str) -> Any:
             f"{scope.node.path}: argument {argument}: {path} is not valid JSON "
             f"({error.msg} at line {error.lineno}); allowed: a JSON object"
         ) from None
+    if not isinstance(document, Mapping):
+        raise ArgumentError(
+            f"{scope.node.path}: argument {argument}: {path} holds {_json_kind(document)}, not an object; "
+            "allowed: a JSON object"
+        )
+    return document
+
+
+def _json_kind(document: Any) -> str:
+    """What a JSON value is, in JSON's terms: ``an array``, ``a string``..."""
+    if document is None:
+        return "null"
+    if isinstance(document, bool):
+        return "a boolean"
+    if isinstance(document, (int, float)):
+        return "a number"
+    return "a string" if isinstance(document, str) else "an array"
 
 
 def _unknown_argument_message(scope: Construct, argument: str, members: Mapping[str, Any]) -> str:

@@ -4,6 +4,7 @@ Usage::
 
     python -m cdk_omics_run.preview [cdk.out]                 # every run, as a JSON list
     python -m cdk_omics_run.preview cdk.out --run Stack/Path  # one request, --cli-input-json form
+    python -m cdk_omics_run.preview cdk.out --run Run         # the same, by construct ID or logical ID
 
 Each request is in the AWS CLI's ``--cli-input-json`` form (camelCase StartRun
 members), converted the way the provider converts the properties: integers
@@ -33,6 +34,8 @@ CDK_PATH_METADATA = "aws:cdk:path"
 STACK_ARTIFACT = "aws:cloudformation:stack"
 NESTED_ASSEMBLY_ARTIFACT = "cdk:cloud-assembly"
 TEMPLATE_SUFFIX = ".template.json"
+# An OmicsRun's resource is its CustomResource "Resource", whose CfnResource is "Default".
+RESOURCE_PATH_SUFFIX = "/Resource/Default"
 
 _SUB_VARIABLE = re.compile(r"\$\{([^}]*)\}")
 
@@ -62,14 +65,40 @@ class RunPreview:
         return document
 
     def matches(self, selector: str) -> bool:
-        """Whether ``selector`` names this run: ``Stack/LogicalId``, the logical ID, or its construct path.
+        """Whether ``selector`` names this run in any way: a full name or a short one (see below)."""
+        return self.has_full_name(selector) or self.has_short_name(selector)
 
-        A construct path also matches by any of its ancestors' paths, so
-        ``OmicsRunExample/Run`` selects ``OmicsRunExample/Run/Resource/Default``.
+    def has_full_name(self, selector: str) -> bool:
+        """Whether ``selector`` is ``Stack/LogicalId``, or the run's construct path or an ancestor's.
+
+        An ancestor's path names every run under it, so ``OmicsRunExample/Run``
+        selects ``OmicsRunExample/Run/Resource/Default``, and ``OmicsRunExample`` every run of the stack.
         """
-        if selector in (self.logical_id, f"{self.stack}/{self.logical_id}"):
+        if selector == f"{self.stack}/{self.logical_id}":
             return True
         return bool(self.path) and (self.path == selector or self.path.startswith(selector.rstrip("/") + "/"))
+
+    def has_short_name(self, selector: str) -> bool:
+        """Whether ``selector`` is the logical ID, the construct ID, or the last IDs of the construct path.
+
+        ``Align`` and ``Pipeline/Align`` name ``Stack/Pipeline/Align``; ``Ali`` does not.
+        """
+        if selector == self.logical_id:
+            return True
+        paths = [path for path in (self.construct_path, self.path) if path]
+        return any(path == selector or path.endswith("/" + selector) for path in paths)
+
+    @property
+    def construct_path(self) -> str | None:
+        """The path of the OmicsRun construct itself (``OmicsRunExample/Run``), when the template records it."""
+        if not self.path:
+            return None
+        return self.path.removesuffix(RESOURCE_PATH_SUFFIX)
+
+    @property
+    def name(self) -> str:
+        """How the run is listed: its construct path, or ``Stack/LogicalId`` without one."""
+        return self.construct_path or f"{self.stack}/{self.logical_id}"
 
 
 def preview_runs(location: Path) -> list[RunPreview]:
@@ -87,6 +116,44 @@ def preview_runs(location: Path) -> list[RunPreview]:
                 continue
             previews.append(_preview(stack, logical_id, resource))
     return previews
+
+
+class SelectionError(LookupError):
+    """A ``--run`` selector that names no run, or more than one; the message lists the runs to choose from."""
+
+
+def select_run(previews: Sequence[RunPreview], selector: str) -> RunPreview:
+    """The one run that ``selector`` names.
+
+    Full names come first: the construct path (or an ancestor's, such as the
+    stack's) or ``Stack/LogicalId``. Only when no run has ``selector`` as a
+    full name is it taken as a short one: a logical ID, a construct ID, or the
+    last IDs of a construct path (``Run``, ``Pipeline/Align``). A leading ``/``,
+    as CDK's annotations print paths, is ignored.
+
+    Raises SelectionError listing the candidates when several runs match,
+    or every run when none does.
+    """
+    wanted = selector.strip("/") or selector
+    chosen = [preview for preview in previews if preview.has_full_name(wanted)]
+    if not chosen:
+        chosen = [preview for preview in previews if preview.has_short_name(wanted)]
+    if len(chosen) == 1:
+        return chosen[0]
+    if chosen:
+        raise SelectionError(f"--run {selector} matches {len(chosen)} runs; name one of them:\n{_listing(chosen)}")
+    if not previews:
+        raise SelectionError(f"--run {selector}: there is no {RESOURCE_TYPE} to select")
+    raise SelectionError(f"--run {selector} matches no run; the runs are:\n{_listing(previews)}")
+
+
+def _listing(previews: Sequence[RunPreview]) -> str:
+    """One line per run: the name to select it by, and its logical ID when the name does not show it."""
+    lines = []
+    for preview in previews:
+        logical = f" (logical ID {preview.logical_id})" if preview.construct_path else ""
+        lines.append(f"  {preview.name}{logical}")
+    return "\n".join(lines)
 
 
 def start_run_input(properties: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any], list[str]]:
@@ -262,7 +329,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     )  # fmt: skip
     parser.add_argument(
         "--run", metavar="SELECTOR",
-        help="print only this run's request: its construct path (or an ancestor's), Stack/LogicalId or logical ID",
+        help="print only this run's request: its construct path (or an ancestor's), Stack/LogicalId, logical ID, "
+        "or construct ID (Run) when no other run has it",
     )  # fmt: skip
     arguments = parser.parse_args(argv)
     try:
@@ -277,11 +345,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     if arguments.run is None:
         document: Any = [preview.as_json() for preview in previews]
     else:
-        chosen = [preview for preview in previews if preview.matches(arguments.run)]
-        if len(chosen) != 1:
-            known = ", ".join(preview.path or f"{preview.stack}/{preview.logical_id}" for preview in previews)
-            parser.exit(2, f"error: --run {arguments.run} matches {len(chosen)} runs; the runs are: {known or 'none'}\n")
-        document = chosen[0].start_run
+        try:
+            document = select_run(previews, arguments.run).start_run
+        except SelectionError as error:
+            parser.exit(2, f"error: {error}\n")
     print(json.dumps(document, indent=2, ensure_ascii=False))
     return 0
 

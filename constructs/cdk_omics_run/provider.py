@@ -15,6 +15,8 @@ from aws_cdk import (
 )
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_lambda_event_sources as lambda_event_sources
+from aws_cdk import aws_sqs as sqs
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
@@ -27,10 +29,21 @@ PROVIDER_ID = "OmicsRunProvider"
 # The newest Python runtime aws-cdk-lib knows; a test fails when a newer one appears.
 PROVIDER_RUNTIME = lambda_.Runtime.PYTHON_3_14
 
-# Lambda's maximum. A waiting resource polls for up to this long per
-# invocation, then hands over to a new one; crhelper answers FAILED itself
-# shortly before this deadline, so nothing hangs.
-PROVIDER_TIMEOUT = Duration.minutes(15)
+# Enough for the slowest request: a Delete that waits up to a minute for a
+# cancelled run to stop, or SDK back-off under throttling. Waits hold no
+# invocation (see enable_waiting); crhelper answers FAILED itself shortly
+# before this deadline, so nothing hangs.
+PROVIDER_TIMEOUT = Duration.minutes(5)
+# Lambda's SQS guide: a source queue's visibility timeout of at least six times the function's timeout.
+WAIT_QUEUE_VISIBILITY = Duration.minutes(30)
+# A wake-up that fails this often goes to the dead-letter queue.
+WAIT_MAX_RECEIVES = 5
+# Wake-ups are tiny: ten per invocation, and at most two invocations at once for the whole stack
+# (the event source mapping's MaximumConcurrency minimum), whatever the number of waiting runs.
+WAIT_BATCH_SIZE = 10
+WAIT_MAX_CONCURRENCY = 2
+# The handler's wait_transport.QUEUE_URL_ENV.
+QUEUE_URL_ENV = "OMICS_RUN_WAIT_QUEUE_URL"
 
 LOG_RETENTION = logs.RetentionDays.ONE_YEAR
 
@@ -73,7 +86,8 @@ class OmicsRunProvider(Construct):
         their own stacks; IAM then requires the stack tag's presence rather than this stack's ID."""
         super().__init__(scope, id_)
         self._run_role_arns: list[str] = []
-        self._self_invoke_policy: iam.Policy | None = None
+        self.wait_queue: sqs.Queue | None = None
+        """The queue of the waits' delayed wake-ups; created when the first run waits."""
 
         stack = Stack.of(self)
         self.log_group = logs.LogGroup(
@@ -158,27 +172,46 @@ class OmicsRunProvider(Construct):
         """The ARN every Custom::OmicsRun in the stack uses as its ServiceToken."""
         return self.function.function_arn
 
-    def enable_waiting(self) -> iam.Policy:
-        """Lets the function invoke itself, which is how a wait continues; returns the policy.
+    def enable_waiting(self) -> sqs.Queue:
+        """Creates, once, what waits need: a queue of delayed wake-ups that invoke the function.
 
-        A separate policy, because the function's own default policy cannot
-        name the function (CloudFormation would see a circular dependency).
-        Resources that wait must depend on it, so it exists before they start.
+        Each wake makes one GetRun per waiting run, then signals the run's
+        WaitCondition handle or sends the next delayed message: no invocation
+        is held between wakes. The queue is encrypted (SSE-SQS), refuses
+        non-TLS access, and passes a message that keeps failing to a
+        dead-letter queue, where it stays 14 days for an operator to inspect.
         """
-        if self._self_invoke_policy is None:
-            self._self_invoke_policy = iam.Policy(
+        if self.wait_queue is None:
+            dead_letters = sqs.Queue(
                 self,
-                "SelfInvokePolicy",
-                roles=[self.role],
-                statements=[
-                    iam.PolicyStatement(
-                        sid="ContinueWaits",
-                        actions=["lambda:InvokeFunction"],
-                        resources=[self.function.function_arn],
-                    )
-                ],
+                "WaitDeadLetters",
+                encryption=sqs.QueueEncryption.SQS_MANAGED,
+                enforce_ssl=True,
+                retention_period=Duration.days(14),
             )
-        return self._self_invoke_policy
+            self.wait_queue = sqs.Queue(
+                self,
+                "Waits",
+                encryption=sqs.QueueEncryption.SQS_MANAGED,
+                enforce_ssl=True,
+                visibility_timeout=WAIT_QUEUE_VISIBILITY,
+                dead_letter_queue=sqs.DeadLetterQueue(queue=dead_letters, max_receive_count=WAIT_MAX_RECEIVES),
+            )
+            self.role.add_to_policy(
+                iam.PolicyStatement(
+                    sid="ScheduleWakeUps", actions=["sqs:SendMessage"], resources=[self.wait_queue.queue_arn]
+                )
+            )
+            self.function.add_environment(QUEUE_URL_ENV, self.wait_queue.queue_url)
+            self.function.add_event_source(
+                lambda_event_sources.SqsEventSource(
+                    self.wait_queue,
+                    batch_size=WAIT_BATCH_SIZE,
+                    max_concurrency=WAIT_MAX_CONCURRENCY,
+                    report_batch_item_failures=True,
+                )
+            )
+        return self.wait_queue
 
     def allow_pass_role(self, role_arn: str) -> None:
         """Lets the provider pass ``role_arn`` to HealthOmics; one statement covers every run."""

@@ -118,7 +118,7 @@ class OmicsRunProviderStack(Stack):
             "the provider serves templates written without CDK, whose configurations are named only when they deploy",
         )
 
-        # Hand-written templates may ask to wait (WaitFor); a wait continues by self-invocation.
+        # Hand-written templates may ask to wait (WaitFor with a WaitHandle): the wake-up queue.
         self.provider.enable_waiting()
 
         self.service_token_output = CfnOutput(

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any, Mapping, Union
+from typing import Any, Mapping, Sequence, Union
 
 import jsii
 from aws_cdk import (
@@ -17,6 +17,7 @@ from aws_cdk import (
     TagManager,
     TagType,
 )
+from aws_cdk import aws_events as events
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_omics as omics
 from constructs import Construct
@@ -44,9 +45,12 @@ from cdk_omics_run.enums import (
 from cdk_omics_run.acknowledgements import acknowledge_wildcard
 from cdk_omics_run.provider import OmicsRunProvider
 from cdk_omics_run.run_role import generated_run_role, grant_prefix_read, is_literal_s3_uri, s3_prefix_of
+from cdk_omics_run.wait import RunWait
 
 RESOURCE_TYPE = "Custom::OmicsRun"
-DEFAULT_WAIT_TIMEOUT = Duration.hours(1)
+# A WaitCondition's longest Timeout; most Ready2Run estimates fit within it.
+DEFAULT_WAIT_TIMEOUT = Duration.hours(12)
+RESOURCE_SETTING_ARGUMENTS = ("rerun_token", "delete_policy", "wait_for", "wait_timeout", "wait_poll_interval")
 
 Document = Union[Mapping[str, Any], str]
 
@@ -61,8 +65,10 @@ class OmicsRun(Construct):
 
     ``rerun_token``: change it to re-run with unchanged inputs.
     ``delete_policy``: what deleting the resource does to the run (default: cancel it if active).
-    ``wait_for``: hold the resource until the run is RUNNING or COMPLETED.
-    ``wait_timeout``: the custom resource's ServiceTimeout, at most one hour (default: one hour when waiting).
+    ``wait_for``: make what uses the run wait until it is RUNNING or COMPLETED
+    (through a CloudFormation WaitCondition; see ``wait``).
+    ``wait_timeout``: how long the stack may wait, 1 minute to 12 hours (default: 12 hours).
+    ``wait_poll_interval``: how often the provider looks at the run while it waits, 1 s to 15 minutes (default: 60 s).
 
     Example::
 
@@ -115,11 +121,12 @@ class OmicsRun(Construct):
         delete_policy: DeletePolicy | None = None,
         wait_for: WaitFor | None = None,
         wait_timeout: Duration | None = None,
+        wait_poll_interval: Duration | None = None,
     ) -> None:
         super().__init__(scope, id_)
         arguments = {k: v for k, v in locals().items() if k not in ("self", "scope", "id_", "__class__")}
         self._check_workflow_or_source_run(workflow_id, run_id)
-        settings = {name: arguments.pop(name) for name in ("rerun_token", "delete_policy", "wait_for", "wait_timeout")}
+        settings = {name: arguments.pop(name) for name in RESOURCE_SETTING_ARGUMENTS}
         explicit_tags = arguments.pop("tags")
         properties = {**resource_properties(self, arguments), **resource_settings(self, **settings)}
         if storage_capacity is not None and properties.get("StorageType") == StorageType.DYNAMIC.value:
@@ -143,17 +150,21 @@ class OmicsRun(Construct):
         provider = OmicsRunProvider.of(self)
         provider.allow_pass_role(properties["RoleArn"])
         self._allow_start_run(provider, properties)
-        waits = properties.get("WaitFor", WaitFor.NONE.value) != WaitFor.NONE.value
+        self.wait: RunWait | None = None
+        """The run's WaitCondition and the attributes read after it (None when the run does not wait)."""
+        if properties.get("WaitFor", WaitFor.NONE.value) != WaitFor.NONE.value:
+            self.wait = RunWait(
+                self, provider, properties, timeout=wait_timeout or DEFAULT_WAIT_TIMEOUT, poll_interval=wait_poll_interval
+            )
         self._resource = CustomResource(
             self,
             "Resource",
             service_token=provider.service_token,
             resource_type=RESOURCE_TYPE,
             properties=properties,
-            service_timeout=wait_timeout or (DEFAULT_WAIT_TIMEOUT if waits else None),
         )
-        if waits:
-            self._resource.node.add_dependency(provider.enable_waiting())
+        if self.wait is not None:
+            self.wait.follow(self._resource)
 
     @property
     def tags(self) -> TagManager:
@@ -263,32 +274,74 @@ class OmicsRun(Construct):
     @property
     def attr_arn(self) -> str:
         """The run's ARN."""
-        return self._resource.get_att_string("Arn")
+        return self._attributes.get_att_string("Arn")
 
     @property
     def attr_id(self) -> str:
         """The run's ID, which is also the resource's physical ID."""
-        return self._resource.get_att_string("Id")
+        return self._attributes.get_att_string("Id")
 
     @property
     def attr_uuid(self) -> str:
         """The run's universally unique identifier."""
-        return self._resource.get_att_string("Uuid")
+        return self._attributes.get_att_string("Uuid")
 
     @property
     def attr_run_output_uri(self) -> str:
         """Where the run writes its outputs."""
-        return self._resource.get_att_string("RunOutputUri")
+        return self._attributes.get_att_string("RunOutputUri")
 
     @property
     def attr_status(self) -> str:
         """The run's status when the resource last answered CloudFormation."""
-        return self._resource.get_att_string("Status")
+        return self._attributes.get_att_string("Status")
 
     @property
     def resource(self) -> CustomResource:
         """The underlying ``Custom::OmicsRun`` resource."""
         return self._resource
+
+    @property
+    def _attributes(self) -> CustomResource:
+        # A waiting run's attributes come from the resource read after its WaitCondition,
+        # so whatever uses them starts only once the wait has succeeded.
+        return self.wait.result if self.wait is not None else self._resource
+
+    def on_status_change(
+        self,
+        id: str,
+        *,
+        target: events.IRuleTarget | None = None,
+        statuses: Sequence[str] | None = None,
+        description: str | None = None,
+    ) -> events.Rule:
+        """An EventBridge rule on this run's HealthOmics ``Run Status Change`` events.
+
+        The way to chain work beyond the 12 hours a stack can wait: HealthOmics
+        sends these events (source ``aws.omics``; ``detail`` has ``runId``,
+        ``status``, ``arn`` and ``runOutputUri``) as the run moves through
+        PENDING, STARTING, RUNNING, STOPPING, then COMPLETED, FAILED, CANCELLED
+        or DELETED. EventBridge delivers them on a best-effort basis. The rule
+        follows the run resource itself, never its wait.
+
+        Example::
+
+            run = OmicsRun(stack, "Align", ..., wait_for=WaitFor.RUNNING)
+            run.on_status_change("OnDone", target=targets.LambdaFunction(next_step),
+                                 statuses=["COMPLETED"])
+        """
+        detail: dict[str, Any] = {"runId": [self._resource.get_att_string("Id")]}
+        if statuses is not None:
+            detail["status"] = list(statuses)
+        rule = events.Rule(
+            self,
+            id,
+            description=description or f"HealthOmics status changes of the run of {self.node.path}",
+            event_pattern=events.EventPattern(source=["aws.omics"], detail_type=["Run Status Change"], detail=detail),
+        )
+        if target is not None:
+            rule.add_target(target)
+        return rule
 
 
 def start_run_resource_arns(provider: OmicsRunProvider, properties: Mapping[str, Any]) -> list[str]:

@@ -61,7 +61,18 @@ def omics_client() -> Any:
     return _with_deadline(boto3.client("omics", config=CLIENT_CONFIG))
 
 
+# A wake that fails is retried by its next message, a poll interval later, so
+# its own calls retry briefly: a throttled GetRun never holds the invocation.
+WAKE_CLIENT_CONFIG = CLIENT_CONFIG.merge(Config(retries={"mode": "standard", "total_max_attempts": 3}))
+
+
 @lru_cache(maxsize=1)
-def lambda_client() -> Any:
-    """A Lambda client, for the provider to hand a wait over to its next invocation."""
-    return _with_deadline(boto3.client("lambda", config=CLIENT_CONFIG))
+def wake_omics_client() -> Any:
+    """A HealthOmics client for the wakes of waits: the same endpoint settings, fewer retries."""
+    return _with_deadline(boto3.client("omics", config=WAKE_CLIENT_CONFIG))
+
+
+@lru_cache(maxsize=1)
+def sqs_client() -> Any:
+    """An SQS client, for the provider to send itself the next wake-up of a wait."""
+    return _with_deadline(boto3.client("sqs", config=CLIENT_CONFIG))

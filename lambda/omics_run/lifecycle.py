@@ -67,12 +67,13 @@ class CloudFormationEvent(TypedDict, total=False):
 class Outcome:
     """The physical ID and the attributes to answer CloudFormation with.
 
-    With a ``wait``, the answer is held until the run reaches its target.
+    With a ``wait``, the first wake-up of the run's wait is to be sent: the
+    answer itself never waits.
     """
 
     physical_resource_id: str
     attributes: dict[str, str] = field(default_factory=dict)
-    wait: waiting.WaitPlan | None = None
+    wait: waiting.WaitMessage | None = None
 
 
 class ResourceFailure(Exception):
@@ -105,6 +106,7 @@ class _Desired:
     settings: ResourceSettings
     fingerprint: str
     owner: str
+    wait_token: str
 
 
 def create(event: CloudFormationEvent, client: Any) -> Outcome:
@@ -129,6 +131,11 @@ def update(event: CloudFormationEvent, client: Any) -> Outcome:
     current_tags = bookkeeping.tags_of(current or {})
     if current is not None and current_tags.get(bookkeeping.FINGERPRINT_TAG) == desired.fingerprint:
         _apply_tag_difference(event, client, current, desired.request.get("tags", {}))
+        if _wait_handle_changed(event, desired):
+            # A new WaitCondition waits for the same run: start its wake chain on the run.
+            tag = {bookkeeping.WAIT_TAG: desired.wait_token}
+            _call(event, "TagResource", lambda: client.tag_resource(resourceArn=current["arn"], tags=tag))
+            return _started(event, desired, current)
         return Outcome(current["id"], run_attributes(current))
     replaced_id = current_tags.get(bookkeeping.REPLACES_TAG)
     if replaced_id and current_tags.get(bookkeeping.REPLACES_FINGERPRINT_TAG) == desired.fingerprint:
@@ -145,38 +152,6 @@ def update(event: CloudFormationEvent, client: Any) -> Outcome:
     return _started(event, desired, run)
 
 
-def continue_waiting(
-    event: CloudFormationEvent,
-    client: Any,
-    *,
-    seconds_left: Callable[[], float],
-    sleep: Callable[[float], None] = time.sleep,
-) -> Outcome | None:
-    """Carries on a wait: the final outcome, or None when the next invocation must carry on."""
-    plan = waiting.WaitPlan.from_event(event)
-    result = waiting.poll(client, plan, seconds_left=seconds_left, sleep=sleep)
-    if isinstance(result, waiting.StillWaiting):
-        return None
-    if isinstance(result, waiting.Reached):
-        return Outcome(plan.run_id, result.attributes)
-    run = result.run
-    prefix = f"{_shorten(event.get('LogicalResourceId', ''))}: run {plan.run_id}"
-    if isinstance(result, waiting.Ended):
-        detail = run.get("failureReason") or run.get("statusMessage") or "no reason given"
-        raise ResourceFailure(bounded_reason(f"{prefix} ended {run.get('status')}: {detail}"), plan.run_id)
-    settings = resource_settings_or_default(event.get("ResourceProperties", {}))
-    action = "left running"
-    if settings.delete_policy != "LEAVE":
-        _ignoring_finished_or_gone(lambda: client.cancel_run(id=plan.run_id))
-        action = "cancelled"
-    raise ResourceFailure(
-        bounded_reason(
-            f"{prefix} is {run.get('status')}, {action}: it did not reach {plan.target} before the deadline"
-        ),
-        plan.run_id,
-    )
-
-
 def resource_settings_or_default(properties: Mapping[str, Any]) -> ResourceSettings:
     """The resource settings, or the defaults when they are invalid (never fails: for Delete and waits)."""
     try:
@@ -186,10 +161,30 @@ def resource_settings_or_default(properties: Mapping[str, Any]) -> ResourceSetti
 
 
 def _started(event: CloudFormationEvent, desired: _Desired, run: Mapping[str, Any]) -> Outcome:
-    plan = waiting.plan_for(
-        run["id"], desired.settings.wait_for, event.get("ResourceProperties", {}).get("ServiceTimeout"), time.time()
+    """The answer for a run just started (or kept, with a new wait): its attributes, and its first wake."""
+    return Outcome(run["id"], run_attributes(run), _first_wake(event, desired, run["id"]))
+
+
+def _first_wake(event: CloudFormationEvent, desired: _Desired, run_id: str) -> waiting.WaitMessage | None:
+    settings = desired.settings
+    if settings.wait_for == "NONE" or settings.wait_handle is None:
+        return None
+    return waiting.WaitMessage(
+        run_id=run_id,
+        target=settings.wait_for,
+        deadline=waiting.deadline_for(settings.wait_timeout, time.time()),
+        poll_seconds=settings.wait_poll_interval,
+        token=desired.wait_token,
+        handle_url=settings.wait_handle,
+        logical_resource_id=event["LogicalResourceId"],
+        delete_policy=settings.delete_policy,
     )
-    return Outcome(run["id"], run_attributes(run), plan)
+
+
+def _wait_handle_changed(event: CloudFormationEvent, desired: _Desired) -> bool:
+    """Whether this Update brings a new WaitCondition for a run it keeps (only the wait settings changed)."""
+    old_handle = event.get("OldResourceProperties", {}).get("WaitHandle")
+    return desired.settings.wait_handle is not None and desired.settings.wait_handle != old_handle
 
 
 def delete(
@@ -262,6 +257,7 @@ def _desired(event: CloudFormationEvent, properties: Mapping[str, Any]) -> _Desi
         settings=settings,
         fingerprint=bookkeeping.fingerprint(request, settings.rerun_token),
         owner=bookkeeping.owner(event["StackId"], event["LogicalResourceId"]),
+        wait_token=waiting.first_token(request_id),
     )
 
 
@@ -281,6 +277,8 @@ def _start_run(
             replaced_run=replaced_run,
         ),
     }
+    if desired.settings.wait_handle is not None:
+        tags[bookkeeping.WAIT_TAG] = desired.wait_token
     return _call(event, "StartRun", lambda: client.start_run(**{**request, "tags": tags}))
 
 
@@ -388,6 +386,11 @@ def unexpected_failure_reason(event: CloudFormationEvent, error: BaseException) 
     return bounded_reason(f"{_shorten(event.get('LogicalResourceId', ''))}: {type(error).__name__}: {error}")
 
 
+def resource_reason(logical_resource_id: str, text: str) -> str:
+    """A bounded Reason that starts with the resource's logical ID."""
+    return bounded_reason(f"{_shorten(logical_resource_id)}: {text}")
+
+
 def property_failure_reason(logical_resource_id: str, property_name: str, problem: str) -> str:
     """A Reason that names the resource and the property, the allowed values last."""
     return bounded_reason(f"{_shorten(logical_resource_id)} property {property_name}: {problem}")
@@ -412,11 +415,11 @@ __all__ = [
     "Outcome",
     "ResourceFailure",
     "bounded_reason",
-    "continue_waiting",
     "create",
     "delete",
     "not_started_physical_id",
     "property_failure_reason",
+    "resource_reason",
     "service_failure_reason",
     "unexpected_failure_reason",
     "update",

@@ -15,7 +15,12 @@ DELETE_POLICIES = ("LEAVE", "CANCEL", "CANCEL_AND_DELETE")
 DEFAULT_DELETE_POLICY = "CANCEL"
 RERUN_TOKEN_LIMIT = 256
 WAIT_TARGETS = ("NONE", "RUNNING", "COMPLETED")
-CONTROL_PROPERTIES = SERVICE_PROPERTIES | {"RerunToken", "DeletePolicy", "WaitFor"}
+WAIT_PROPERTIES = frozenset({"WaitFor", "WaitHandle", "WaitTimeout", "WaitPollInterval"})
+CONTROL_PROPERTIES = SERVICE_PROPERTIES | WAIT_PROPERTIES | {"RerunToken", "DeletePolicy"}
+# AWS::CloudFormation::WaitCondition's Timeout is at most 43,200 s; SQS delays a message 0 to 900 s.
+WAIT_TIMEOUT_RANGE = (1, 43_200)
+WAIT_POLL_INTERVAL_RANGE = (1, 900)
+DEFAULT_WAIT_POLL_INTERVAL = 60
 
 # StartRun's idempotency token may be at most 128 characters.
 REQUEST_ID_LENGTH = 64
@@ -79,10 +84,13 @@ class ResourceSettings:
     delete_policy: str = DEFAULT_DELETE_POLICY
     rerun_token: str | None = None
     wait_for: str = "NONE"
+    wait_handle: str | None = None
+    wait_timeout: int = WAIT_TIMEOUT_RANGE[1]
+    wait_poll_interval: int = DEFAULT_WAIT_POLL_INTERVAL
 
 
 def resource_settings(properties: Mapping[str, Any]) -> ResourceSettings:
-    """Reads ``DeletePolicy``, ``RerunToken`` and ``WaitFor``; raises PropertyError for bad values."""
+    """Reads ``DeletePolicy``, ``RerunToken`` and the ``Wait*`` settings; raises PropertyError for bad values."""
     policy = properties.get("DeletePolicy", DEFAULT_DELETE_POLICY)
     if policy not in DELETE_POLICIES:
         raise PropertyError("DeletePolicy", f"got {quote(policy)}; allowed: {', '.join(DELETE_POLICIES)}")
@@ -92,7 +100,33 @@ def resource_settings(properties: Mapping[str, Any]) -> ResourceSettings:
     wait_for = properties.get("WaitFor", "NONE")
     if wait_for not in WAIT_TARGETS:
         raise PropertyError("WaitFor", f"got {quote(wait_for)}; allowed: {', '.join(WAIT_TARGETS)}")
-    return ResourceSettings(delete_policy=policy, rerun_token=token, wait_for=wait_for)
+    handle = properties.get("WaitHandle")
+    if wait_for != "NONE" and not (isinstance(handle, str) and handle.startswith("https://")):
+        # Never quote it: a handle URL is a presigned credential.
+        raise PropertyError(
+            "WaitHandle",
+            "missing or not an https:// URL; required with WaitFor: the Ref of an AWS::CloudFormation::WaitConditionHandle",
+        )
+    return ResourceSettings(
+        delete_policy=policy,
+        rerun_token=token,
+        wait_for=wait_for,
+        wait_handle=handle if wait_for != "NONE" else None,
+        wait_timeout=_integer_setting(properties, "WaitTimeout", WAIT_TIMEOUT_RANGE, WAIT_TIMEOUT_RANGE[1]),
+        wait_poll_interval=_integer_setting(
+            properties, "WaitPollInterval", WAIT_POLL_INTERVAL_RANGE, DEFAULT_WAIT_POLL_INTERVAL
+        ),
+    )
+
+
+def _integer_setting(properties: Mapping[str, Any], name: str, bounds: tuple[int, int], default: int) -> int:
+    value = properties.get(name)
+    if value is None:
+        return default
+    text = str(value).strip()
+    if isinstance(value, bool) or not text.isdigit() or not bounds[0] <= int(text) <= bounds[1]:
+        raise PropertyError(name, f"got {quote(value)}; allowed: an integer from {bounds[0]} to {bounds[1]} (seconds)")
+    return int(text)
 
 
 def derive_request_id(stack_id: str, logical_resource_id: str, cloudformation_request_id: str) -> str:

@@ -1,114 +1,220 @@
-"""Waiting for a run to reach RUNNING or COMPLETED before answering CloudFormation.
+"""Waiting for a run through a CloudFormation WaitCondition, woken by delayed SQS messages.
 
-One invocation polls GetRun for as long as its own deadline allows, then the
-provider invokes itself again with the same event (see ``omics_run_handler``):
-no EventBridge rule, no Lambda permission, nothing to clean up, whatever the
-number of waiting resources. The whole wait is bounded by a deadline inside
-the resource's ServiceTimeout, so CloudFormation always hears back.
+The run resource answers CloudFormation as soon as StartRun returns. The wait
+belongs to an ``AWS::CloudFormation::WaitCondition`` (up to 12 hours), whose
+handle URL reaches the provider as the ``WaitHandle`` property. A delayed SQS
+message wakes the provider; each wake makes one GetRun, then either signals
+the handle or sends the next delayed message. No invocation is held between
+wakes, and the only state is the message and the run's own tags.
+
+SQS delivers at least once, so each wake chain carries a token that the run's
+``cdk-omics-run:wait`` tag must match: a duplicated or stale message finds a
+different token (or none, once the wait ended or the resource was deleted)
+and does nothing.
 """
 from __future__ import annotations
 
-import os
+import hashlib
+import json
+import logging
 import time
-from dataclasses import asdict, dataclass
-from typing import Any, Callable, Mapping
+import uuid
+from dataclasses import asdict, dataclass, replace
+from typing import Any, Callable, Literal, Mapping
 
+from botocore.exceptions import BotoCoreError, ClientError
+
+from omics_run import bookkeeping
 from omics_run.attributes import run_attributes
 
-# The event key that carries the wait from one invocation to the next.
-WAIT_EVENT_KEY = "OmicsRunWait"
+logger = logging.getLogger(__name__)
+
 REACHED = {"RUNNING": frozenset({"RUNNING", "COMPLETED"}), "COMPLETED": frozenset({"COMPLETED"})}
+# EventBridge's Run Status Change statuses (HealthOmics user guide): STOPPING
+# exports outputs and is not final; these are.
 ENDED_WITHOUT_SUCCESS = frozenset({"FAILED", "CANCELLED", "DELETED"})
 
-# CloudFormation's own bound on a custom resource (ServiceTimeout), in seconds.
-MAX_SERVICE_TIMEOUT = 3600
-
-
-def poll_seconds() -> float:
-    """Time between two GetRun calls: the worst-case delay after a status change."""
-    return float(os.environ.get("OMICS_RUN_POLL_SECONDS", "15"))
-
-
-def margin_seconds() -> float:
-    """Time kept free before a deadline, to answer or hand over to the next invocation."""
-    return float(os.environ.get("OMICS_RUN_WAIT_MARGIN_SECONDS", "30"))
+# AWS::CloudFormation::WaitCondition's Timeout is at most 43,200 s (12 hours).
+MAX_WAIT_SECONDS = 43_200
+# SQS DelaySeconds is 0 to 900 (SendMessage API reference).
+MAX_DELAY_SECONDS = 900
+DEFAULT_POLL_SECONDS = 60
+# The last wake comes this long before the WaitCondition's own timeout, so the
+# provider cancels the run and says why before CloudFormation gives up.
+DEADLINE_MARGIN_SECONDS = 60.0
+# A wake that keeps failing (a service error, a signal that cannot be sent) is
+# retried with the next message this many times, then the wait ends in FAILURE.
+MAX_FAILED_WAKES = 10
 
 
 @dataclass(frozen=True)
-class WaitPlan:
-    """What to wait for, on which run, until when (seconds since the epoch)."""
+class WaitMessage:
+    """One wake-up: which run, what for, until when, and where to signal. The SQS message body."""
 
     run_id: str
     target: str
     deadline: float
+    poll_seconds: int
+    token: str
+    handle_url: str
+    logical_resource_id: str
+    delete_policy: str
+    failed_wakes: int = 0
 
-    def to_event(self) -> dict[str, Any]:
-        return asdict(self)
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), separators=(",", ":"))
 
     @classmethod
-    def from_event(cls, event: Mapping[str, Any]) -> WaitPlan:
-        return cls(**event[WAIT_EVENT_KEY])
+    def from_json(cls, body: str) -> WaitMessage:
+        return cls(**json.loads(body))
+
+    def next_delay(self, now: float) -> int:
+        """Seconds until the next wake: the poll interval, or less to land on the deadline."""
+        return max(0, min(self.poll_seconds, MAX_DELAY_SECONDS, int(self.deadline - now)))
 
 
-def plan_for(run_id: str, target: str, service_timeout: Any, now: float) -> WaitPlan | None:
-    """The wait a freshly started run needs, or None when the resource does not wait."""
-    if target not in REACHED:
-        return None
+def first_token(request_id: str) -> str:
+    """The wait token of a run's first wake, derived so that a redelivered event reuses it."""
+    return hashlib.sha256(f"wait\n{request_id}".encode("utf-8")).hexdigest()[:16]
+
+
+def new_token() -> str:
+    return uuid.uuid4().hex[:16]
+
+
+def deadline_for(timeout_seconds: float, now: float) -> float:
+    """When the last wake decides: just before the WaitCondition's own timeout."""
+    margin = min(DEADLINE_MARGIN_SECONDS, timeout_seconds / 4)
+    return now + min(timeout_seconds, MAX_WAIT_SECONDS) - margin
+
+
+@dataclass(frozen=True)
+class Signal:
+    """A WaitCondition signal, as CloudFormation documents it (a PUT of this JSON, empty Content-Type)."""
+
+    status: Literal["SUCCESS", "FAILURE"]
+    unique_id: str
+    reason: str
+    data: str
+
+    def body(self) -> bytes:
+        document = {"Status": self.status, "UniqueId": self.unique_id, "Data": self.data, "Reason": self.reason}
+        return json.dumps(document, separators=(",", ":")).encode("utf-8")
+
+
+WakeResult = Literal["signalled", "next", "retried", "dropped"]
+
+
+@dataclass(frozen=True)
+class WakeServices:
+    """What a wake acts through: HealthOmics, the queue and the WaitCondition handle."""
+
+    omics: Any
+    schedule: Callable[[WaitMessage, int], None]
+    signal: Callable[[str, Signal], None]
+    reason: Callable[[str], str]
+    now: Callable[[], float] = time.time
+
+
+def wake(message: WaitMessage, services: WakeServices) -> WakeResult:
+    """One wake of one waiting run: signal its handle, or schedule the next wake.
+
+    A wake that fails is retried by the next message (one in, one out, so
+    failures never multiply messages); after MAX_FAILED_WAKES the wait ends
+    in FAILURE and the run is cancelled unless the delete policy is LEAVE.
+    """
     try:
-        timeout = min(float(service_timeout), MAX_SERVICE_TIMEOUT)
-    except (TypeError, ValueError):
-        timeout = MAX_SERVICE_TIMEOUT
-    return WaitPlan(run_id=run_id, target=target, deadline=now + timeout - margin_seconds())
+        return _wake_once(message, services)
+    except (ClientError, BotoCoreError, OSError) as error:
+        failed = replace(message, failed_wakes=message.failed_wakes + 1)
+        if failed.failed_wakes >= MAX_FAILED_WAKES:
+            logger.warning("wait on run %s gives up after %d failed wakes: %s", message.run_id, failed.failed_wakes, error)
+            _end(failed, services, "FAILURE", f"the wait could not continue: {_describe(error)}", cancel=True)
+            return "signalled"
+        logger.warning("wake for run %s failed, retrying with the next message: %s", message.run_id, _describe(error))
+        services.schedule(failed, message.next_delay(services.now()))
+        return "retried"
 
 
-@dataclass(frozen=True)
-class Reached:
-    run: dict[str, Any]
+def _wake_once(message: WaitMessage, services: WakeServices) -> WakeResult:
+    try:
+        run: Mapping[str, Any] = services.omics.get_run(id=message.run_id)
+    except ClientError as error:
+        code = str(error.response.get("Error", {}).get("Code", ""))
+        if code == "ResourceNotFoundException":
+            _end(message, services, "FAILURE", "was deleted before it reached " + message.target, cancel=False)
+            return "signalled"
+        if code in ("AccessDeniedException", "AccessDenied"):
+            reason = "is not readable by this provider (not a run of this stack)"
+            _end(message, services, "FAILURE", reason, cancel=False)
+            return "signalled"
+        raise
+    if bookkeeping.tags_of(run).get(bookkeeping.WAIT_TAG) != message.token:
+        logger.info("wake for run %s dropped: its wait ended or another wake carries it on", message.run_id)
+        return "dropped"
+    status = str(run.get("status"))
+    if status in REACHED[message.target]:
+        data = json.dumps(run_attributes(run), separators=(",", ":"))
+        _end(message, services, "SUCCESS", f"reached {status}", cancel=False, data=data, run=run)
+        return "signalled"
+    if status in ENDED_WITHOUT_SUCCESS:
+        detail = run.get("failureReason") or run.get("statusMessage") or "no reason given"
+        _end(message, services, "FAILURE", f"ended {status}: {detail}", cancel=False, run=run)
+        return "signalled"
+    now = services.now()
+    if now >= message.deadline:
+        action = "left running" if message.delete_policy == "LEAVE" else "cancelled"
+        reason = f"is {status}, {action}: it did not reach {message.target} before the wait's timeout"
+        _end(message, services, "FAILURE", reason, cancel=True, run=run)
+        return "signalled"
+    following = replace(message, token=new_token(), failed_wakes=0)
+    # Send first, then move the tag: if the tag fails, this message is retried and
+    # the one just sent finds a token that is not its own.
+    services.schedule(following, message.next_delay(now))
+    services.omics.tag_resource(resourceArn=run["arn"], tags={bookkeeping.WAIT_TAG: following.token})
+    return "next"
 
-    @property
-    def attributes(self) -> dict[str, str]:
-        return run_attributes(self.run)
 
-
-@dataclass(frozen=True)
-class Ended:
-    """The run ended FAILED, CANCELLED or was deleted."""
-
-    run: dict[str, Any]
-
-
-@dataclass(frozen=True)
-class DeadlineReached:
-    run: dict[str, Any]
-
-
-@dataclass(frozen=True)
-class StillWaiting:
-    """This invocation's time is up; the next one carries on."""
-
-
-WaitResult = Reached | Ended | DeadlineReached | StillWaiting
-
-
-def poll(
-    client: Any,
-    plan: WaitPlan,
+def _end(
+    message: WaitMessage,
+    services: WakeServices,
+    status: Literal["SUCCESS", "FAILURE"],
+    what_happened: str,
     *,
-    seconds_left: Callable[[], float],
-    sleep: Callable[[float], None] = time.sleep,
-    now: Callable[[], float] = time.time,
-) -> WaitResult:
-    """Polls GetRun until the run reaches the target, ends, passes the deadline or this invocation must stop."""
-    interval = poll_seconds()
-    while True:
-        run = client.get_run(id=plan.run_id)
-        status = run.get("status")
-        if status in REACHED[plan.target]:
-            return Reached(run)
-        if status in ENDED_WITHOUT_SUCCESS:
-            return Ended(run)
-        if now() + interval >= plan.deadline:
-            return DeadlineReached(run)
-        if seconds_left() - interval <= margin_seconds():
-            return StillWaiting()
-        sleep(interval)
+    cancel: bool,
+    data: str = "",
+    run: Mapping[str, Any] | None = None,
+) -> None:
+    """Cancels if asked (and allowed), signals the handle, then ends the chain by removing its token."""
+    if cancel and message.delete_policy != "LEAVE":
+        try:
+            services.omics.cancel_run(id=message.run_id)
+        except ClientError as error:
+            logger.warning("run %s was not cancelled: %s", message.run_id, _describe(error))
+    reason = services.reason(f"run {message.run_id} {what_happened}")
+    services.signal(message.handle_url, Signal(status, message.run_id, reason, data))
+    if run is not None:
+        # Signal first: a signal repeated with the same UniqueId is the same signal to
+        # CloudFormation, while a token removed before a lost signal would strand the wait.
+        services.omics.untag_resource(resourceArn=run["arn"], tagKeys=[bookkeeping.WAIT_TAG])
+
+
+def _describe(error: BaseException) -> str:
+    if isinstance(error, ClientError):
+        details = error.response.get("Error", {})
+        return f"{error.operation_name} failed: {details.get('Code', 'Error')}: {details.get('Message', '')}"
+    return f"{type(error).__name__}: {error}"
+
+
+__all__ = [
+    "DEFAULT_POLL_SECONDS",
+    "MAX_WAIT_SECONDS",
+    "REACHED",
+    "Signal",
+    "WaitMessage",
+    "WakeServices",
+    "deadline_for",
+    "first_token",
+    "new_token",
+    "wake",
+]

@@ -1,9 +1,9 @@
-"""A local stand-in for the Lambda Invoke API (and a trap for EventBridge calls).
+"""A trap for Lambda and EventBridge calls, which the provider must never make.
 
-The provider hands a wait in progress to its next invocation with an
-asynchronous Invoke of itself. The stand-in records those invocations so a
-test can play them through the handler, as Lambda would, and records any
-other call (AddPermission, EventBridge PutRule, ...) as unexpected.
+Waits travel by SQS, so no Invoke of itself, no crhelper polling rule and no
+Lambda permission should ever reach this server: the tests point
+``AWS_ENDPOINT_URL_LAMBDA`` and ``AWS_ENDPOINT_URL_EVENTS`` here and assert
+that ``invocations`` and ``unexpected`` stay empty.
 """
 from __future__ import annotations
 

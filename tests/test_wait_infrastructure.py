@@ -1,0 +1,165 @@
+"""The wait as CloudFormation sees it: a WaitCondition per waiting run, a result read after it, one queue per stack."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import aws_cdk as cdk
+import pytest
+from aws_cdk.assertions import Template
+
+from cdk_omics_run import OmicsRun, OmicsRunProvider, WaitFor
+from synth import cfn_lint
+
+ROLE = "arn:aws:iam::123456789012:role/omics-run"
+REQUIRED: dict[str, Any] = {"workflow_id": "1234567", "role_arn": ROLE, "output_uri": "s3://results-bucket/runs/"}
+
+
+def new_stack() -> cdk.Stack:
+    return cdk.Stack(cdk.App(context={"aws:cdk:bundling-stacks": []}), "Stack")
+
+
+def of_type(template: dict[str, Any], resource_type: str) -> dict[str, dict[str, Any]]:
+    return {k: r for k, r in template["Resources"].items() if r["Type"] == resource_type}
+
+
+def synthesized(stack: cdk.Stack) -> dict[str, Any]:
+    return Template.from_stack(stack).to_json()
+
+
+def wait_ids(arguments: dict[str, Any]) -> set[str]:
+    stack = new_stack()
+    OmicsRun(stack, "Run", **{**REQUIRED, "wait_for": WaitFor.COMPLETED, **arguments})
+    template = synthesized(stack)
+    return {k for k, r in template["Resources"].items() if r["Type"].startswith(("AWS::CloudFormation::Wait", "Custom::OmicsRunResult"))}
+
+
+def test_a_waiting_run_gets_a_wait_condition_of_twelve_hours_by_default_and_its_handle_as_a_property() -> None:
+    stack = new_stack()
+    OmicsRun(stack, "Run", **REQUIRED, wait_for=WaitFor.COMPLETED)
+    OmicsRun(stack, "Short", **REQUIRED, wait_for=WaitFor.RUNNING, wait_timeout=cdk.Duration.hours(2),
+             wait_poll_interval=cdk.Duration.minutes(5))  # fmt: skip
+    template = synthesized(stack)
+
+    conditions = of_type(template, "AWS::CloudFormation::WaitCondition")
+    assert sorted(c["Properties"]["Timeout"] for c in conditions.values()) == ["43200", "7200"]
+    assert all(c["Properties"]["Count"] == 1 for c in conditions.values())
+    runs = of_type(template, "Custom::OmicsRun")
+    handles = of_type(template, "AWS::CloudFormation::WaitConditionHandle")
+    assert sorted(r["Properties"]["WaitHandle"]["Ref"] for r in runs.values()) == sorted(handles)
+    [short] = [r["Properties"] for k, r in runs.items() if k.startswith("Short")]
+    assert (short["WaitFor"], short["WaitTimeout"], short["WaitPollInterval"]) == ("RUNNING", 7200, 300)
+    assert all("ServiceTimeout" not in r["Properties"] for r in runs.values())
+
+
+def test_whatever_reads_a_waiting_runs_attributes_depends_on_its_wait_condition() -> None:
+    stack = new_stack()
+    first = OmicsRun(stack, "First", **REQUIRED, wait_for=WaitFor.COMPLETED)
+    OmicsRun(stack, "Second", **REQUIRED, parameters={"input": first.attr_run_output_uri})
+    cdk.CfnOutput(stack, "Status", value=first.attr_status)
+    template = synthesized(stack)
+
+    [(first_id, _)] = [(k, r) for k, r in of_type(template, "Custom::OmicsRun").items() if k.startswith("First")]
+    [(condition_id, condition)] = of_type(template, "AWS::CloudFormation::WaitCondition").items()
+    [(result_id, result)] = of_type(template, "Custom::OmicsRunResult").items()
+    [second] = [r for k, r in of_type(template, "Custom::OmicsRun").items() if k.startswith("Second")]
+    assert condition["DependsOn"] == [first_id]
+    assert result["DependsOn"] == [condition_id]
+    assert result["Properties"]["RunId"] == {"Ref": first_id}
+    assert {"Fn::GetAtt": [result_id, "RunOutputUri"]} in second["Properties"]["Parameters"]["Fn::Join"][1]
+    assert template["Outputs"]["Status"]["Value"] == {"Fn::GetAtt": [result_id, "Status"]}
+
+
+def test_add_dependency_on_a_waiting_run_waits_for_its_condition_too() -> None:
+    stack = new_stack()
+    first = OmicsRun(stack, "First", **REQUIRED, wait_for=WaitFor.COMPLETED)
+    second = OmicsRun(stack, "Second", **REQUIRED)
+    second.node.add_dependency(first)
+    template = synthesized(stack)
+
+    [second_run] = [r for k, r in of_type(template, "Custom::OmicsRun").items() if k.startswith("Second")]
+    [condition_id] = of_type(template, "AWS::CloudFormation::WaitCondition")
+    assert condition_id in second_run["DependsOn"]
+
+
+def test_a_run_defining_change_brings_a_new_wait_and_a_tags_only_change_keeps_it() -> None:
+    original = wait_ids({})
+
+    assert wait_ids({"parameters": {"sample": "B"}}).isdisjoint(original)
+    assert wait_ids({"wait_timeout": cdk.Duration.hours(3)}).isdisjoint(original)
+    assert wait_ids({"tags": {"team": "genomics"}}) == original
+    assert wait_ids({"delete_policy": "LEAVE"}) == original
+    assert wait_ids({}) == original  # stable from one synth to the next
+
+
+@pytest.mark.parametrize("count", [1, 50])
+def test_the_provider_adds_one_queue_one_dead_letter_queue_and_one_mapping_however_many_runs_wait(count: int) -> None:
+    stack = new_stack()
+    for index in range(count):
+        OmicsRun(stack, f"Run{index}", **REQUIRED, wait_for=WaitFor.COMPLETED)
+    template = synthesized(stack)
+
+    assert len(of_type(template, "AWS::SQS::Queue")) == 2
+    assert len(of_type(template, "AWS::Lambda::EventSourceMapping")) == 1
+    assert len(of_type(template, "AWS::IAM::Policy")) == 1
+    assert len(of_type(template, "AWS::CloudFormation::WaitCondition")) == count
+
+
+def test_the_queue_is_encrypted_tls_only_with_a_dead_letter_queue_and_feeds_the_function_in_small_batches() -> None:
+    stack = new_stack()
+    OmicsRun(stack, "Run", **REQUIRED, wait_for=WaitFor.COMPLETED)
+    template = synthesized(stack)
+    provider = OmicsRunProvider.of(stack)
+    queue_id = stack.get_logical_id(provider.wait_queue.node.default_child)  # type: ignore[union-attr]
+
+    queues = of_type(template, "AWS::SQS::Queue")
+    assert all(q["Properties"]["SqsManagedSseEnabled"] is True for q in queues.values())
+    assert queues[queue_id]["Properties"]["RedrivePolicy"]["maxReceiveCount"] == 5
+    assert queues[queue_id]["Properties"]["VisibilityTimeout"] == 1800
+    for policy in of_type(template, "AWS::SQS::QueuePolicy").values():
+        [statement] = policy["Properties"]["PolicyDocument"]["Statement"]
+        assert (statement["Effect"], statement["Condition"]) == ("Deny", {"Bool": {"aws:SecureTransport": "false"}})
+    [mapping] = of_type(template, "AWS::Lambda::EventSourceMapping").values()
+    assert mapping["Properties"]["BatchSize"] == 10
+    assert mapping["Properties"]["ScalingConfig"] == {"MaximumConcurrency": 2}
+    assert mapping["Properties"]["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    [function] = of_type(template, "AWS::Lambda::Function").values()
+    assert function["Properties"]["Environment"]["Variables"]["OMICS_RUN_WAIT_QUEUE_URL"] == {"Ref": queue_id}
+    assert function["Properties"]["Timeout"] == 300
+    [policy] = of_type(template, "AWS::IAM::Policy").values()
+    send = [s for s in policy["Properties"]["PolicyDocument"]["Statement"] if s.get("Sid") == "ScheduleWakeUps"]
+    assert send == [{"Action": "sqs:SendMessage", "Effect": "Allow", "Resource": {"Fn::GetAtt": [queue_id, "Arn"]},
+                     "Sid": "ScheduleWakeUps"}]  # fmt: skip
+    assert not [s for s in policy["Properties"]["PolicyDocument"]["Statement"] if "lambda:InvokeFunction" in json.dumps(s)]
+
+
+def test_a_stack_whose_runs_do_not_wait_has_no_queue() -> None:
+    stack = new_stack()
+    OmicsRun(stack, "Run", **REQUIRED)
+
+    assert of_type(synthesized(stack), "AWS::SQS::Queue") == {}
+
+
+def test_on_status_change_matches_this_runs_events_and_never_waits_for_them() -> None:
+    stack = new_stack()
+    run = OmicsRun(stack, "Run", **REQUIRED, wait_for=WaitFor.RUNNING)
+    run.on_status_change("Done", statuses=["COMPLETED"])
+    template = synthesized(stack)
+
+    [run_id] = of_type(template, "Custom::OmicsRun")
+    [rule] = of_type(template, "AWS::Events::Rule").values()
+    assert rule["Properties"]["EventPattern"] == {
+        "source": ["aws.omics"], "detail-type": ["Run Status Change"],
+        "detail": {"runId": [{"Fn::GetAtt": [run_id, "Id"]}], "status": ["COMPLETED"]},
+    }  # fmt: skip
+
+
+def test_a_stack_of_waiting_runs_passes_cfn_lint(tmp_path: Path) -> None:
+    stack = new_stack()
+    first = OmicsRun(stack, "First", **REQUIRED, wait_for=WaitFor.COMPLETED)
+    OmicsRun(stack, "Second", **REQUIRED, parameters={"input": first.attr_run_output_uri}, wait_for=WaitFor.RUNNING)
+    path = tmp_path / "waits.template.json"
+    path.write_text(json.dumps(synthesized(stack)))
+
+    assert cfn_lint(path) == (0, "")
