@@ -5,11 +5,11 @@ SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-export PATH := $(CURDIR)/$(BIN):$(PATH)
-# jsii prints a large end-of-life banner under Node 20.
-export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
+# The virtualenv first (cdk.json runs python3 app.py), then the Node.js LTS that
+# package.json pins (jsii runs `node` from PATH), then the machine's own.
+export PATH := $(CURDIR)/$(BIN):$(CURDIR)/node_modules/.bin:$(PATH)
 
-.PHONY: synth test setup clean
+.PHONY: synth test lint setup clean
 
 setup: $(VENV)/.installed node_modules/.installed
 
@@ -28,6 +28,12 @@ synth: setup
 
 test: setup
 	$(BIN)/python -m pytest
+
+# ruff (lint and format) and mypy, configured in pyproject.toml; CI runs this before the tests.
+lint: $(VENV)/.installed
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 
 clean:
 	rm -rf $(VENV) node_modules cdk.out out dist build

@@ -5,11 +5,13 @@ requests go through crhelper's public decorators (Custom::OmicsRun and its
 Custom::OmicsRunResult); the wake-ups of waits arrive as SQS batches from the
 provider's event source mapping.
 """
+
 from __future__ import annotations
 
 import logging
 import time
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from crhelper import CfnResource
 
@@ -31,6 +33,7 @@ try:
 
     from omics_run import lifecycle, result, waiting
     from omics_run.client import omics_client, set_time_budget, wake_omics_client
+    from omics_run.lifecycle import CloudFormationEvent
     from omics_run.wait_transport import put_signal, schedule_wake
 except Exception as error:  # noqa: BLE001 - crhelper answers FAILED instead of leaving the stack waiting
     helper.init_failure(error)
@@ -44,12 +47,12 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any] | None:
     return None
 
 
-def _answer(outcome: "lifecycle.Outcome") -> str:
+def _answer(outcome: lifecycle.Outcome) -> str:
     helper.Data.update(outcome.attributes)
     return outcome.physical_resource_id
 
 
-def _guarded(event: dict[str, Any], context: Any, step: Callable[[], "lifecycle.Outcome"]) -> str:
+def _guarded(event: CloudFormationEvent, context: Any, step: Callable[[], lifecycle.Outcome]) -> str:
     """Runs one lifecycle step so that every failure answers with the right physical ID and our own Reason.
 
     The physical ID is set before any work, so crhelper's timeout answer
@@ -72,30 +75,30 @@ def _guarded(event: dict[str, Any], context: Any, step: Callable[[], "lifecycle.
         raise
     except ClientError as error:
         raise lifecycle.ResourceFailure(lifecycle.service_failure_reason(event, error.operation_name, error)) from None
-    except Exception as error:
+    except Exception as error:  # noqa: BLE001 - any failure must answer with our physical ID and Reason
         raise lifecycle.ResourceFailure(lifecycle.unexpected_failure_reason(event, error)) from None
 
 
-def _is_result(event: dict[str, Any]) -> bool:
+def _is_result(event: CloudFormationEvent) -> bool:
     return event.get("ResourceType") == result.RESOURCE_TYPE
 
 
 @helper.create
-def create(event: dict[str, Any], context: Any) -> str:
+def create(event: CloudFormationEvent, context: Any) -> str:
     if _is_result(event):
         return _guarded(event, context, lambda: result.read(event, omics_client()))
     return _guarded(event, context, lambda: lifecycle.create(event, omics_client()))
 
 
 @helper.update
-def update(event: dict[str, Any], context: Any) -> str:
+def update(event: CloudFormationEvent, context: Any) -> str:
     if _is_result(event):
         return _guarded(event, context, lambda: result.read(event, omics_client()))
     return _guarded(event, context, lambda: lifecycle.update(event, omics_client()))
 
 
 @helper.delete
-def delete(event: dict[str, Any], context: Any) -> str:
+def delete(event: CloudFormationEvent, context: Any) -> str:
     if _is_result(event):
         return _guarded(event, context, lambda: result.forget(event))
     seconds_left = lambda: context.get_remaining_time_in_millis() / 1000  # noqa: E731
@@ -122,7 +125,7 @@ def wake_up(event: dict[str, Any], context: Any) -> dict[str, Any]:
     return {"batchItemFailures": failures}
 
 
-def _wake_services(message: "waiting.WaitMessage") -> "waiting.WakeServices":
+def _wake_services(message: waiting.WaitMessage) -> waiting.WakeServices:
     return waiting.WakeServices(
         omics=wake_omics_client(),
         schedule=schedule_wake,

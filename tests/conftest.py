@@ -18,10 +18,13 @@ from support.lambda_stand_in import LambdaStandIn
 from support.omics_stand_in import OmicsStandIn
 from support.response_bucket import ResponseBucket
 
-# jsii prints a large end-of-life banner under Node 20 on every import of aws_cdk.
-os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
-
 REPO_ROOT = Path(__file__).resolve().parents[1]
+
+# jsii runs `node` from PATH: use the Node.js LTS that package.json pins, when npm installed it,
+# before anything imports aws_cdk (the CDK CLI's subprocesses inherit it too).
+_PINNED_NODE = REPO_ROOT / "node_modules" / ".bin"
+if (_PINNED_NODE / "node").exists():
+    os.environ["PATH"] = f"{_PINNED_NODE}{os.pathsep}{os.environ.get('PATH', '')}"
 REGION = "us-east-1"
 
 

@@ -1,8 +1,10 @@
 """The run attributes a Custom::OmicsRun returns to Fn::GetAtt."""
+
 from __future__ import annotations
 
 import datetime
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 # Attribute name -> member of the StartRun/GetRun output. The names are the
 # ones CloudFormation's own AWS::Omics::Run resource returns.

@@ -13,11 +13,13 @@ They make updates and rollbacks safe without any state of the provider's own:
   later revert never restores it and any wait on it stops;
 - ``wait``: the token of the one live wake-up chain of a wait (see ``waiting``).
 """
+
 from __future__ import annotations
 
 import hashlib
 import json
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from omics_run.tag_rules import TAG_PREFIX
 
@@ -42,7 +44,7 @@ def fingerprint(request: Mapping[str, Any], rerun_token: str | None) -> str:
 
 def owner(stack_id: str, logical_resource_id: str) -> str:
     """The digest that marks runs started by one resource of one stack."""
-    return hashlib.sha256(f"{stack_id}\n{logical_resource_id}".encode("utf-8")).hexdigest()
+    return hashlib.sha256(f"{stack_id}\n{logical_resource_id}".encode()).hexdigest()
 
 
 def bookkeeping_tags(

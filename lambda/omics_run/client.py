@@ -1,9 +1,11 @@
 """The AWS clients the provider uses, and the one rule they share: never retry past the deadline."""
+
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from functools import lru_cache
-from typing import Any, Callable
+from typing import Any
 
 import boto3
 from botocore.config import Config
@@ -46,7 +48,9 @@ def _no_retry_near_the_deadline(
 
 
 def _with_deadline(client: Any) -> Any:
-    client.meta.events.register_first(f"needs-retry.{client.meta.service_model.service_id.hyphenize()}", _no_retry_near_the_deadline)
+    client.meta.events.register_first(
+        f"needs-retry.{client.meta.service_model.service_id.hyphenize()}", _no_retry_near_the_deadline
+    )
     return client
 
 

@@ -5,13 +5,15 @@ returns the outcome; the crhelper wiring in ``omics_run_handler`` only
 passes it on. No state is kept between requests: the run's own bookkeeping
 tags (see ``bookkeeping``) carry what Update and Delete need to know.
 """
+
 from __future__ import annotations
 
 import logging
 import re
 import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Callable, Literal, Mapping, TypedDict
+from typing import Any, Literal, TypedDict
 
 from botocore.exceptions import BotoCoreError, ClientError
 
@@ -55,6 +57,8 @@ class CloudFormationEvent(TypedDict, total=False):
     """The fields of a custom-resource request that the provider reads."""
 
     RequestType: RequestType
+    ResourceType: str
+    ResponseURL: str
     StackId: str
     RequestId: str
     LogicalResourceId: str

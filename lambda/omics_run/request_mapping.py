@@ -1,10 +1,12 @@
 """Custom::OmicsRun properties -> a StartRun request. A pure function of its inputs."""
+
 from __future__ import annotations
 
 import difflib
 import hashlib
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any
 
 from omics_run.start_run_shape import PropertyError, coerce_member, quote, start_run_members
 from omics_run.tag_rules import declared_tags_problem
@@ -96,7 +98,9 @@ def resource_settings(properties: Mapping[str, Any]) -> ResourceSettings:
         raise PropertyError("DeletePolicy", f"got {quote(policy)}; allowed: {', '.join(DELETE_POLICIES)}")
     token = properties.get("RerunToken")
     if token is not None and (not isinstance(token, str) or len(token) > RERUN_TOKEN_LIMIT):
-        raise PropertyError("RerunToken", f"got {quote(token)}; allowed: a string of at most {RERUN_TOKEN_LIMIT} characters")
+        raise PropertyError(
+            "RerunToken", f"got {quote(token)}; allowed: a string of at most {RERUN_TOKEN_LIMIT} characters"
+        )
     wait_for = properties.get("WaitFor", "NONE")
     if wait_for not in WAIT_TARGETS:
         raise PropertyError("WaitFor", f"got {quote(wait_for)}; allowed: {', '.join(WAIT_TARGETS)}")
@@ -105,7 +109,8 @@ def resource_settings(properties: Mapping[str, Any]) -> ResourceSettings:
         # Never quote it: a handle URL is a presigned credential.
         raise PropertyError(
             "WaitHandle",
-            "missing or not an https:// URL; required with WaitFor: the Ref of an AWS::CloudFormation::WaitConditionHandle",
+            "missing or not an https:// URL; required with WaitFor: "
+            "the Ref of an AWS::CloudFormation::WaitConditionHandle",
         )
     return ResourceSettings(
         delete_policy=policy,

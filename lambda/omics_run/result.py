@@ -4,6 +4,7 @@ The construct makes this resource depend on the run's WaitCondition and points
 the run's ``attr_*`` at it, so whatever reads them starts only after the wait,
 and sees the run as it is then (Status COMPLETED, or RUNNING).
 """
+
 from __future__ import annotations
 
 from typing import Any

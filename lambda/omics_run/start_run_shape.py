@@ -5,17 +5,19 @@ ranges and patterns. A member that a newer botocore adds works without any
 hand-written mapping code. This module depends on botocore only, so the
 construct library can load it at synth time too.
 """
+
 from __future__ import annotations
 
 import json
 import re
 import unicodedata
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from functools import lru_cache
-from typing import Any, Callable, Mapping
+from functools import cache, lru_cache
+from typing import Any
 
 import botocore.session
-from botocore.model import Shape
+from botocore.model import MapShape, Shape
 
 # Members the handler fills in itself rather than taking from the template.
 DERIVED_MEMBERS = frozenset({"requestId"})
@@ -59,6 +61,8 @@ def start_run_members() -> dict[str, Member]:
     """
     operation = botocore.session.get_session().get_service_model("omics").operation_model("StartRun")
     input_shape = operation.input_shape
+    if input_shape is None:
+        raise RuntimeError("botocore's omics model has no StartRun input shape")
     required = set(input_shape.required_members)
     return {
         property_name_of(wire_name): Member(
@@ -149,6 +153,8 @@ def _coerce_boolean(path: str, shape: Shape, value: Any) -> bool:
 
 
 def _coerce_map(path: str, shape: Shape, value: Any) -> dict[str, Any]:
+    if not isinstance(shape, MapShape):
+        raise TypeError(f"{path}: the model's map shape {shape.name} is not a MapShape")
     if not isinstance(value, Mapping):
         raise PropertyError(path, f"got {quote(value)}; allowed: an object of string keys and values")
     coerced: dict[str, Any] = {}
@@ -163,7 +169,8 @@ def _coerce_document(path: str, shape: Shape, value: Any) -> dict[str, Any]:
         try:
             value = json.loads(value)
         except json.JSONDecodeError as error:
-            raise PropertyError(path, f"got invalid JSON ({error.msg} at character {error.pos}); allowed: {allowed}")
+            problem = f"got invalid JSON ({error.msg} at character {error.pos}); allowed: {allowed}"
+            raise PropertyError(path, problem) from None
     if not isinstance(value, Mapping):
         raise PropertyError(path, f"got {quote(value)}; allowed: {allowed}")
     return dict(value)
@@ -193,12 +200,14 @@ def _bounds_text(low: int | None, high: int | None, joiner: str = " to ") -> str
 _CATEGORY_CLASS = re.compile(r"\[((?:\\p\{[A-Z]\}|\\[tnr]|\|)+)\]([+*])")
 
 
-@lru_cache(maxsize=None)
+@cache
 def _pattern_matcher(pattern: str) -> Callable[[str], bool]:
     category_class = _CATEGORY_CLASS.fullmatch(pattern)
     if category_class:
         categories = set(re.findall(r"\\p\{([A-Z])\}", category_class.group(1)))
-        extra = {"\t" if c == "t" else "\n" if c == "n" else "\r" for c in re.findall(r"\\([tnr])", category_class.group(1))}
+        extra = {
+            "\t" if c == "t" else "\n" if c == "n" else "\r" for c in re.findall(r"\\([tnr])", category_class.group(1))
+        }
         at_least_one = category_class.group(2) == "+"
 
         def matches_categories(text: str) -> bool:

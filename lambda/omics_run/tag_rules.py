@@ -3,9 +3,11 @@
 Pure and dependency-free, so the construct library loads this very module at
 synth time (see ``cdk_omics_run.handler_source``) and both apply the same rules.
 """
+
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 # Keys the provider writes itself (see ``bookkeeping``); templates may not declare them.
 TAG_PREFIX = "cdk-omics-run:"

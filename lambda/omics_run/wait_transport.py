@@ -1,4 +1,5 @@
 """How waits travel: delayed SQS messages to the provider, and signals to a WaitCondition handle."""
+
 from __future__ import annotations
 
 import os
@@ -6,7 +7,7 @@ import urllib.error
 import urllib.request
 
 from omics_run.client import sqs_client
-from omics_run.waiting import WaitMessage, Signal
+from omics_run.waiting import Signal, WaitMessage
 
 # The provider's wake-up queue, set by the construct when some run waits.
 QUEUE_URL_ENV = "OMICS_RUN_WAIT_QUEUE_URL"

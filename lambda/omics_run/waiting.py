@@ -12,6 +12,7 @@ SQS delivers at least once, so each wake chain carries a token that the run's
 different token (or none, once the wait ended or the resource was deleted)
 and does nothing.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -19,8 +20,9 @@ import json
 import logging
 import time
 import uuid
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, replace
-from typing import Any, Callable, Literal, Mapping
+from typing import Any, Literal
 
 from botocore.exceptions import BotoCoreError, ClientError
 
@@ -75,7 +77,7 @@ class WaitMessage:
 
 def first_token(request_id: str) -> str:
     """The wait token of a run's first wake, derived so that a redelivered event reuses it."""
-    return hashlib.sha256(f"wait\n{request_id}".encode("utf-8")).hexdigest()[:16]
+    return hashlib.sha256(f"wait\n{request_id}".encode()).hexdigest()[:16]
 
 
 def new_token() -> str:
@@ -128,7 +130,9 @@ def wake(message: WaitMessage, services: WakeServices) -> WakeResult:
     except (ClientError, BotoCoreError, OSError) as error:
         failed = replace(message, failed_wakes=message.failed_wakes + 1)
         if failed.failed_wakes >= MAX_FAILED_WAKES:
-            logger.warning("wait on run %s gives up after %d failed wakes: %s", message.run_id, failed.failed_wakes, error)
+            logger.warning(
+                "wait on run %s gives up after %d failed wakes: %s", message.run_id, failed.failed_wakes, error
+            )
             _end(failed, services, "FAILURE", f"the wait could not continue: {_describe(error)}", cancel=True)
             return "signalled"
         logger.warning("wake for run %s failed, retrying with the next message: %s", message.run_id, _describe(error))
