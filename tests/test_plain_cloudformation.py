@@ -254,3 +254,30 @@ def test_parameters_written_as_a_yaml_object_reach_the_workflow_as_strings(
 
     assert body["parameters"] == as_cloudformation_sends(typed) == {"sample_name": "NA12878", "threads": "16", "emit_gvcf": "true"}
     assert body["priority"] == 1 and body["storageCapacity"] == 10  # StartRun's own members get their types back
+
+
+def test_the_waiting_yaml_example_passes_cfn_lint_and_its_run_starts_a_wait_through_the_shipped_zip(
+    unzipped_provider: Path, omics: OmicsStandIn, response_bucket: ResponseBucket, sqs: Any, wake_queue: str
+) -> None:
+    example = REPO_ROOT / "examples" / "plain-cloudformation-waiting.yaml"
+    assert cfn_lint(example) == (0, "")
+    template = json.loads(json.dumps(cfn_yaml.loads(example.read_text())))
+    [(logical_id, run)] = resources_of_type(template, "Custom::OmicsRun").items()
+    [condition] = resources_of_type(template, "AWS::CloudFormation::WaitCondition").values()
+    properties = dict(run["Properties"])
+    properties.pop("ServiceToken")
+    assert properties["WaitHandle"] == condition["Properties"]["Handle"] == {"Ref": "AlignHandle"}
+    assert str(properties["WaitTimeout"]) == condition["Properties"]["Timeout"]
+    assert condition["DependsOn"] == logical_id
+    properties["WaitHandle"] = response_bucket.presigned_response_url(f"handles/{uuid.uuid4()}")
+    key = f"responses/{uuid.uuid4()}"
+    event = cfn_event("Create", properties, response_url=response_bucket.presigned_response_url(key), logical_id=logical_id)
+
+    environment = {**handler_environment(omics, response_bucket), "OMICS_RUN_WAIT_QUEUE_URL": wake_queue}
+    run_bundled_handler(unzipped_provider, event, environment)
+
+    assert response_bucket.wait_for_response(key)["Status"] == "SUCCESS"
+    [body] = omics.start_run_bodies()
+    assert "cdk-omics-run:wait" in body["tags"]
+    queued = sqs.get_queue_attributes(QueueUrl=wake_queue, AttributeNames=["ApproximateNumberOfMessagesDelayed"])
+    assert queued["Attributes"]["ApproximateNumberOfMessagesDelayed"] == "1"  # the first wake, 60 s away
