@@ -9,10 +9,12 @@ set-up command's job, which CI runs from a clean clone.
 """
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -42,6 +44,21 @@ def test_the_readme_has_commands_to_check() -> None:
     assert "make synth" in commands
     assert any(c.startswith("python -m cdk_omics_run.preview") for c in commands)
     assert not any(c.startswith("aws ") for c in commands)
+
+
+@pytest.mark.slow
+def test_the_readme_python_example_synthesizes_as_written(tmp_path: Path) -> None:
+    [example] = re.findall(r"^```python\n(.*?)^```", (REPO_ROOT / "README.md").read_text(), re.MULTILINE | re.DOTALL)
+    (tmp_path / "example.py").write_text(example)
+
+    result = subprocess.run(
+        [sys.executable, "example.py"], cwd=tmp_path, env={**os.environ, "CDK_OUTDIR": str(tmp_path / "out")},
+        capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+
+    assert result.returncode == 0, result.stderr[-4000:]
+    template = json.loads((tmp_path / "out" / "Genomics.template.json").read_text())
+    assert sum(r["Type"] == "Custom::OmicsRun" for r in template["Resources"].values()) == 2
 
 
 @pytest.mark.slow
