@@ -9,6 +9,7 @@ Example::
 from __future__ import annotations
 
 from cdk_omics_run.arguments import ArgumentError
+from cdk_omics_run.documentation import show_init_signature
 from cdk_omics_run.enums import (
     CacheBehavior,
     DeletePolicy,
@@ -23,21 +24,26 @@ from cdk_omics_run.enums import (
 )
 from cdk_omics_run.provider import OmicsRunProvider
 from cdk_omics_run.provider_stack import OmicsRunProviderStack
-from cdk_omics_run.run import RESOURCE_TYPE, OmicsRun
+from cdk_omics_run.run import RESOURCE_TYPE, OmicsRun, OmicsRunArguments
 
 __version__ = "0.1.0"
 
+# jsii's metaclass hides __init__'s arguments from help() and inspect.signature(); OmicsRun shows its own.
+show_init_signature(OmicsRunProvider)
+show_init_signature(OmicsRunProviderStack)
+
 __all__ = [
+    "RESOURCE_TYPE",
     "ArgumentError",
     "CacheBehavior",
     "DeletePolicy",
     "LogLevel",
     "NetworkingMode",
     "OmicsRun",
+    "OmicsRunArguments",
     "OmicsRunProvider",
     "OmicsRunProviderStack",
     "OutputUriPrefixMode",
-    "RESOURCE_TYPE",
     "RetentionMode",
     "ScratchStorageMode",
     "StorageType",

@@ -40,7 +40,7 @@ class OmicsRunProviderStack(Stack):
     def __init__(
         self,
         scope: Construct,
-        id_: str,
+        id: str,
         *,
         export_name: str = DEFAULT_EXPORT_NAME,
         run_role_arns: Sequence[str] | None = None,
@@ -51,7 +51,7 @@ class OmicsRunProviderStack(Stack):
             f"Custom::OmicsRun provider (cdk-omics-run): starts AWS HealthOmics runs; "
             f"exports its ServiceToken as {export_name}",
         )
-        super().__init__(scope, id_, **stack_props)
+        super().__init__(scope, id, **stack_props)
         # Its runs are tagged with their own stacks: IAM requires the tag, not this stack's ID.
         self.provider = OmicsRunProvider(self, PROVIDER_ID, serves_other_stacks=True)
         self.run_role_arns: CfnParameter | None = None

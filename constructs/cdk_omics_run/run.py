@@ -1,9 +1,12 @@
 """The OmicsRun construct: one HealthOmics workflow run as a stack resource."""
 from __future__ import annotations
 
+import difflib
 import json
+import sys
+from collections.abc import Collection, Mapping, Sequence
 from pathlib import Path
-from typing import Any, Mapping, Sequence, Union
+from typing import TYPE_CHECKING, Any, TypedDict
 
 import jsii
 from aws_cdk import (
@@ -20,9 +23,8 @@ from aws_cdk import (
 from aws_cdk import aws_events as events
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_omics as omics
-from constructs import Construct
 
-from cdk_omics_run.tokens import is_token
+from cdk_omics_run.acknowledgements import acknowledge_wildcard
 from cdk_omics_run.arguments import (
     ArgumentError,
     argument_name_of,
@@ -30,6 +32,7 @@ from cdk_omics_run.arguments import (
     resource_properties,
     resource_settings,
 )
+from cdk_omics_run.documentation import show_init_signature, with_argument_fields
 from cdk_omics_run.enums import (
     CacheBehavior,
     DeletePolicy,
@@ -42,45 +45,93 @@ from cdk_omics_run.enums import (
     WaitFor,
     WorkflowType,
 )
-from cdk_omics_run.acknowledgements import acknowledge_wildcard
 from cdk_omics_run.provider import OmicsRunProvider
 from cdk_omics_run.run_role import generated_run_role, grant_prefix_read, is_literal_s3_uri, s3_prefix_of
+from cdk_omics_run.tokens import is_token
 from cdk_omics_run.wait import RunWait
+from constructs import Construct
+
+if sys.version_info >= (3, 11):
+    from typing import Unpack
+elif TYPE_CHECKING:
+    # Type checkers only: annotations are never evaluated at run time (PEP 563).
+    from typing_extensions import Unpack
 
 RESOURCE_TYPE = "Custom::OmicsRun"
 # A WaitCondition's longest Timeout; most Ready2Run estimates fit within it.
 DEFAULT_WAIT_TIMEOUT = Duration.hours(12)
 RESOURCE_SETTING_ARGUMENTS = ("rerun_token", "delete_policy", "wait_for", "wait_timeout", "wait_poll_interval")
 
-Document = Union[Mapping[str, Any], str]
+Document = Mapping[str, Any] | str
+
+
+class OmicsRunArguments(TypedDict, total=False):
+    """The keyword arguments of ``OmicsRun``, each optional: the overrides ``from_cli_input_json`` takes.
+
+    A type checker then refuses a misspelled override (PEP 692), as it refuses
+    a misspelled argument of ``OmicsRun(...)``. Each key has the type of the
+    argument of the same name; a test keeps the two in step.
+    """
+
+    role_arn: str | iam.IRole | None
+    output_uri: str
+    workflow_id: str | omics.CfnWorkflow | None
+    workflow_type: WorkflowType | str | None
+    run_id: str | None
+    name: str | None
+    cache_id: str | omics.CfnRunCache | None
+    cache_behavior: CacheBehavior | str | None
+    run_group_id: str | omics.CfnRunGroup | None
+    priority: int | None
+    parameters: Document | None
+    storage_capacity: int | None
+    log_level: LogLevel | str | None
+    tags: Mapping[str, str] | None
+    retention_mode: RetentionMode | str | None
+    storage_type: StorageType | str | None
+    workflow_owner_id: str | None
+    workflow_version_name: str | omics.CfnWorkflowVersion | None
+    networking_mode: NetworkingMode | str | None
+    scratch_storage_mode: ScratchStorageMode | str | None
+    configuration_name: str | omics.CfnConfiguration | None
+    session_policy: str | None
+    engine_settings: Document | None
+    output_uri_prefix_mode: OutputUriPrefixMode | str | None
+    requester_pays_enabled: bool | None
+    parameters_uri: str | None
+    rerun_token: str | None
+    delete_policy: DeletePolicy | str | None
+    wait_for: WaitFor | str | None
+    wait_timeout: Duration | None
+    wait_poll_interval: Duration | None
 
 
 @jsii.implements(ITaggable)
 class OmicsRun(Construct):
     """Starts an AWS HealthOmics workflow run when the stack deploys.
 
-    Every keyword argument but the last four is a StartRun request member in
-    snake_case. The run's ID becomes the resource's physical ID; its ARN, ID,
-    UUID, output URI and status are available as ``attr_*`` properties.
-
-    ``rerun_token``: change it to re-run with unchanged inputs.
-    ``delete_policy``: what deleting the resource does to the run (default: cancel it if active).
-    ``wait_for``: make what uses the run wait until it is RUNNING or COMPLETED
-    (through a CloudFormation WaitCondition; see ``wait``).
-    ``wait_timeout``: how long the stack may wait, 1 minute to 12 hours (default: 12 hours).
-    ``wait_poll_interval``: how often the provider looks at the run while it waits, 1 s to 15 minutes (default: 60 s).
+    Every keyword argument but the last five is a StartRun request member in
+    snake_case (``workflowId`` is ``workflow_id``); the last five configure the
+    resource itself. ``output_uri`` is required, and exactly one of
+    ``workflow_id`` and ``run_id``. Literal values are checked at synth time
+    against botocore's service model; CDK tokens pass unchecked. The run's ID
+    becomes the resource's physical ID; its ARN, ID, UUID, output URI and
+    status are available as ``attr_*`` properties.
 
     Example::
 
+        from aws_cdk import App, CfnOutput, Stack
         from cdk_omics_run import LogLevel, OmicsRun
 
+        app = App()
+        stack = Stack(app, "Genomics")
         run = OmicsRun(
             stack,
             "CramToBam",
             workflow_id="1234567",
-            role_arn="arn:aws:iam::123456789012:role/omics-service-role",
             output_uri="s3://my-bucket/workflow-output/",
-            parameters="file://workflow-inputs.json",
+            # Without role_arn, the generated run role may read these inputs.
+            parameters={"sample_name": "NA12878", "input_cram": "s3://my-bucket/NA12878.cram"},
             log_level=LogLevel.ALL,
         )
         CfnOutput(stack, "RunId", value=run.attr_id)
@@ -89,7 +140,7 @@ class OmicsRun(Construct):
     def __init__(
         self,
         scope: Construct,
-        id_: str,
+        id: str,
         *,
         role_arn: str | iam.IRole | None = None,
         output_uri: str,
@@ -118,13 +169,15 @@ class OmicsRun(Construct):
         requester_pays_enabled: bool | None = None,
         parameters_uri: str | None = None,
         rerun_token: str | None = None,
-        delete_policy: DeletePolicy | None = None,
-        wait_for: WaitFor | None = None,
+        delete_policy: DeletePolicy | str | None = None,
+        wait_for: WaitFor | str | None = None,
         wait_timeout: Duration | None = None,
         wait_poll_interval: Duration | None = None,
     ) -> None:
-        super().__init__(scope, id_)
-        arguments = {k: v for k, v in locals().items() if k not in ("self", "scope", "id_", "__class__")}
+        """Declares the run. The class's documentation describes every argument."""
+        super().__init__(scope, id)
+        # Every keyword argument, by name: all of locals() but these, as nothing else is bound yet.
+        arguments = {k: v for k, v in locals().items() if k not in ("self", "scope", "id", "__class__")}
         self._check_workflow_or_source_run(workflow_id, run_id)
         settings = {name: arguments.pop(name) for name in RESOURCE_SETTING_ARGUMENTS}
         explicit_tags = arguments.pop("tags")
@@ -154,7 +207,11 @@ class OmicsRun(Construct):
         """The run's WaitCondition and the attributes read after it (None when the run does not wait)."""
         if properties.get("WaitFor", WaitFor.NONE.value) != WaitFor.NONE.value:
             self.wait = RunWait(
-                self, provider, properties, timeout=wait_timeout or DEFAULT_WAIT_TIMEOUT, poll_interval=wait_poll_interval
+                self,
+                provider,
+                properties,
+                timeout=wait_timeout or DEFAULT_WAIT_TIMEOUT,
+                poll_interval=wait_poll_interval,
             )
         self._resource = CustomResource(
             self,
@@ -224,44 +281,49 @@ class OmicsRun(Construct):
             version = properties.get("WorkflowVersionName")
             if version is not None and not is_token(version):
                 acknowledge_wildcard(
-                    policy, f"arn:<AWS::Partition>:omics:<AWS::Region>:*:workflow/{workflow_id}/version/{version}", reason
+                    policy,
+                    f"arn:<AWS::Partition>:omics:<AWS::Region>:*:workflow/{workflow_id}/version/{version}",
+                    reason,
                 )
 
     @classmethod
     def from_cli_input_json(
         cls,
         scope: Construct,
-        id_: str,
+        id: str,
         request: Mapping[str, Any] | str | Path,
-        **overrides: Any,
+        **overrides: Unpack[OmicsRunArguments],
     ) -> OmicsRun:
         """Builds the run from a StartRun request in the AWS CLI's ``--cli-input-json`` form.
 
         ``request`` is the request itself or the path of a JSON file holding it.
-        Keyword ``overrides`` (snake_case) replace the request's values, as
-        command-line options override ``--cli-input-json`` in the CLI.
-        ``requestId`` is accepted and ignored: the provider derives its own, so
-        that a redelivered event starts no second run.
+        Keyword ``overrides``, any keyword argument of ``OmicsRun``, replace the
+        request's values, as command-line options override ``--cli-input-json``
+        in the CLI. ``requestId`` is accepted and ignored: the provider derives
+        its own, so that a redelivered event starts no second run. Unknown keys
+        and overrides raise ``ArgumentError``, naming every one of them.
 
         Example::
 
             OmicsRun.from_cli_input_json(stack, "CramToBam", "examples/cram-to-bam.json",
                                          name="cram-to-bam-nightly")
         """
-        body = _read_request(scope, id_, request)
+        where = f"{scope.node.path}/{id}"
+        body = _read_request(where, request)
         members = {m.wire_name: argument_name_of(m.wire_name) for m in members_by_argument().values()}
-        arguments: dict[str, Any] = {}
-        for key, value in body.items():
-            if key == "requestId":
-                continue
-            if key not in members:
-                known = ", ".join(sorted([*members, "requestId"]))
-                raise ArgumentError(
-                    f"{scope.node.path}/{id_}: unknown key {key} in the StartRun request; allowed: {known}"
-                )
-            arguments[members[key]] = value
+        known_keys = [*members, "requestId"]
+        unknown_keys = [str(key) for key in body if key not in known_keys]
+        if unknown_keys:
+            raise ArgumentError(_unknown_names(where, "key", unknown_keys, "in the StartRun request", known_keys))
+        known_arguments = list(OmicsRunArguments.__annotations__)
+        unknown_arguments = [name for name in overrides if name not in known_arguments]
+        if unknown_arguments:
+            raise ArgumentError(
+                _unknown_names(where, "argument", unknown_arguments, "of from_cli_input_json", known_arguments)
+            )
+        arguments: dict[str, Any] = {members[key]: value for key, value in body.items() if key != "requestId"}
         arguments.update(overrides)
-        return cls(scope, id_, **arguments)
+        return cls(scope, id, **arguments)
 
     def _check_workflow_or_source_run(self, workflow_id: Any, run_id: Any) -> None:
         if (workflow_id is None) == (run_id is None):
@@ -386,7 +448,7 @@ class _MergedTags:
         return {**(self._tag_manager.render_tags() or {}), **(self._explicit or {})} or None
 
 
-def _read_request(scope: Construct, id_: str, request: Mapping[str, Any] | str | Path) -> Mapping[str, Any]:
+def _read_request(where: str, request: Mapping[str, Any] | str | Path) -> Mapping[str, Any]:
     if isinstance(request, Mapping):
         return request
     path = Path(request)
@@ -394,12 +456,44 @@ def _read_request(scope: Construct, id_: str, request: Mapping[str, Any] | str |
         body = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, json.JSONDecodeError) as error:
         raise ArgumentError(
-            f"{scope.node.path}/{id_}: argument request: cannot read {path} ({error}); "
+            f"{where}: argument request: cannot read {path} ({error}); "
             "allowed: a StartRun request in --cli-input-json form, as a dict or a JSON file path"
         ) from None
     if not isinstance(body, Mapping):
-        raise ArgumentError(f"{scope.node.path}/{id_}: argument request: {path} holds no JSON object")
+        raise ArgumentError(f"{where}: argument request: {path} holds no JSON object")
     return body
 
 
-__all__ = ["OmicsRun", "RESOURCE_TYPE"]
+def _unknown_names(where: str, kind: str, unknown: Sequence[str], context: str, known: Collection[str]) -> str:
+    """Names every unknown key or argument at once, then what is allowed, then what each was likely meant to be.
+
+    ``Stack/Run: unknown keys naem, priorty in the StartRun request; allowed: ...;
+    did you mean name for naem, priority for priorty?``
+    """
+    message = f"{where}: unknown {kind}{'s' if len(unknown) > 1 else ''} {', '.join(unknown)} {context}; "
+    message += f"allowed: {', '.join(sorted(known))}"
+    suggestions = [(name, meant) for name in unknown if (meant := _likely_meant(name, known)) is not None]
+    if len(unknown) == 1 and suggestions:
+        return f"{message}; did you mean {suggestions[0][1]}?"
+    if suggestions:
+        return f"{message}; did you mean {', '.join(f'{meant} for {name}' for name, meant in suggestions)}?"
+    return message
+
+
+def _likely_meant(name: str, known: Collection[str]) -> str | None:
+    """The known name ``name`` is closest to: the same but for case and underscores, else a near spelling."""
+
+    def folded(text: str) -> str:
+        return text.replace("_", "").replace("-", "").lower()
+
+    same = [candidate for candidate in known if folded(candidate) == folded(name)]
+    if same:
+        return same[0]
+    close = difflib.get_close_matches(name, list(known), n=1)
+    return close[0] if close else None
+
+
+OmicsRun.__doc__ = with_argument_fields(OmicsRun.__doc__, OmicsRun.__init__)
+show_init_signature(OmicsRun)
+
+__all__ = ["RESOURCE_TYPE", "OmicsRun", "OmicsRunArguments"]
