@@ -6,6 +6,7 @@ named by the context key ``runRequest``:
 
     npx cdk synth -c runRequest=path/to/request.json
 """
+
 from __future__ import annotations
 
 import json
@@ -41,7 +42,9 @@ def cli_equivalent_context() -> dict[str, Any]:
 def build_app(app: cdk.App) -> cdk.Stack:
     """Adds the example stack to ``app``."""
     request = app.node.try_get_context("runRequest") or str(DEFAULT_RUN_REQUEST)
-    stack = cdk.Stack(app, "OmicsRunExample", description="Starts one AWS HealthOmics workflow run (cdk-omics-run example)")
+    stack = cdk.Stack(
+        app, "OmicsRunExample", description="Starts one AWS HealthOmics workflow run (cdk-omics-run example)"
+    )
     run = OmicsRun.from_cli_input_json(stack, "Run", request)
     cdk.CfnOutput(stack, "RunArn", value=run.attr_arn)
     cdk.CfnOutput(stack, "RunId", value=run.attr_id)

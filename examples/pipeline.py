@@ -10,6 +10,7 @@ however long B takes.
 
     node_modules/.bin/cdk synth --app ".venv/bin/python examples/pipeline.py"
 """
+
 from __future__ import annotations
 
 import aws_cdk as cdk

@@ -10,6 +10,7 @@ by side. The function's ``Code`` is the zip's relative path, the form that
 ``aws cloudformation package`` uploads and rewrites to an S3 location, so the
 template deploys with ``aws cloudformation deploy``: no CDK, no CDK bootstrap.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -24,10 +25,10 @@ from typing import Any
 # jsii prints a large end-of-life banner under Node 20; it starts with the first aws_cdk import.
 os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 
-import aws_cdk as cdk  # noqa: E402
+import aws_cdk as cdk
 
-import cdk_omics_run  # noqa: E402
-from cdk_omics_run.provider_stack import DEFAULT_EXPORT_NAME, OmicsRunProviderStack  # noqa: E402
+import cdk_omics_run
+from cdk_omics_run.provider_stack import DEFAULT_EXPORT_NAME, OmicsRunProviderStack
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 TEMPLATE_NAME = "omics-run-provider.template.json"
@@ -106,9 +107,7 @@ def standalone_template(template: dict[str, Any], function_id: str, zip_name: st
 
 def write_deterministic_zip(source_dir: Path, target: Path) -> None:
     """Zips ``source_dir``: entries sorted, timestamps and modes fixed, so equal inputs give equal bytes."""
-    files = sorted(
-        (path.relative_to(source_dir).as_posix(), path) for path in source_dir.rglob("*") if path.is_file()
-    )
+    files = sorted((path.relative_to(source_dir).as_posix(), path) for path in source_dir.rglob("*") if path.is_file())
     with zipfile.ZipFile(target, "w") as archive:
         for name, path in files:
             entry = zipfile.ZipInfo(name, date_time=ZIP_TIMESTAMP)
@@ -125,8 +124,9 @@ def build(outdir: Path) -> tuple[Path, Path]:
     with tempfile.TemporaryDirectory(prefix="omics-run-provider-") as workdir:
         template, function_id, asset_dir = synthesize(Path(workdir))
         write_deterministic_zip(asset_dir, zip_path)
-    template_path.write_text(json.dumps(standalone_template(template, function_id, ZIP_NAME), indent=1) + "\n",
-                             encoding="utf-8")
+    template_path.write_text(
+        json.dumps(standalone_template(template, function_id, ZIP_NAME), indent=1) + "\n", encoding="utf-8"
+    )
     return template_path, zip_path
 
 

@@ -13,6 +13,7 @@ names in it are spelled as the construct's arguments (``workflowId`` becomes
 ``workflow_id``). Run it after upgrading botocore: tests/test_run_documentation.py
 fails until the committed module matches.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -98,8 +99,7 @@ def argument_docs() -> dict[str, str]:
     members = list(start_run_shape.start_run_members().values())
     wire_names = {member.wire_name for member in members}
     return {
-        argument_name_of(member.wire_name): summary(member.shape.documentation or "", wire_names)
-        for member in members
+        argument_name_of(member.wire_name): summary(member.shape.documentation or "", wire_names) for member in members
     }
 
 

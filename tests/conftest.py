@@ -1,4 +1,5 @@
 """Shared fixtures: the local HealthOmics stand-in, the HTTPS response bucket, and the handler."""
+
 from __future__ import annotations
 
 import importlib
@@ -11,7 +12,6 @@ from typing import Any
 
 import boto3
 import pytest
-
 from events import Stack
 from support.event_source_mapping import EventSourceMapping
 from support.lambda_stand_in import LambdaStandIn
@@ -73,7 +73,10 @@ def handler_environment(
     invoke = {}
     if lambda_service is not None:
         # crhelper's own polling would call EventBridge: send that to the trap too.
-        invoke = {"AWS_ENDPOINT_URL_LAMBDA": lambda_service.endpoint_url, "AWS_ENDPOINT_URL_EVENTS": lambda_service.endpoint_url}
+        invoke = {
+            "AWS_ENDPOINT_URL_LAMBDA": lambda_service.endpoint_url,
+            "AWS_ENDPOINT_URL_EVENTS": lambda_service.endpoint_url,
+        }
     return {
         **invoke,
         "AWS_REGION": REGION,

@@ -1,12 +1,14 @@
 """The one builder of CloudFormation custom-resource events, and the handler invoker."""
+
 from __future__ import annotations
 
 import json
 import time
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
 from types import ModuleType
-from typing import Any, Literal, Mapping
+from typing import Any, Literal
 
 from support.omics_stand_in import OmicsStandIn
 from support.response_bucket import ResponseBucket

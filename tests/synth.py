@@ -1,4 +1,5 @@
 """Synthesizing apps for tests, and finding the provider asset in the output."""
+
 from __future__ import annotations
 
 import json
@@ -15,8 +16,14 @@ from conftest import REPO_ROOT
 CFN_LINT_IGNORED = ["--ignore-checks=W3005"]
 
 
-def synth_app(app_file: Path, out_dir: Path, *, cwd: Path = REPO_ROOT, context: dict[str, str] | None = None,
-              python: str = sys.executable) -> Path:
+def synth_app(
+    app_file: Path,
+    out_dir: Path,
+    *,
+    cwd: Path = REPO_ROOT,
+    context: dict[str, str] | None = None,
+    python: str = sys.executable,
+) -> Path:
     """Runs ``CDK_OUTDIR=out python app.py`` (with optional CDK context) and returns out_dir."""
     env = {**os.environ, "CDK_OUTDIR": str(out_dir)}
     if context:

@@ -1,4 +1,5 @@
 """The CDK CLI pinned in package.json synthesizes the example app, and agrees with `python app.py`."""
+
 from __future__ import annotations
 
 import json
@@ -9,7 +10,6 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from conftest import REPO_ROOT
 from synth import cfn_lint, synth_app, template_of
 

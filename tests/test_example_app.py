@@ -4,6 +4,7 @@ The request the bundled handler sends must equal, member for member, what
 ``aws omics start-run --cli-input-json file://<request>`` sends (apart from
 the idempotency token each side derives itself).
 """
+
 from __future__ import annotations
 
 import json
@@ -14,7 +15,6 @@ import uuid
 from pathlib import Path
 
 import pytest
-
 from conftest import REPO_ROOT, handler_environment
 from events import cfn_event, without_bookkeeping
 from support.omics_stand_in import OmicsStandIn
@@ -69,7 +69,9 @@ def test_the_bundled_handler_sends_what_the_aws_cli_sends_for_the_same_request(
     key = f"responses/{uuid.uuid4()}"
     # CloudFormation resolves the ServiceToken and stringifies every scalar before invoking.
     properties = {k: v for k, v in properties.items() if k != "ServiceToken"}
-    event = cfn_event("Create", properties, response_url=response_bucket.presigned_response_url(key), logical_id=logical_id)
+    event = cfn_event(
+        "Create", properties, response_url=response_bucket.presigned_response_url(key), logical_id=logical_id
+    )
 
     run_bundled_handler(provider_asset_dir(out_dir, STACK), event, env)
 

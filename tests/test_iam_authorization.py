@@ -6,12 +6,14 @@
   one and nothing broader (IAM's wildcard matching, with the request's tags).
 - parliament, which ships the same reference offline, audits every policy.
 """
+
 from __future__ import annotations
 
 import itertools
 import json
 import re
-from typing import Any, Iterator, Mapping
+from collections.abc import Iterator, Mapping
+from typing import Any
 
 import aws_cdk as cdk
 import parliament
@@ -57,7 +59,9 @@ def start_run_resources(arguments: Mapping[str, Any]) -> list[str]:
     account = {"READY2RUN": ""}.get(str(arguments.get("workflow_type")), arguments.get("workflow_owner_id", ACCOUNT))
     found = [arn("run", Id="9999999"), arn("workflow", account=account, Id=workflow)]
     if "workflow_version_name" in arguments:
-        found.append(arn("WorkflowVersion", account=account, Id=workflow, VersionName=arguments["workflow_version_name"]))
+        found.append(
+            arn("WorkflowVersion", account=account, Id=workflow, VersionName=arguments["workflow_version_name"])
+        )
     for argument, (resource_type, _) in OPTIONAL_RESOURCES.items():
         if argument in arguments and resource_type != "WorkflowVersion":
             found.append(arn(resource_type, Id=arguments[argument], Name=arguments[argument]))

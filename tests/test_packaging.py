@@ -1,4 +1,5 @@
 """The built wheel: what it carries, and that another CDK app can synthesize with it alone."""
+
 from __future__ import annotations
 
 import subprocess
@@ -10,7 +11,6 @@ from email.parser import Parser
 from pathlib import Path
 
 import pytest
-
 from conftest import REPO_ROOT, handler_environment
 from events import cfn_event, without_bookkeeping
 from support.omics_stand_in import OmicsStandIn
@@ -18,7 +18,7 @@ from support.response_bucket import ResponseBucket
 from synth import provider_asset_dir, run_resource, synth_app, template_of
 from test_example_app import run_bundled_handler
 
-CONSUMER_APP = '''
+CONSUMER_APP = """
 import aws_cdk as cdk
 import cdk_omics_run
 from cdk_omics_run import LogLevel, OmicsRun
@@ -29,7 +29,7 @@ OmicsRun(stack, "Run", workflow_id="1234567", role_arn="arn:aws:iam::12345678901
          output_uri="s3://bucket/out/", log_level=LogLevel.ALL, parameters={"threads": 2})
 app.synth()
 print(cdk_omics_run.__file__)
-'''
+"""
 
 
 @pytest.fixture(scope="module")
@@ -104,7 +104,9 @@ def test_an_app_elsewhere_synthesizes_with_the_installed_wheel_and_its_handler_s
     logical_id, properties = run_resource(template_of(out_dir, "Consumer"))
     key = f"responses/{uuid.uuid4()}"
     properties = {k: v for k, v in properties.items() if k != "ServiceToken"}
-    event = cfn_event("Create", properties, response_url=response_bucket.presigned_response_url(key), logical_id=logical_id)
+    event = cfn_event(
+        "Create", properties, response_url=response_bucket.presigned_response_url(key), logical_id=logical_id
+    )
     run_bundled_handler(provider_asset_dir(out_dir, "Consumer"), event, handler_environment(omics, response_bucket))
 
     assert response_bucket.wait_for_response(key)["Status"] == "SUCCESS"

@@ -1,11 +1,11 @@
 """The pipeline example: run B's parameters use run A's output location, and A waits six hours for COMPLETED."""
+
 from __future__ import annotations
 
 import json
 from pathlib import Path
 
 import pytest
-
 from conftest import REPO_ROOT
 from synth import cfn_lint, synth_app, template_of
 
@@ -37,7 +37,9 @@ def test_the_second_run_reads_the_first_runs_output_and_the_first_waits(pipeline
 
 def test_the_second_run_s_completion_is_watched_by_an_eventbridge_rule(pipeline_out: Path) -> None:
     template = template_of(pipeline_out, STACK)
-    [call_id] = [k for k, r in template["Resources"].items() if k.startswith("CallVariants") and r["Type"] == "Custom::OmicsRun"]
+    [call_id] = [
+        k for k, r in template["Resources"].items() if k.startswith("CallVariants") and r["Type"] == "Custom::OmicsRun"
+    ]
     [rule] = resources_of(template, "AWS::Events::Rule").values()
 
     assert rule["Properties"]["EventPattern"] == {

@@ -5,6 +5,7 @@ The dist build runs as the README documents it (scripts/build_provider_template.
 examples' properties, stringified as CloudFormation does, are played through
 the handler unzipped from the very zip the template ships.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -19,14 +20,14 @@ from typing import Any
 
 import pytest
 from cfnlint.decode import cfn_yaml
-
-from cdk_omics_run.provider_stack import DEFAULT_EXPORT_NAME
 from conftest import REGION, REPO_ROOT, handler_environment
 from events import as_cloudformation_sends, cfn_event, without_bookkeeping
 from support.omics_stand_in import OmicsStandIn
 from support.response_bucket import ResponseBucket
 from synth import cfn_lint
 from test_example_app import run_bundled_handler
+
+from cdk_omics_run.provider_stack import DEFAULT_EXPORT_NAME
 
 pytestmark = pytest.mark.slow
 
@@ -105,7 +106,10 @@ def test_the_template_exports_the_service_token_and_asks_for_the_run_roles(dist:
     [function_id] = resources_of_type(template, "AWS::Lambda::Function")
 
     assert template["Parameters"] == {
-        "RunRoleArns": {"Type": "CommaDelimitedList", "Description": template["Parameters"]["RunRoleArns"]["Description"]}
+        "RunRoleArns": {
+            "Type": "CommaDelimitedList",
+            "Description": template["Parameters"]["RunRoleArns"]["Description"],
+        }
     }
     assert template["Outputs"]["ServiceToken"]["Value"] == {"Fn::GetAtt": [function_id, "Arn"]}
     assert template["Outputs"]["ServiceToken"]["Export"] == {"Name": DEFAULT_EXPORT_NAME}
@@ -252,7 +256,11 @@ def test_parameters_written_as_a_yaml_object_reach_the_workflow_as_strings(
 
     body = play_create(logical_id, {**properties, "Parameters": typed}, unzipped_provider, omics, response_bucket)
 
-    assert body["parameters"] == as_cloudformation_sends(typed) == {"sample_name": "NA12878", "threads": "16", "emit_gvcf": "true"}
+    assert (
+        body["parameters"]
+        == as_cloudformation_sends(typed)
+        == {"sample_name": "NA12878", "threads": "16", "emit_gvcf": "true"}
+    )
     assert body["priority"] == 1 and body["storageCapacity"] == 10  # StartRun's own members get their types back
 
 
@@ -271,7 +279,9 @@ def test_the_waiting_yaml_example_passes_cfn_lint_and_its_run_starts_a_wait_thro
     assert condition["DependsOn"] == logical_id
     properties["WaitHandle"] = response_bucket.presigned_response_url(f"handles/{uuid.uuid4()}")
     key = f"responses/{uuid.uuid4()}"
-    event = cfn_event("Create", properties, response_url=response_bucket.presigned_response_url(key), logical_id=logical_id)
+    event = cfn_event(
+        "Create", properties, response_url=response_bucket.presigned_response_url(key), logical_id=logical_id
+    )
 
     environment = {**handler_environment(omics, response_bucket), "OMICS_RUN_WAIT_QUEUE_URL": wake_queue}
     run_bundled_handler(unzipped_provider, event, environment)

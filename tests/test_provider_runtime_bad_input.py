@@ -3,6 +3,7 @@
 The corpus is ``tests/data/bad-properties.json``: per case, the properties
 that override a valid set (null removes one) and the exact Reason expected.
 """
+
 from __future__ import annotations
 
 import json
@@ -11,7 +12,6 @@ from types import ModuleType
 from typing import Any
 
 import pytest
-
 from events import MINIMAL_PROPERTIES, invoke_handler
 from support.omics_stand_in import OmicsStandIn
 from support.response_bucket import ResponseBucket

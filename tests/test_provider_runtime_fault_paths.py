@@ -4,19 +4,20 @@ Each test plays the fault the way an operator meets it, over real HTTP: the
 HealthOmics stand-in injects the service error, and the answer is read from
 the presigned S3 ResponseURL.
 """
+
 from __future__ import annotations
 
 from types import ModuleType
 from urllib.parse import urlsplit
 
-from events import LOGICAL_ID, MINIMAL_PROPERTIES, STACK_ID, LambdaContext, invoke_handler
-from omics_run.lifecycle import NOT_STARTED_PREFIX
-from omics_run.request_mapping import derive_request_id
+from events import LOGICAL_ID, MINIMAL_PROPERTIES, STACK_ID, LambdaContext, Stack, invoke_handler, operations
 from support.flaky_proxy import FlakyProxy
 from support.omics_stand_in import OmicsStandIn
 from support.response_bucket import ResponseBucket
-from events import Stack, operations
 from test_provider_runtime_sequences import A, B
+
+from omics_run.lifecycle import NOT_STARTED_PREFIX
+from omics_run.request_mapping import derive_request_id
 
 
 def test_a_create_out_of_time_answers_before_the_deadline_with_a_placeholder_that_is_not_a_run(

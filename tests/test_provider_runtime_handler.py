@@ -1,4 +1,5 @@
 """The provider handler over real HTTP: a HealthOmics stand-in and a presigned HTTPS ResponseURL on moto."""
+
 from __future__ import annotations
 
 import json
@@ -6,12 +7,12 @@ import logging
 from types import ModuleType
 
 import pytest
-
 from events import LOGICAL_ID, MINIMAL_PROPERTIES, OUTPUT_URI, ROLE_ARN, STACK_ID, invoke_handler
-from omics_run.bookkeeping import fingerprint, owner
-from omics_run.request_mapping import derive_request_id
 from support.omics_stand_in import OmicsStandIn
 from support.response_bucket import ResponseBucket
+
+from omics_run.bookkeeping import fingerprint, owner
+from omics_run.request_mapping import derive_request_id
 
 CLOUDFORMATION_RESPONSE_LIMIT = 4096
 
@@ -160,5 +161,8 @@ def test_a_rejected_parameters_document_is_quoted_only_in_part(
     )  # fmt: skip
 
     reason = invocation.response["Reason"]
-    assert reason == 'CramToBam property Parameters: got ["sample-xxxxxxxxxxxxxxxxxxxxxxxxxxxxxx…; allowed: a JSON object, as a string or an object'
+    assert (
+        reason
+        == 'CramToBam property Parameters: got ["sample-xxxxxxxxxxxxxxxxxxxxxxxxxxxxxx…; allowed: a JSON object, as a string or an object'
+    )
     assert "secret-path" not in reason

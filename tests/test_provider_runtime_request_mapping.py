@@ -1,4 +1,5 @@
 """Properties -> StartRun request: the pure mapping, driven by botocore's service model."""
+
 from __future__ import annotations
 
 import botocore.session

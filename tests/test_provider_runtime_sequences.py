@@ -4,23 +4,24 @@ No sequence may start a spurious run or lose one: rollbacks return the run
 they replaced, cleanup Deletes touch only runs this resource started, and
 redeliveries start nothing new.
 """
+
 from __future__ import annotations
 
-from types import ModuleType
-from typing import Any
-
-import pytest
-
 from events import LOGICAL_ID, MINIMAL_PROPERTIES, OUTPUT_URI, ROLE_ARN, STACK_ID, Stack, operations
+from support.omics_stand_in import OmicsStandIn
+
 from omics_run.bookkeeping import fingerprint, owner
 from omics_run.request_mapping import derive_request_id
-from support.omics_stand_in import OmicsStandIn
-from support.response_bucket import ResponseBucket
 
 OWNER = owner(STACK_ID, LOGICAL_ID)
 A = {**MINIMAL_PROPERTIES, "Parameters": '{"sample": "A", "threads": 4}', "Tags": {"team": "genomics"}}
 B = {**A, "Parameters": '{"sample": "B", "threads": 4}'}
-A_REQUEST = {"workflowId": "1234567", "roleArn": ROLE_ARN, "outputUri": OUTPUT_URI, "parameters": {"sample": "A", "threads": 4}}
+A_REQUEST = {
+    "workflowId": "1234567",
+    "roleArn": ROLE_ARN,
+    "outputUri": OUTPUT_URI,
+    "parameters": {"sample": "A", "threads": 4},
+}
 B_REQUEST = {**A_REQUEST, "parameters": {"sample": "B", "threads": 4}}
 
 
@@ -325,7 +326,9 @@ def test_a_throttling_burst_is_retried_by_the_sdk(stack: Stack, omics: OmicsStan
 # --- What the real service and IAM allow ------------------------------------------------------
 
 
-def test_a_ready2run_re_run_names_its_workflow_type_and_never_its_workflow_id(stack: Stack, omics: OmicsStandIn) -> None:
+def test_a_ready2run_re_run_names_its_workflow_type_and_never_its_workflow_id(
+    stack: Stack, omics: OmicsStandIn
+) -> None:
     ready2run = {**A, "WorkflowType": "READY2RUN"}
     stack.create(ready2run)
     first = stack.physical_id

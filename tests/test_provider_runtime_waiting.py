@@ -5,6 +5,7 @@ go to a real SQS queue (moto's server), the test plays the event source
 mapping exactly, and the signal lands on a real presigned S3 URL standing in
 for the WaitCondition handle. Run statuses change on the HealthOmics stand-in.
 """
+
 from __future__ import annotations
 
 import json
@@ -14,7 +15,6 @@ from types import ModuleType
 from typing import Any
 
 import pytest
-
 from events import MINIMAL_PROPERTIES, STACK_ID, Stack, invoke_handler, operations
 from support.event_source_mapping import EventSourceMapping
 from support.lambda_stand_in import LambdaStandIn
@@ -49,7 +49,10 @@ def waiting(handle: Handle, target: str = "COMPLETED", timeout: int = 600, **ext
 
 
 def test_the_run_resource_answers_at_once_and_the_signal_follows_after_several_wakes(
-    stack: Stack, omics: OmicsStandIn, event_source_mapping: EventSourceMapping, new_handle: Any,
+    stack: Stack,
+    omics: OmicsStandIn,
+    event_source_mapping: EventSourceMapping,
+    new_handle: Any,
     lambda_service: LambdaStandIn,
 ) -> None:
     handle = new_handle()
@@ -182,7 +185,9 @@ def test_a_throttled_get_run_is_retried_by_the_next_message_without_multiplying_
     handle = new_handle()
     run_id = stack.create(waiting(handle))["PhysicalResourceId"]
     omics.set_status(run_id, "COMPLETED")
-    omics.fail_next("GetRun", "ThrottlingException", 429, "Rate exceeded", times=3 * 2)  # two wakes' worth of SDK attempts
+    omics.fail_next(
+        "GetRun", "ThrottlingException", 429, "Rate exceeded", times=3 * 2
+    )  # two wakes' worth of SDK attempts
 
     event_source_mapping.run_until(lambda: handle.signal is not None, timeout=20)
 
@@ -278,8 +283,11 @@ def test_rollback_after_a_failed_wait_returns_the_previous_run_and_starts_nothin
 
 
 def test_a_hundred_runs_wait_at_once(
-    handler_module: ModuleType, response_bucket: ResponseBucket, omics: OmicsStandIn,
-    event_source_mapping: EventSourceMapping, new_handle: Any,
+    handler_module: ModuleType,
+    response_bucket: ResponseBucket,
+    omics: OmicsStandIn,
+    event_source_mapping: EventSourceMapping,
+    new_handle: Any,
 ) -> None:
     handles = {}
     for index in range(100):
@@ -311,7 +319,10 @@ def test_a_waiting_run_without_a_handle_fails_naming_the_property_and_starts_not
 
 
 def test_the_handle_url_never_reaches_the_logs_tags_or_reasons(
-    stack: Stack, omics: OmicsStandIn, event_source_mapping: EventSourceMapping, new_handle: Any,
+    stack: Stack,
+    omics: OmicsStandIn,
+    event_source_mapping: EventSourceMapping,
+    new_handle: Any,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     caplog.set_level("DEBUG")

@@ -1,4 +1,5 @@
 """OmicsRunProviderStack as a construct: run roles given in code, another export name, cdk-nag."""
+
 from __future__ import annotations
 
 import json

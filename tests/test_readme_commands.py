@@ -7,6 +7,7 @@ Commands that need an AWS account (``aws ...``) are left out, and so is
 installed environments (``.venv``, ``node_modules``): installing them is the
 set-up command's job, which CI runs from a clean clone.
 """
+
 from __future__ import annotations
 
 import json
@@ -18,7 +19,6 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from conftest import REPO_ROOT
 
 NEEDS_AN_AWS_ACCOUNT = re.compile(r"^aws\s")

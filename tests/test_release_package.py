@@ -1,4 +1,5 @@
 """The sdist: what it carries, its metadata, and that a wheel built from it alone is complete."""
+
 from __future__ import annotations
 
 import re
@@ -11,7 +12,6 @@ from email.parser import Parser
 from pathlib import Path
 
 import pytest
-
 from conftest import REPO_ROOT
 
 pytestmark = pytest.mark.slow
@@ -122,7 +122,9 @@ def test_a_wheel_built_from_the_sdist_alone_carries_the_library_and_the_handler_
         f"cdk_omics_run-{VERSION}.dist-info/licenses/LICENSE",
     } <= names
     assert handler <= names
-    assert not [n for n in names if "__pycache__" in n or n.startswith(("tests/", "crhelper/", "constructs/", "lambda/"))]
+    assert not [
+        n for n in names if "__pycache__" in n or n.startswith(("tests/", "crhelper/", "constructs/", "lambda/"))
+    ]
 
 
 def test_the_wheel_from_the_sdist_has_the_metadata_of_the_sdist(sdist: Path, wheel_from_sdist: Path) -> None:

@@ -1,4 +1,5 @@
 """What a newcomer sees of OmicsRun: help(), its signature, every argument's documentation, and its errors."""
+
 from __future__ import annotations
 
 import importlib.util
@@ -131,7 +132,7 @@ def test_the_generator_keeps_plain_text_of_one_or_two_sentences() -> None:
 
     html = (
         "<p>The run's <code>workflowId</code>. Use <code>parametersUri</code> &amp; "
-        "<a href=\"https://example.com/x\">the <i>guide</i></a> for\n  more.</p> <p>A third sentence.</p>"
+        '<a href="https://example.com/x">the <i>guide</i></a> for\n  more.</p> <p>A third sentence.</p>'
     )
     assert script.summary(html, wire_names) == (
         "The run's ``workflow_id``. Use ``parameters_uri`` & the guide for more."

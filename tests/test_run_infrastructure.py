@@ -1,4 +1,5 @@
 """The OmicsRun construct: what it puts in the template, and what it refuses at synth time."""
+
 from __future__ import annotations
 
 import inspect
@@ -65,7 +66,9 @@ def test_arguments_become_pascal_case_properties_exactly() -> None:
 
     properties = run_properties(stack)
     assert properties == {
-        "ServiceToken": {"Fn::GetAtt": [stack.get_logical_id(OmicsRunProvider.of(stack).function.node.default_child), "Arn"]},
+        "ServiceToken": {
+            "Fn::GetAtt": [stack.get_logical_id(OmicsRunProvider.of(stack).function.node.default_child), "Arn"]
+        },
         "WorkflowId": "1234567",
         "RoleArn": ROLE,
         "OutputUri": OUTPUT,
@@ -192,7 +195,12 @@ def test_aws_omics_l1s_and_roles_are_accepted_where_an_id_name_or_arn_is_expecte
     group = omics.CfnRunGroup(stack, "Group")
     cache = omics.CfnRunCache(stack, "Cache", cache_s3_location="s3://run-cache-bucket/cache/")
     configuration = omics.CfnConfiguration(
-        stack, "Configuration", name="vpc-config", run_configurations={"vpcConfig": {"securityGroupIds": ["sg-0123456789abcdef0"], "subnetIds": ["subnet-0123456789abcdef0"]}}
+        stack,
+        "Configuration",
+        name="vpc-config",
+        run_configurations={
+            "vpcConfig": {"securityGroupIds": ["sg-0123456789abcdef0"], "subnetIds": ["subnet-0123456789abcdef0"]}
+        },
     )
     role = iam.Role(stack, "RunRole", assumed_by=iam.ServicePrincipal("omics.amazonaws.com"))
     OmicsRun(
@@ -326,8 +334,12 @@ def test_from_cli_input_json_recognizes_every_key_of_the_clis_skeleton() -> None
 
 def test_from_cli_input_json_rejects_unknown_keys_and_applies_overrides() -> None:
     with pytest.raises(ArgumentError) as caught:
-        OmicsRun.from_cli_input_json(new_stack(), "Run", {"workflowId": "1", "roleArn": ROLE, "outputUri": OUTPUT, "priorty": 1})
-    assert str(caught.value).startswith("Stack/Run: unknown key priorty in the StartRun request; allowed: cacheBehavior, ")
+        OmicsRun.from_cli_input_json(
+            new_stack(), "Run", {"workflowId": "1", "roleArn": ROLE, "outputUri": OUTPUT, "priorty": 1}
+        )
+    assert str(caught.value).startswith(
+        "Stack/Run: unknown key priorty in the StartRun request; allowed: cacheBehavior, "
+    )
 
     stack = new_stack()
     OmicsRun.from_cli_input_json(stack, "Run", REPO_ROOT / "examples" / "cram-to-bam.json", name="override", priority=5)
@@ -408,7 +420,10 @@ def test_a_parameters_file_that_holds_no_object_says_what_it_holds(tmp_path: Pat
     with pytest.raises(ArgumentError) as caught:
         OmicsRun(new_stack(), "Run", **REQUIRED, parameters=f"file://{inputs}")
 
-    assert str(caught.value) == f"Stack/Run: argument parameters: {inputs} holds {kind}, not an object; allowed: a JSON object"
+    assert (
+        str(caught.value)
+        == f"Stack/Run: argument parameters: {inputs} holds {kind}, not an object; allowed: a JSON object"
+    )
 
 
 def test_a_json_object_string_is_still_emitted_as_given() -> None:

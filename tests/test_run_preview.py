@@ -1,4 +1,5 @@
 """The run preview: `python -m cdk_omics_run.preview` on synthesized apps, output compared exactly."""
+
 from __future__ import annotations
 
 import json
@@ -7,7 +8,6 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from conftest import REPO_ROOT, handler_environment
 from events import without_bookkeeping
 from support.omics_stand_in import OmicsStandIn
@@ -43,7 +43,7 @@ EXAMPLE_PREVIEW = """\
 """
 
 # Deploy-time values of every kind, in a stack inside a Stage (a nested cloud assembly).
-TOKENS_APP = '''
+TOKENS_APP = """
 import aws_cdk as cdk
 from aws_cdk import aws_omics as omics, aws_s3 as s3
 from cdk_omics_run import DeletePolicy, OmicsRun
@@ -61,7 +61,7 @@ OmicsRun(stack, "Nightly", workflow_id=workflow, role_arn=role.value_as_string,
          tags={"stack": cdk.Aws.STACK_NAME}, requester_pays_enabled=True,
          rerun_token="2", delete_policy=DeletePolicy.LEAVE)
 app.synth()
-'''
+"""
 
 TOKENS_PREVIEW = """\
 [
@@ -95,7 +95,7 @@ TOKENS_PREVIEW = """\
 
 
 # Runs that share a construct ID and a logical ID across stacks, and one nested in a construct.
-MANY_RUNS_APP = '''
+MANY_RUNS_APP = """
 import aws_cdk as cdk
 from constructs import Construct
 from cdk_omics_run import OmicsRun
@@ -108,7 +108,7 @@ for name in ("First", "Second"):
     OmicsRun(stack, "Run", **REQUIRED, name=name.lower())
 OmicsRun(Construct(stack, "Pipeline"), "Align", **REQUIRED, name="align")
 app.synth()
-'''
+"""
 
 
 def preview(*arguments: str) -> subprocess.CompletedProcess[str]:
@@ -198,7 +198,7 @@ def test_a_template_file_is_previewed_and_literal_problems_are_warned_about_on_s
         },
     }]  # fmt: skip
     assert result.stderr.splitlines() == [
-        "warning: Hand/Run: property Priority: got \"high\"; allowed: an integer from 0 to 100000; "
+        'warning: Hand/Run: property Priority: got "high"; allowed: an integer from 0 to 100000; '
         "the provider will reject it",
         "warning: Hand/Run: property RoleArn: missing; it is required by StartRun; the provider will reject it",
     ]
@@ -210,8 +210,7 @@ def test_a_run_selector_that_matches_no_run_names_the_runs(example_out: Path, se
 
     assert (result.returncode, result.stdout) == (2, "")
     assert result.stderr == (
-        f"error: --run {selector} matches no run; the runs are:\n"
-        "  OmicsRunExample/Run (logical ID RunC4A32B5F)\n"
+        f"error: --run {selector} matches no run; the runs are:\n  OmicsRunExample/Run (logical ID RunC4A32B5F)\n"
     )
 
 

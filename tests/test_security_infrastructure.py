@@ -1,4 +1,5 @@
 """Least privilege: the provider's policy, the generated run role, cdk-nag, and CDK Tags."""
+
 from __future__ import annotations
 
 import json
@@ -11,9 +12,9 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk.assertions import Template
 from cdk_nag import AwsSolutionsChecks
+from conftest import REPO_ROOT
 
 from cdk_omics_run import OmicsRun, OmicsRunProvider, WaitFor, WorkflowType
-from conftest import REPO_ROOT
 
 ROLE = "arn:aws:iam::123456789012:role/omics-run"
 OUTPUT = "s3://results-bucket/runs/"

@@ -14,6 +14,7 @@ because botocore 1.35 ignores ``AWS_DISABLE_HOST_PREFIX_INJECTION`` and would
 send to a "workflows-" host the loopback stand-in cannot be. The
 CloudFormation answer is still a real PUT to the presigned moto URL.
 """
+
 from __future__ import annotations
 
 import gzip
@@ -27,9 +28,8 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
-
 from conftest import REPO_ROOT, handler_environment
-from events import ROLE_ARN, OUTPUT_URI, cfn_event
+from events import OUTPUT_URI, ROLE_ARN, cfn_event
 from support.omics_stand_in import OmicsStandIn
 from support.response_bucket import ResponseBucket
 from synth import provider_asset_dir, run_resource, synth_app, template_of

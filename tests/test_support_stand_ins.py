@@ -19,7 +19,6 @@ import botocore.session
 import pytest
 from botocore.config import Config
 from botocore.retries.standard import ExponentialBackoff
-
 from support.omics_stand_in import (
     ERROR_STATUS,
     GET_RUN_OUTPUT_MEMBERS,
@@ -167,9 +166,7 @@ def test_stand_in_limits_and_members_match_botocore_omics_model() -> None:
     # Tag keys and values, wherever tags travel.
     tag_maps = {
         "StartRunRequest.tags": start_in.members["tags"],
-        "TagResourceRequest.tags": model.operation_model("TagResource").input_shape.members[
-            "tags"
-        ],
+        "TagResourceRequest.tags": model.operation_model("TagResource").input_shape.members["tags"],
     }
     for where, tag_map in tag_maps.items():
         key, value = tag_map.key.metadata, tag_map.value.metadata
@@ -210,9 +207,7 @@ def test_stand_in_limits_and_members_match_botocore_omics_model() -> None:
 # ---------------------------------------------- omics stand-in: over boto3
 
 
-def test_start_run_creates_pending_run_and_is_idempotent(
-    client: Any, omics_env: OmicsStandIn
-) -> None:
+def test_start_run_creates_pending_run_and_is_idempotent(client: Any, omics_env: OmicsStandIn) -> None:
     first = _start(client, request_id="req-1", tags={"team": "genomics"})
     again = _start(client, request_id="req-1", tags={"team": "genomics"})
     other = _start(client, request_id="req-2")
@@ -242,9 +237,7 @@ def test_start_run_creates_pending_run_and_is_idempotent(
     assert (recorded.method, recorded.path) == ("POST", "/run")
 
 
-def test_get_run_returns_output_shape_with_parsed_timestamps(
-    client: Any, omics_env: OmicsStandIn
-) -> None:
+def test_get_run_returns_output_shape_with_parsed_timestamps(client: Any, omics_env: OmicsStandIn) -> None:
     started = _start(
         client,
         request_id="req-get",
@@ -360,9 +353,7 @@ def test_fail_next_injects_faults_in_order(client: Any, omics_env: OmicsStandIn)
         omics_env.fail_next("StartRuns", "ThrottlingException", 429)
 
 
-def test_botocore_retries_through_injected_throttling(
-    omics_env: OmicsStandIn, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_botocore_retries_through_injected_throttling(omics_env: OmicsStandIn, monkeypatch: pytest.MonkeyPatch) -> None:
     # Shows retry-based handler code works against the stand-in; botocore
     # treats ThrottlingException as retryable from the error header alone.
     # The random back-off (up to 1 s) is irrelevant here, so drop it.
@@ -384,9 +375,7 @@ def test_start_run_validates_required_members(omics_env: OmicsStandIn) -> None:
     assert omics_env.start_run_bodies()[0]["requestId"]
 
     # requestId can only go missing on the raw wire.
-    status, headers, body = _raw(
-        omics_env, "POST", "/run", {"roleArn": ROLE_ARN, "outputUri": OUTPUT_URI}
-    )
+    status, headers, body = _raw(omics_env, "POST", "/run", {"roleArn": ROLE_ARN, "outputUri": OUTPUT_URI})
     assert status == 400
     assert headers["x-amzn-errortype"] == "ValidationException"
     assert "requestId" in body["message"]
@@ -450,9 +439,7 @@ def test_start_run_needs_workflow_id_or_run_id(omics_env: OmicsStandIn) -> None:
     assert omics_env.runs == {}
 
 
-def test_start_run_refuses_run_id_with_workflow_id_or_owner(
-    client: Any, omics_env: OmicsStandIn
-) -> None:
+def test_start_run_refuses_run_id_with_workflow_id_or_owner(client: Any, omics_env: OmicsStandIn) -> None:
     source = _seed_source_run(omics_env)
     with pytest.raises(client.exceptions.ValidationException) as excinfo:
         _start(client, runId=source["id"])  # _start sends workflowId too
@@ -489,9 +476,7 @@ def test_duplicate_still_needs_role_arn_and_output_uri(omics_env: OmicsStandIn) 
     assert "'outputUri'" in _assert_error(excinfo, "ValidationException", 400)
 
 
-def test_start_run_with_run_id_copies_the_source_run(
-    client: Any, omics_env: OmicsStandIn
-) -> None:
+def test_start_run_with_run_id_copies_the_source_run(client: Any, omics_env: OmicsStandIn) -> None:
     source = _seed_source_run(omics_env)
     started = client.start_run(
         runId=source["id"],
@@ -535,9 +520,7 @@ def test_start_run_with_run_id_copies_the_source_run(
     assert omics_env.runs[source["id"]]["name"] == "original-name"
 
 
-def test_duplicate_copies_neither_member_of_an_exclusive_pair(
-    client: Any, omics_env: OmicsStandIn
-) -> None:
+def test_duplicate_copies_neither_member_of_an_exclusive_pair(client: Any, omics_env: OmicsStandIn) -> None:
     source = _seed_source_run(omics_env)
     started = client.start_run(
         runId=source["id"],
@@ -568,23 +551,15 @@ def test_duplicate_of_a_missing_run_is_404(client: Any, omics_env: OmicsStandIn)
     assert omics_env.runs == {}
 
 
-def test_duplicate_of_a_ready2run_run_needs_workflow_type(
-    client: Any, omics_env: OmicsStandIn
-) -> None:
-    source = _seed_source_run(
-        omics_env, workflowType="READY2RUN", workflowId="9500001", storageCapacity=None
-    )
+def test_duplicate_of_a_ready2run_run_needs_workflow_type(client: Any, omics_env: OmicsStandIn) -> None:
+    source = _seed_source_run(omics_env, workflowType="READY2RUN", workflowId="9500001", storageCapacity=None)
     with pytest.raises(client.exceptions.ResourceNotFoundException) as excinfo:
         client.start_run(runId=source["id"], roleArn=ROLE_ARN, outputUri=OUTPUT_URI)
     assert _assert_error(excinfo, "ResourceNotFoundException", 404) == "Workflow 9500001 not found"
     with pytest.raises(client.exceptions.ResourceNotFoundException):
-        client.start_run(
-            runId=source["id"], workflowType="PRIVATE", roleArn=ROLE_ARN, outputUri=OUTPUT_URI
-        )
+        client.start_run(runId=source["id"], workflowType="PRIVATE", roleArn=ROLE_ARN, outputUri=OUTPUT_URI)
 
-    started = client.start_run(
-        runId=source["id"], workflowType="READY2RUN", roleArn=ROLE_ARN, outputUri=OUTPUT_URI
-    )
+    started = client.start_run(runId=source["id"], workflowType="READY2RUN", roleArn=ROLE_ARN, outputUri=OUTPUT_URI)
     run = client.get_run(id=started["id"])
     assert (run["workflowType"], run["workflowId"], run["runId"]) == (
         "READY2RUN",
@@ -595,9 +570,7 @@ def test_duplicate_of_a_ready2run_run_needs_workflow_type(
     # The other way round: no Ready2Run workflow has a private workflow's id.
     private = _seed_source_run(omics_env)
     with pytest.raises(client.exceptions.ResourceNotFoundException):
-        client.start_run(
-            runId=private["id"], workflowType="READY2RUN", roleArn=ROLE_ARN, outputUri=OUTPUT_URI
-        )
+        client.start_run(runId=private["id"], workflowType="READY2RUN", roleArn=ROLE_ARN, outputUri=OUTPUT_URI)
     # And a private source needs no workflowType.
     assert client.start_run(runId=private["id"], roleArn=ROLE_ARN, outputUri=OUTPUT_URI)["id"]
 
@@ -703,9 +676,7 @@ _CALLS = {
 
 
 @pytest.mark.parametrize("operation", sorted(OPERATIONS))
-def test_fail_next_works_for_every_operation(
-    operation: str, client: Any, omics_env: OmicsStandIn
-) -> None:
+def test_fail_next_works_for_every_operation(operation: str, client: Any, omics_env: OmicsStandIn) -> None:
     assert set(_CALLS) == OPERATIONS
     status = "RUNNING" if operation == "CancelRun" else "COMPLETED"
     run = omics_env.add_run(status=status, outputUri="s3://b/o")
@@ -821,9 +792,7 @@ def test_reset_clears_stack_tag_enforcement(client: Any, omics_env: OmicsStandIn
     assert client.get_run(id="1000001")["status"] == "PENDING"
 
 
-def _raw(
-    stand_in: OmicsStandIn, method: str, path: str, body: dict | None = None
-) -> tuple[int, dict[str, str], dict]:
+def _raw(stand_in: OmicsStandIn, method: str, path: str, body: dict | None = None) -> tuple[int, dict[str, str], dict]:
     parts = urlsplit(stand_in.endpoint_url)
     connection = http.client.HTTPConnection(parts.netloc, timeout=5)
     try:
@@ -932,9 +901,7 @@ def test_ssl_cert_file_makes_default_context_trust_the_bucket(
     assert bucket.read_response(key) == {"Status": "SUCCESS"}
 
 
-def test_crhelper_send_response_reaches_the_bucket(
-    bucket: ResponseBucket, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_crhelper_send_response_reaches_the_bucket(bucket: ResponseBucket, monkeypatch: pytest.MonkeyPatch) -> None:
     # The exact code path the Lambda handler uses (a private crhelper helper,
     # so skip rather than fail if a crhelper release renames it).
     utils = pytest.importorskip("crhelper.utils")

@@ -1,4 +1,5 @@
 """The wait as CloudFormation sees it: a WaitCondition per waiting run, a result read after it, one queue per stack."""
+
 from __future__ import annotations
 
 import json
@@ -8,9 +9,9 @@ from typing import Any
 import aws_cdk as cdk
 import pytest
 from aws_cdk.assertions import Template
+from synth import cfn_lint
 
 from cdk_omics_run import OmicsRun, OmicsRunProvider, WaitFor
-from synth import cfn_lint
 
 ROLE = "arn:aws:iam::123456789012:role/omics-run"
 REQUIRED: dict[str, Any] = {"workflow_id": "1234567", "role_arn": ROLE, "output_uri": "s3://results-bucket/runs/"}
@@ -32,7 +33,11 @@ def wait_ids(arguments: dict[str, Any]) -> set[str]:
     stack = new_stack()
     OmicsRun(stack, "Run", **{**REQUIRED, "wait_for": WaitFor.COMPLETED, **arguments})
     template = synthesized(stack)
-    return {k for k, r in template["Resources"].items() if r["Type"].startswith(("AWS::CloudFormation::Wait", "Custom::OmicsRunResult"))}
+    return {
+        k
+        for k, r in template["Resources"].items()
+        if r["Type"].startswith(("AWS::CloudFormation::Wait", "Custom::OmicsRunResult"))
+    }
 
 
 def test_a_waiting_run_gets_a_wait_condition_of_twelve_hours_by_default_and_its_handle_as_a_property() -> None:
@@ -131,7 +136,9 @@ def test_the_queue_is_encrypted_tls_only_with_a_dead_letter_queue_and_feeds_the_
     send = [s for s in policy["Properties"]["PolicyDocument"]["Statement"] if s.get("Sid") == "ScheduleWakeUps"]
     assert send == [{"Action": "sqs:SendMessage", "Effect": "Allow", "Resource": {"Fn::GetAtt": [queue_id, "Arn"]},
                      "Sid": "ScheduleWakeUps"}]  # fmt: skip
-    assert not [s for s in policy["Properties"]["PolicyDocument"]["Statement"] if "lambda:InvokeFunction" in json.dumps(s)]
+    assert not [
+        s for s in policy["Properties"]["PolicyDocument"]["Statement"] if "lambda:InvokeFunction" in json.dumps(s)
+    ]
 
 
 def test_a_stack_whose_runs_do_not_wait_has_no_queue() -> None:

@@ -6,6 +6,7 @@ Example::
 
     run = OmicsRun.from_cli_input_json(stack, "CramToBam", "examples/cram-to-bam.json")
 """
+
 from __future__ import annotations
 
 from cdk_omics_run.arguments import ArgumentError

@@ -4,6 +4,7 @@ They go through CDK's own ``Validations`` API, so they cost nothing when
 cdk-nag is not installed, and a reviewer sees every one in the template
 metadata. Each names one wildcard resource, never a whole rule.
 """
+
 from __future__ import annotations
 
 from aws_cdk import Acknowledgment, Validations

@@ -3,24 +3,26 @@
 The rules come from the handler's ``start_run_shape`` module, which reads
 botocore's service model: synth time and deploy time apply the same checks.
 """
+
 from __future__ import annotations
 
 import difflib
-from functools import lru_cache
 import json
 import os
 import re
+from collections.abc import Mapping
 from enum import Enum
+from functools import lru_cache
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 from aws_cdk import Stack
 from aws_cdk import aws_omics as omics
 from constructs import Construct
 
-from cdk_omics_run.tokens import is_token
 from cdk_omics_run.enums import DeletePolicy, WaitFor
 from cdk_omics_run.handler_source import start_run_shape, tag_rules
+from cdk_omics_run.tokens import is_token
 
 FILE_PREFIX = "file://"
 # What a document argument (parameters, engine_settings) may be, as synth-time errors say.
@@ -99,7 +101,8 @@ def resource_settings(
     if rerun_token is not None:
         if not is_token(rerun_token) and not (isinstance(rerun_token, str) and len(rerun_token) <= 256):
             raise ArgumentError(
-                f"{scope.node.path}: argument rerun_token: got {rerun_token!r}; allowed: a string of at most 256 characters"
+                f"{scope.node.path}: argument rerun_token: got {rerun_token!r}; "
+                "allowed: a string of at most 256 characters"
             )
         settings["RerunToken"] = rerun_token
     if delete_policy is not None:
@@ -190,7 +193,6 @@ def _in_python_spelling(error: Any, member: Any, value: Any) -> str:
         if problem == in_json or problem.startswith(in_json + ";"):
             return f"got {_python_quote(candidate)}{problem[len(in_json) :]}"
     return problem
-
 
 
 def _rejected_value_candidates(where: str, value: Any) -> list[Any]:

@@ -7,6 +7,7 @@ CDK types it also accepts, its enum's values, how it reaches the template.
 The arguments that configure the resource, and ``scope`` and ``id``, are
 documented here.
 """
+
 from __future__ import annotations
 
 import inspect
@@ -26,8 +27,7 @@ CONSTRUCT_NOTES: Mapping[str, str] = {
         "``output_uri``; grant what else the run needs with ``run.run_role.add_to_policy(...)``."
     ),
     "output_uri": (
-        "Required. A literal ``s3://bucket/prefix/`` URI when ``role_arn`` is left out, and for "
-        "``grant_read_outputs``."
+        "Required. A literal ``s3://bucket/prefix/`` URI when ``role_arn`` is left out, and for ``grant_read_outputs``."
     ),
     "workflow_id": (
         "Also accepts an ``aws_omics.CfnWorkflow`` (its ``attr_id``). Give exactly one of "
@@ -51,8 +51,7 @@ CONSTRUCT_NOTES: Mapping[str, str] = {
         "booleans keep their types."
     ),
     "engine_settings": (
-        "As ``parameters``: a dict, a JSON object as text, or ``file://path/to/file.json``; "
-        "emitted as a JSON string."
+        "As ``parameters``: a dict, a JSON object as text, or ``file://path/to/file.json``; emitted as a JSON string."
     ),
     "parameters_uri": (
         "A generated run role cannot see this file: grant it, and the inputs it names, with "

@@ -2,6 +2,7 @@
 
 A test checks these against botocore's service model, so they cannot drift.
 """
+
 from __future__ import annotations
 
 from enum import Enum

@@ -1,9 +1,10 @@
 """Where the provider's handler source lives, in a checkout and in an installed wheel."""
+
 from __future__ import annotations
 
 import importlib.util
 import sys
-from functools import lru_cache
+from functools import cache, lru_cache
 from pathlib import Path
 from types import ModuleType
 
@@ -37,7 +38,7 @@ def tag_rules() -> ModuleType:
     return _handler_module("tag_rules")
 
 
-@lru_cache(maxsize=None)
+@cache
 def _handler_module(name: str) -> ModuleType:
     """A dependency-free module of the handler, loaded from the handler source.
 

@@ -15,15 +15,17 @@ out: the provider derives its own, and the CLI generates one.
 
     aws omics start-run --cli-input-json "$(python -m cdk_omics_run.preview --run OmicsRunExample/Run)"
 """
+
 from __future__ import annotations
 
 import argparse
 import json
 import re
 import sys
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator, Mapping, Sequence
+from typing import Any
 
 from cdk_omics_run.handler_source import start_run_shape
 
@@ -76,7 +78,8 @@ class RunPreview:
         """
         if selector == f"{self.stack}/{self.logical_id}":
             return True
-        return bool(self.path) and (self.path == selector or self.path.startswith(selector.rstrip("/") + "/"))
+        path = self.path or ""
+        return bool(path) and (path == selector or path.startswith(selector.rstrip("/") + "/"))
 
     def has_short_name(self, selector: str) -> bool:
         """Whether ``selector`` is the logical ID, the construct ID, or the last IDs of the construct path.
@@ -160,12 +163,16 @@ def start_run_input(properties: Mapping[str, Any]) -> tuple[dict[str, Any], dict
     """Splits a resource's properties into the StartRun request and the resource settings.
 
     Returns ``(request, settings, problems)``: ``request`` in ``--cli-input-json``
-    form, its members in the service model's order, ``settings`` the other properties (``DeletePolicy``, ``RerunToken``...)
-    with placeholders, and ``problems`` the literal values the provider would reject.
+    form, its members in the service model's order, ``settings`` the other
+    properties (``DeletePolicy``, ``RerunToken``...) with placeholders, and
+    ``problems`` the literal values the provider would reject.
 
-    >>> start_run_input({"RoleArn": {"Ref": "Role"}, "OutputUri": "s3://b/o/", "WorkflowId": "1",
-    ...                  "Priority": "2", "DeletePolicy": "LEAVE"})
-    ({'workflowId': '1', 'roleArn': '<Ref Role>', 'priority': 2, 'outputUri': 's3://b/o/'}, {'DeletePolicy': 'LEAVE'}, [])
+    >>> request, settings, problems = start_run_input({"RoleArn": {"Ref": "Role"}, "OutputUri": "s3://b/o/",
+    ...                                                 "WorkflowId": "1", "Priority": "2", "DeletePolicy": "LEAVE"})
+    >>> request
+    {'workflowId': '1', 'roleArn': '<Ref Role>', 'priority': 2, 'outputUri': 's3://b/o/'}
+    >>> settings, problems
+    ({'DeletePolicy': 'LEAVE'}, [])
     """
     shape = start_run_shape()
     members = shape.start_run_members()
@@ -256,6 +263,7 @@ def _is_join(argument: Any) -> bool:
 
 
 def _render_sub(argument: Any) -> str:
+    variables: Mapping[str, Any]
     if isinstance(argument, str):
         text, variables = argument, {}
     elif isinstance(argument, list) and len(argument) == 2 and isinstance(argument[0], str):
@@ -340,8 +348,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     for preview in previews:
         for problem in preview.problems:
             # On stderr, so the JSON on stdout stays pipeable.
-            print(f"warning: {preview.stack}/{preview.logical_id}: {problem}; the provider will reject it",
-                  file=sys.stderr)
+            print(
+                f"warning: {preview.stack}/{preview.logical_id}: {problem}; the provider will reject it",
+                file=sys.stderr,
+            )
     if arguments.run is None:
         document: Any = [preview.as_json() for preview in previews]
     else:

@@ -3,9 +3,11 @@
 Deployed once per account and region, it exports the provider's ServiceToken;
 hand-written templates import it with ``Fn::ImportValue``.
 """
+
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 from aws_cdk import CfnOutput, CfnParameter, Stack
 from aws_cdk import aws_iam as iam

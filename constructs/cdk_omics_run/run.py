@@ -1,4 +1,5 @@
 """The OmicsRun construct: one HealthOmics workflow run as a stack resource."""
+
 from __future__ import annotations
 
 import difflib
@@ -23,6 +24,7 @@ from aws_cdk import (
 from aws_cdk import aws_events as events
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_omics as omics
+from constructs import Construct
 
 from cdk_omics_run.acknowledgements import acknowledge_wildcard
 from cdk_omics_run.arguments import (
@@ -49,7 +51,6 @@ from cdk_omics_run.provider import OmicsRunProvider
 from cdk_omics_run.run_role import generated_run_role, grant_prefix_read, is_literal_s3_uri, s3_prefix_of
 from cdk_omics_run.tokens import is_token
 from cdk_omics_run.wait import RunWait
-from constructs import Construct
 
 if sys.version_info >= (3, 11):
     from typing import Unpack

@@ -6,18 +6,20 @@ workflow is private. What it cannot see (inputs listed inside a sample sheet,
 index files beside a BAM, a parameters file at ``parameters_uri``) must be
 granted with ``OmicsRun.run_role.add_to_policy(...)``.
 """
+
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Iterator, Mapping
+from typing import Any
 
 from aws_cdk import Stack
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 
-from cdk_omics_run.tokens import is_token
 from cdk_omics_run.acknowledgements import acknowledge_wildcard
+from cdk_omics_run.tokens import is_token
 
 S3_URI = re.compile(r"s3://([a-z0-9][a-z0-9.-]{1,61}[a-z0-9])(?:/(.*))?")
 # omics://<account>.storage.<region>.amazonaws.com/<store>/readSet/<id>/source1
@@ -227,7 +229,9 @@ def _grant_omics_reads(role: iam.Role, inputs: DeclaredInputs) -> None:
     if read_sets:
         role.add_to_policy(
             iam.PolicyStatement(
-                sid="ReadDeclaredReadSets", actions=["omics:GetReadSet", "omics:GetReadSetMetadata"], resources=read_sets
+                sid="ReadDeclaredReadSets",
+                actions=["omics:GetReadSet", "omics:GetReadSetMetadata"],
+                resources=read_sets,
             )
         )
     if references:

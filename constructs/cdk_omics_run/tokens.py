@@ -4,6 +4,7 @@
 hundreds of runs made tens of thousands of them, most on plain literals.
 Plain Python values are decided here, and only other objects ask jsii.
 """
+
 from __future__ import annotations
 
 from typing import Any

@@ -1,9 +1,11 @@
 """The wait of a run: a CloudFormation WaitCondition, and the run's attributes read once it succeeds."""
+
 from __future__ import annotations
 
 import hashlib
 import json
-from typing import TYPE_CHECKING, Any, MutableMapping
+from collections.abc import MutableMapping
+from typing import TYPE_CHECKING, Any
 
 from aws_cdk import CfnWaitCondition, CfnWaitConditionHandle, CustomResource, Duration, Stack
 from constructs import Construct
@@ -54,7 +56,9 @@ class RunWait(Construct):
         self.handle = CfnWaitConditionHandle(self, "Handle")
         """The handle the provider signals; its Ref (a presigned URL) reaches the provider as WaitHandle."""
         properties["WaitHandle"] = self.handle.ref
-        self.condition = CfnWaitCondition(self, "Condition", count=1, handle=self.handle.ref, timeout=str(timeout_seconds))
+        self.condition = CfnWaitCondition(
+            self, "Condition", count=1, handle=self.handle.ref, timeout=str(timeout_seconds)
+        )
         """The WaitCondition itself: it succeeds on the provider's SUCCESS signal."""
         self.result: CustomResource
         provider.enable_waiting()

@@ -6,6 +6,7 @@ Only the asset folder is put ahead on the path, so the handler, its
 ``omics_run`` package and crhelper all come from the asset. boto3 comes from
 the interpreter's environment, as the Lambda runtime provides its own.
 """
+
 from __future__ import annotations
 
 import json

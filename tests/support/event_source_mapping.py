@@ -6,12 +6,14 @@ the function did not report in ``batchItemFailures`` (ReportBatchItemFailures).
 A reported or unprocessed message becomes visible again after the queue's
 visibility timeout.
 """
+
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from types import ModuleType
-from typing import Any, Callable
+from typing import Any
 
 from events import LambdaContext
 

@@ -7,8 +7,10 @@ behind it::
     with FlakyProxy(target_port=bucket_port, drop_first=2) as proxy:
         url = bucket.presigned_response_url(key, endpoint_url=f"https://localhost:{proxy.port}")
 """
+
 from __future__ import annotations
 
+import contextlib
 import socket
 import threading
 
@@ -66,7 +68,5 @@ def _pipe(source: socket.socket, sink: socket.socket) -> None:
         pass  # the other side closed
     finally:
         for end in (source, sink):
-            try:
+            with contextlib.suppress(OSError):
                 end.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass

@@ -5,6 +5,7 @@ Lambda permission should ever reach this server: the tests point
 ``AWS_ENDPOINT_URL_LAMBDA`` and ``AWS_ENDPOINT_URL_EVENTS`` here and assert
 that ``invocations`` and ``unexpected`` stay empty.
 """
+
 from __future__ import annotations
 
 import json
@@ -39,10 +40,10 @@ class LambdaStandIn:
         stand_in = self
 
         class Handler(BaseHTTPRequestHandler):
-            def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - quiet
+            def log_message(self, format: str, *args: Any) -> None:
                 return
 
-            def do_POST(self) -> None:  # noqa: N802 - http.server's naming
+            def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers.get("content-length") or 0))
                 if self.path.startswith(INVOKE_PATH_PREFIX) and self.path.endswith("/invocations"):
                     function = self.path[len(INVOKE_PATH_PREFIX) : -len("/invocations")]
@@ -61,10 +62,10 @@ class LambdaStandIn:
                     return
                 self._unexpected()
 
-            def do_GET(self) -> None:  # noqa: N802
+            def do_GET(self) -> None:
                 self._unexpected()
 
-            def do_DELETE(self) -> None:  # noqa: N802
+            def do_DELETE(self) -> None:
                 self._unexpected()
 
             def _unexpected(self) -> None:

@@ -26,6 +26,7 @@ self-tests compare them with the installed model.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import json
 import socket
@@ -33,10 +34,10 @@ import sys
 import threading
 import traceback
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from collections.abc import Iterable
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
@@ -200,9 +201,7 @@ RESERVED_TAG_PREFIX = "aws:"
 # enforce_stack_tag(): the tag an IAM condition on aws:ResourceTag/... and
 # aws:RequestTag/... would test, and the operations it guards by default.
 STACK_TAG_KEY = "cdk-omics-run:stack"
-STACK_TAG_OPERATIONS = frozenset(
-    {"StartRun", "GetRun", "CancelRun", "DeleteRun", "TagResource", "UntagResource"}
-)
+STACK_TAG_OPERATIONS = frozenset({"StartRun", "GetRun", "CancelRun", "DeleteRun", "TagResource", "UntagResource"})
 
 # HTTP status of each error shape the run operations declare (the model's
 # "error": {"httpStatusCode": ...}); fail_next() uses it when no status is given.
@@ -284,8 +283,7 @@ def _invalid(message: str) -> _ServiceError:
 
 def _missing(member: str) -> _ServiceError:
     return _invalid(
-        f"1 validation error detected: Value null at '{member}' "
-        "failed to satisfy constraint: Member must not be null"
+        f"1 validation error detected: Value null at '{member}' failed to satisfy constraint: Member must not be null"
     )
 
 
@@ -337,13 +335,7 @@ def _route(method: str, raw_path: str) -> tuple[str | None, dict[str, str]]:
             return "GetRun", {"id": segments[1]}
         if method == "DELETE":
             return "DeleteRun", {"id": segments[1]}
-    if (
-        len(segments) == 3
-        and segments[0] == "run"
-        and segments[1]
-        and segments[2] == "cancel"
-        and method == "POST"
-    ):
+    if len(segments) == 3 and segments[0] == "run" and segments[1] and segments[2] == "cancel" and method == "POST":
         return "CancelRun", {"id": segments[1]}
     if len(segments) == 2 and segments[0] == "tags" and segments[1]:
         operation = {
@@ -392,16 +384,14 @@ class _Handler(BaseHTTPRequestHandler):
             self.server.open_connections.discard(self.connection)
         super().finish()
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+    def log_message(self, format: str, *args: Any) -> None:
         """Stay quiet: request logs would only clutter test output."""
 
     def _dispatch(self) -> None:
         length = int(self.headers.get("Content-Length") or 0)
         raw_body = self.rfile.read(length) if length > 0 else b""
         headers = {name.lower(): value for name, value in self.headers.items()}
-        status, body, extra_headers = self.server.stand_in._handle(
-            self.command, self.path, headers, raw_body
-        )
+        status, body, extra_headers = self.server.stand_in._handle(self.command, self.path, headers, raw_body)
         payload = b"" if body is None else json.dumps(body).encode("utf-8")
         self.send_response(status)
         self.send_header("x-amzn-RequestId", str(uuid.uuid4()))
@@ -481,10 +471,8 @@ class OmicsStandIn:
         server.shutdown()
         with server.connections_lock:
             for conn in list(server.open_connections):
-                try:
+                with contextlib.suppress(OSError):  # already closed by the peer
                     conn.shutdown(socket.SHUT_RDWR)
-                except OSError:
-                    pass  # already closed by the peer
         server.server_close()
         if thread is not None:
             thread.join(timeout=5)
@@ -585,16 +573,12 @@ class OmicsStandIn:
         Failed calls are still recorded in ``requests``.
         """
         if operation not in OPERATIONS:
-            raise ValueError(
-                f"unknown operation {operation!r}; expected one of {sorted(OPERATIONS)}"
-            )
+            raise ValueError(f"unknown operation {operation!r}; expected one of {sorted(OPERATIONS)}")
         if times < 1:
             raise ValueError("times must be at least 1")
         if status is None:
             if error_code not in ERROR_STATUS:
-                raise ValueError(
-                    f"{error_code!r} is not an error the omics model declares; give its status"
-                )
+                raise ValueError(f"{error_code!r} is not an error the omics model declares; give its status")
             status = ERROR_STATUS[error_code]
         fault = _Fault(
             code=error_code,
@@ -610,9 +594,7 @@ class OmicsStandIn:
         with self._lock:
             self.requests.clear()
 
-    def enforce_stack_tag(
-        self, stack_id: str | None, operations: Iterable[str] = STACK_TAG_OPERATIONS
-    ) -> None:
+    def enforce_stack_tag(self, stack_id: str | None, operations: Iterable[str] = STACK_TAG_OPERATIONS) -> None:
         """Simulate an IAM policy conditioned on the ``cdk-omics-run:stack`` tag.
 
         With a ``stack_id``, the guarded ``operations`` answer 403
@@ -626,9 +608,7 @@ class OmicsStandIn:
         guarded = frozenset(operations)
         unknown = guarded - OPERATIONS
         if unknown:
-            raise ValueError(
-                f"unknown operation(s) {sorted(unknown)}; expected some of {sorted(OPERATIONS)}"
-            )
+            raise ValueError(f"unknown operation(s) {sorted(unknown)}; expected some of {sorted(OPERATIONS)}")
         with self._lock:
             self._stack_id = stack_id
             self._stack_operations = guarded
@@ -762,7 +742,7 @@ class OmicsStandIn:
                 return status, response, {}
             except _ServiceError as exc:
                 return exc.status, {"message": exc.message}, {"x-amzn-errortype": exc.code}
-            except Exception as exc:  # a bug in the stand-in itself
+            except Exception as exc:  # noqa: BLE001 - a bug in the stand-in itself must still answer
                 # Show the traceback (pytest captures it) and answer like the
                 # service would, rather than dropping the connection.
                 traceback.print_exc(file=sys.stderr)
@@ -784,9 +764,7 @@ class OmicsStandIn:
         source_id = body.get("runId")
         if source_id in (None, ""):
             if body.get("workflowId") in (None, ""):
-                raise _invalid(
-                    "Specify either workflowId (to start a run) or runId (to duplicate one)"
-                )
+                raise _invalid("Specify either workflowId (to start a run) or runId (to duplicate one)")
             source_id = None
         else:
             if body.get("workflowId") not in (None, ""):

@@ -12,6 +12,7 @@ tests point ``SSL_CERT_FILE`` at :attr:`ResponseBucket.ca_file`.
 from __future__ import annotations
 
 import atexit
+import contextlib
 import http.client
 import json
 import os
@@ -52,9 +53,7 @@ def _moto_server_executable() -> str:
         candidate = bin_dir / name
         if candidate.exists():
             return str(candidate)
-    raise RuntimeError(
-        f"moto_server not found in {bin_dir}; install moto[server] into this environment"
-    )
+    raise RuntimeError(f"moto_server not found in {bin_dir}; install moto[server] into this environment")
 
 
 class ResponseBucket:
@@ -167,9 +166,7 @@ class ResponseBucket:
         try:
             return json.loads(raw)
         except ValueError as exc:
-            raise AssertionError(
-                f"response at s3://{self.bucket}/{key} is not JSON: {raw[:500]!r}"
-            ) from exc
+            raise AssertionError(f"response at s3://{self.bucket}/{key} is not JSON: {raw[:500]!r}") from exc
 
     def wait_for_response(self, key: str, timeout: float = 10.0) -> dict:
         """Poll until a response is at ``key``; AssertionError after ``timeout``."""
@@ -273,8 +270,6 @@ class ResponseBucket:
         if self._bucket_created:
             return
         client = self._s3()
-        try:
+        with contextlib.suppress(client.exceptions.BucketAlreadyOwnedByYou):
             client.create_bucket(Bucket=self.bucket)
-        except client.exceptions.BucketAlreadyOwnedByYou:
-            pass
         self._bucket_created = True

@@ -19,6 +19,7 @@ that a loopback stand-in cannot be.
 CAPTURE_FILE receives JSON: the botocore version and file that were loaded,
 and the captured requests (operation, method, URL, parsed JSON body).
 """
+
 from __future__ import annotations
 
 import json
@@ -85,6 +86,7 @@ def main() -> None:
     import crhelper
     import omics_run_handler
     from events import LambdaContext
+
     from omics_run.client import omics_client
 
     for module in (crhelper, omics_run_handler):
