@@ -376,3 +376,16 @@ def test_a_delete_of_a_run_iam_hides_from_this_stack_leaves_it_and_succeeds(stac
     assert response["Status"] == "SUCCESS"
     assert operations(omics) == ["GetRun"]
     assert omics.runs[stranger["id"]]["status"] == "RUNNING"
+
+
+def test_a_new_run_id_to_duplicate_starts_a_run(stack: Stack, omics: OmicsStandIn) -> None:
+    source_a = omics.add_run(status="COMPLETED", roleArn=ROLE_ARN, outputUri=OUTPUT_URI, workflowId="1234567")
+    source_b = omics.add_run(status="COMPLETED", roleArn=ROLE_ARN, outputUri=OUTPUT_URI, workflowId="1234567")
+    duplicate = {"RunId": source_a["id"], "RoleArn": ROLE_ARN, "OutputUri": OUTPUT_URI}
+    stack.create(duplicate)
+    first = stack.physical_id
+
+    stack.update({**duplicate, "RunId": source_b["id"]})
+
+    assert stack.physical_id != first
+    assert omics.start_run_bodies()[-1]["runId"] == source_b["id"]  # the run the template now names

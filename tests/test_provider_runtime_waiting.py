@@ -196,20 +196,68 @@ def test_a_throttled_get_run_is_retried_by_the_next_message_without_multiplying_
     assert len(event_source_mapping.deliveries) == 3  # two retried wakes, then the one that signals
 
 
-def test_a_wait_that_cannot_continue_signals_failure_naming_the_run_and_the_error_and_cancels(
+def test_a_wait_that_cannot_read_its_run_retries_until_the_deadline_then_fails_naming_the_error(
     stack: Stack, omics: OmicsStandIn, event_source_mapping: EventSourceMapping, new_handle: Any
 ) -> None:
     handle = new_handle()
-    run_id = stack.create(waiting(handle))["PhysicalResourceId"]
-    omics.fail_next("GetRun", "ValidationException", 400, "unexpected", times=10)  # not retried by the SDK
+    run_id = stack.create(waiting(handle, timeout=4))["PhysicalResourceId"]
+    omics.fail_next("GetRun", "ValidationException", 400, "unexpected", times=100)  # not retried by the SDK
 
-    event_source_mapping.run_until(lambda: handle.signal is not None, timeout=30)
+    event_source_mapping.run_until(lambda: handle.signal is not None, timeout=15)
 
-    assert len(event_source_mapping.deliveries) == 10
+    assert len(event_source_mapping.deliveries) >= 2  # retried by the next message, not given up at once
     assert handle.signal["Reason"] == (  # type: ignore[index]
         f"CramToBam: run {run_id} the wait could not continue: GetRun failed: ValidationException: unexpected"
     )
-    assert omics.runs[run_id]["status"] == "CANCELLED"
+    # Its token could not be checked, so the wake cancels nothing: CloudFormation's rollback applies the policy.
+    assert "CancelRun" not in operations(omics)
+
+
+def test_a_rollback_to_properties_without_a_wait_ends_the_chain_on_the_kept_run(
+    stack: Stack, omics: OmicsStandIn, event_source_mapping: EventSourceMapping, new_handle: Any
+) -> None:
+    stack.create(MINIMAL_PROPERTIES)
+    run_id = stack.physical_id
+    stack.update(waiting(new_handle(), timeout=4))  # the same run, now waited for
+    assert stack.physical_id == run_id and WAIT_TAG in omics.runs[run_id]["tags"]
+
+    stack.update(MINIMAL_PROPERTIES)  # the update is rolled back
+    event_source_mapping.drain()
+
+    assert WAIT_TAG not in omics.runs[run_id]["tags"]
+    assert omics.runs[run_id]["status"] == "PENDING"  # no wake cancelled it at the wait's deadline
+    assert event_source_mapping.messages_in_queue() == 0
+
+
+def test_a_wake_that_finds_its_run_retired_ends_the_wait_silently(
+    stack: Stack, omics: OmicsStandIn, event_source_mapping: EventSourceMapping, new_handle: Any
+) -> None:
+    handle = new_handle()
+    run_id = stack.create(waiting(handle, DeletePolicy="LEAVE"))["PhysicalResourceId"]
+    # Delete retired the run but (racing with a wake) the wait tag is still there.
+    omics.runs[run_id]["tags"]["cdk-omics-run:retired"] = "true"
+
+    event_source_mapping.drain()
+
+    assert handle.signal is None
+    assert WAIT_TAG not in omics.runs[run_id]["tags"]
+    assert event_source_mapping.messages_in_queue() == 0
+
+
+def test_a_new_run_under_an_unchanged_wait_handle_fails_naming_it_and_starts_nothing(
+    stack: Stack, omics: OmicsStandIn, new_handle: Any
+) -> None:
+    handle = new_handle()
+    stack.create(waiting(handle))
+    omics.reset_requests()
+
+    # The template text is the same, but a deploy-time value (an upstream output) changed the parameters.
+    failed = stack.update(waiting(handle, Parameters='{"sample": "B"}'), expected_status="FAILED")
+
+    assert failed["Reason"].startswith(
+        "CramToBam property WaitHandle: unchanged, but a value known only at deploy time"
+    )
+    assert omics.start_run_bodies() == []
 
 
 def test_an_update_that_re_runs_waits_afresh_on_its_new_handle(

@@ -431,3 +431,15 @@ def test_a_json_object_string_is_still_emitted_as_given() -> None:
     OmicsRun(stack, "Run", **REQUIRED, parameters='{"threads": 4, "gvcf": true}')
 
     assert run_properties(stack)["Parameters"] == '{"threads": 4, "gvcf": true}'
+
+
+def test_wait_for_must_be_known_at_synth_time() -> None:
+    stack = new_stack()
+    choice = cdk.CfnParameter(stack, "WaitFor", default="NONE").value_as_string
+
+    with pytest.raises(ArgumentError) as caught:
+        OmicsRun(stack, "Run", **REQUIRED, wait_for=choice)
+
+    assert str(caught.value) == (
+        "Stack/Run: argument wait_for: got a value known only at deploy time; allowed: a literal WaitFor (NONE, RUNNING, COMPLETED)"
+    )

@@ -109,6 +109,12 @@ def resource_settings(
         settings["DeletePolicy"] = _enum_setting(scope, "delete_policy", delete_policy, DeletePolicy)
     if wait_for is not None:
         settings["WaitFor"] = _enum_setting(scope, "wait_for", wait_for, WaitFor)
+        if is_token(settings["WaitFor"]):
+            # It decides at synth time whether the run gets a WaitCondition.
+            raise ArgumentError(
+                f"{scope.node.path}: argument wait_for: got a value known only at deploy time; "
+                "allowed: a literal WaitFor (NONE, RUNNING, COMPLETED)"
+            )
     if wait_timeout is not None and not is_token(wait_timeout.to_seconds()):
         seconds = wait_timeout.to_seconds()
         if not 60 <= seconds <= MAX_WAIT_TIMEOUT_SECONDS:

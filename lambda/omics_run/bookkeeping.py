@@ -32,7 +32,9 @@ RETIRED_TAG = f"{TAG_PREFIX}retired"
 WAIT_TAG = f"{TAG_PREFIX}wait"
 
 # Members that never define what a run computes.
-NOT_RUN_DEFINING = frozenset({"tags", "requestId", "runId"})
+# A declared runId (the run to duplicate) defines the run; the one a re-run adds is never
+# fingerprinted, since the fingerprint is taken from the declared request.
+NOT_RUN_DEFINING = frozenset({"tags", "requestId"})
 
 
 def fingerprint(request: Mapping[str, Any], rerun_token: str | None) -> str:

@@ -20,10 +20,10 @@ CLIENT_CONFIG = Config(
     read_timeout=30,
 )
 
-# Standard mode sleeps up to 20 s before a retry (botocore's retry quota
-# documentation, "Standard retry mode"); a retry that could outlast the
-# invocation is not made, so the handler answers with the error itself.
-RETRY_RESERVE_SECONDS = 25.0
+# A retry may sleep up to 20 s (botocore's "Standard retry mode"), then connect
+# (5 s) and read (30 s): a retry that could outlast the invocation is not made,
+# so the handler answers with the error itself.
+RETRY_RESERVE_SECONDS = 60.0
 
 _seconds_left: Callable[[], float] = lambda: math.inf  # noqa: E731 - replaced per invocation
 

@@ -135,25 +135,48 @@ def update(event: CloudFormationEvent, client: Any) -> Outcome:
     current_tags = bookkeeping.tags_of(current or {})
     if current is not None and current_tags.get(bookkeeping.FINGERPRINT_TAG) == desired.fingerprint:
         _apply_tag_difference(event, client, current, desired.request.get("tags", {}))
-        if _wait_handle_changed(event, desired):
-            # A new WaitCondition waits for the same run: start its wake chain on the run.
-            tag = {bookkeeping.WAIT_TAG: desired.wait_token}
-            _call(event, "TagResource", lambda: client.tag_resource(resourceArn=current["arn"], tags=tag))
-            return _started(event, desired, current)
-        return Outcome(current["id"], run_attributes(current))
+        return _kept(event, client, desired, current)
     replaced_id = current_tags.get(bookkeeping.REPLACES_TAG)
     if replaced_id and current_tags.get(bookkeeping.REPLACES_FINGERPRINT_TAG) == desired.fingerprint:
         replaced = _own_run_or_none(event, client, replaced_id, desired.owner)
         if replaced is not None and _restorable(replaced):
             logger.info("rollback to run %s, which run %s replaced", replaced_id, event.get("PhysicalResourceId"))
-            return Outcome(replaced_id, run_attributes(replaced))
+            return _kept(event, client, desired, replaced)
         # A revert after cleanup retired that run: it will never produce outputs, so run again.
         logger.info("run %s was retired by cleanup; starting a run instead of restoring it", replaced_id)
+    if desired.settings.wait_handle is not None and not _wait_handle_changed(event, desired):
+        # The template text is unchanged but a deploy-time value changed the run: its WaitCondition,
+        # already signalled, would not wait for the new run (README: Limits).
+        raise ResourceFailure(
+            property_failure_reason(
+                event["LogicalResourceId"],
+                "WaitHandle",
+                "unchanged, but a value known only at deploy time changed the run, and a new run needs a new "
+                "WaitCondition; change rerun_token (or another run-defining argument) to re-run with a new wait",
+            )
+        )
     request = desired.request
     if current is not None and _can_rerun(event, request):
         request = rerun_request(request, source_run_id=current["id"])
     run = _start_run(event, client, desired, request, replaced_run=current)
     return _started(event, desired, run)
+
+
+def _kept(event: CloudFormationEvent, client: Any, desired: _Desired, run: Mapping[str, Any]) -> Outcome:
+    """The answer for a run the resource keeps (or gets back), with its wait chain made to match the properties.
+
+    A new WaitCondition for the same run (only the wait settings changed) starts a chain on it; properties
+    without a wait end any chain still on the run (a rollback from a waiting Update), so that no wake
+    later cancels the run the stack points at.
+    """
+    if _wait_handle_changed(event, desired):
+        tag = {bookkeeping.WAIT_TAG: desired.wait_token}
+        _call(event, "TagResource", lambda: client.tag_resource(resourceArn=run["arn"], tags=tag))
+        return _started(event, desired, run)
+    if desired.settings.wait_handle is None and bookkeeping.WAIT_TAG in bookkeeping.tags_of(run):
+        wait_tag = [bookkeeping.WAIT_TAG]
+        _call(event, "UntagResource", lambda: client.untag_resource(resourceArn=run["arn"], tagKeys=wait_tag))
+    return Outcome(run["id"], run_attributes(run))
 
 
 def resource_settings_or_default(properties: Mapping[str, Any]) -> ResourceSettings:
@@ -242,9 +265,11 @@ def _retire(client: Any, run: Mapping[str, Any]) -> None:
             lambda: client.untag_resource(resourceArn=run["arn"], tagKeys=[bookkeeping.WAIT_TAG])
         )
     if bookkeeping.RETIRED_TAG not in tags:
-        _ignoring_finished_or_gone(
-            lambda: client.tag_resource(resourceArn=run["arn"], tags={bookkeeping.RETIRED_TAG: "true"})
-        )
+        try:
+            client.tag_resource(resourceArn=run["arn"], tags={bookkeeping.RETIRED_TAG: "true"})
+        except ClientError as error:
+            # Not fatal for Delete, but a later revert could then restore this run: say so loudly.
+            logger.error("run %s could not be tagged retired: %s", run["id"], error)
 
 
 def _desired(event: CloudFormationEvent, properties: Mapping[str, Any]) -> _Desired:
@@ -290,6 +315,8 @@ def _can_rerun(event: CloudFormationEvent, request: Mapping[str, Any]) -> bool:
     """Whether the new run may be a re-run of the current one by run ID."""
     if request.get("workflowOwnerId"):
         return False  # StartRun does not re-run workflows shared with the account.
+    if request.get("runId"):
+        return False  # the template names the run to duplicate: duplicate that one.
     try:
         old = start_run_request(event.get("OldResourceProperties", {}), request_id="-")
     except PropertyError:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import http.client
 import os
 import urllib.error
 import urllib.request
@@ -36,5 +37,8 @@ def put_signal(handle_url: str, signal: Signal) -> None:
         raise OSError(f"the WaitCondition handle answered HTTP {error.code}") from None
     except urllib.error.URLError as error:
         raise OSError(f"the WaitCondition handle could not be reached ({type(error.reason).__name__})") from None
+    except (ValueError, http.client.HTTPException) as error:
+        # A malformed URL's message would quote it: name only the error's type.
+        raise OSError(f"the WaitCondition handle is not a usable URL ({type(error).__name__})") from None
     if not 200 <= status < 300:
         raise OSError(f"the WaitCondition handle answered HTTP {status}")

@@ -44,9 +44,6 @@ DEFAULT_POLL_SECONDS = 60
 # The last wake comes this long before the WaitCondition's own timeout, so the
 # provider cancels the run and says why before CloudFormation gives up.
 DEADLINE_MARGIN_SECONDS = 60.0
-# A wake that keeps failing (a service error, a signal that cannot be sent) is
-# retried with the next message this many times, then the wait ends in FAILURE.
-MAX_FAILED_WAKES = 10
 
 
 @dataclass(frozen=True)
@@ -121,21 +118,26 @@ class WakeServices:
 def wake(message: WaitMessage, services: WakeServices) -> WakeResult:
     """One wake of one waiting run: signal its handle, or schedule the next wake.
 
-    A wake that fails is retried by the next message (one in, one out, so
-    failures never multiply messages); after MAX_FAILED_WAKES the wait ends
-    in FAILURE and the run is cancelled unless the delete policy is LEAVE.
+    A wake that fails on a service error is retried by the next message (one
+    in, one out, so failures never multiply messages) until the deadline; a
+    wait that still cannot read its run then ends in FAILURE naming the error.
+    The run is not cancelled on that path, since its token cannot be checked:
+    CloudFormation's rollback applies the delete policy to it.
     """
     try:
         return _wake_once(message, services)
     except (ClientError, BotoCoreError, OSError) as error:
         failed = replace(message, failed_wakes=message.failed_wakes + 1)
-        if failed.failed_wakes >= MAX_FAILED_WAKES:
-            logger.warning(
-                "wait on run %s gives up after %d failed wakes: %s", message.run_id, failed.failed_wakes, error
-            )
-            _end(failed, services, "FAILURE", f"the wait could not continue: {_describe(error)}", cancel=True)
+        if services.now() >= message.deadline:
+            what = f"the wait could not continue: {_describe(error)}"
+            _end(failed, services, "FAILURE", what, cancel=False)
             return "signalled"
-        logger.warning("wake for run %s failed, retrying with the next message: %s", message.run_id, _describe(error))
+        logger.warning(
+            "wake %d for run %s failed, retrying with the next message: %s",
+            failed.failed_wakes,
+            message.run_id,
+            _describe(error),
+        )
         services.schedule(failed, message.next_delay(services.now()))
         return "retried"
 
@@ -153,8 +155,13 @@ def _wake_once(message: WaitMessage, services: WakeServices) -> WakeResult:
             _end(message, services, "FAILURE", reason, cancel=False)
             return "signalled"
         raise
-    if bookkeeping.tags_of(run).get(bookkeeping.WAIT_TAG) != message.token:
+    tags = bookkeeping.tags_of(run)
+    if tags.get(bookkeeping.WAIT_TAG) != message.token:
         logger.info("wake for run %s dropped: its wait ended or another wake carries it on", message.run_id)
+        return "dropped"
+    if bookkeeping.RETIRED_TAG in tags:
+        # Delete retired the run while this wake was on its way: the wait ends here, silently.
+        services.omics.untag_resource(resourceArn=run["arn"], tagKeys=[bookkeeping.WAIT_TAG])
         return "dropped"
     status = str(run.get("status"))
     if status in REACHED[message.target]:
@@ -172,10 +179,14 @@ def _wake_once(message: WaitMessage, services: WakeServices) -> WakeResult:
         _end(message, services, "FAILURE", reason, cancel=True, run=run)
         return "signalled"
     following = replace(message, token=new_token(), failed_wakes=0)
-    # Send first, then move the tag: if the tag fails, this message is retried and
-    # the one just sent finds a token that is not its own.
-    services.schedule(following, message.next_delay(now))
+    # Move the tag first, so the next message can never arrive before its token. If the
+    # send then fails, the tag goes back, so that this message, retried, carries the chain on.
     services.omics.tag_resource(resourceArn=run["arn"], tags={bookkeeping.WAIT_TAG: following.token})
+    try:
+        services.schedule(following, message.next_delay(now))
+    except Exception:
+        services.omics.tag_resource(resourceArn=run["arn"], tags={bookkeeping.WAIT_TAG: message.token})
+        raise
     return "next"
 
 
