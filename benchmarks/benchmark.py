@@ -17,6 +17,7 @@ Prints markdown tables and writes benchmarks/results.json. What is measured:
 
 This is not a test: timings depend on the machine, so nothing here runs in CI.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -51,7 +52,9 @@ HANDLER_EVENTS = BENCHMARKS_DIR / "handler_events.py"
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="one synth per point and fewer samples (1-2 minutes)")
-    parser.add_argument("--out", type=Path, default=RESULTS_FILE, help=f"where to write the JSON (default {RESULTS_FILE})")
+    parser.add_argument(
+        "--out", type=Path, default=RESULTS_FILE, help=f"where to write the JSON (default {RESULTS_FILE})"
+    )
     args = parser.parse_args(argv)
     # Full: enough samples for stable medians within ~10 minutes on 2 cores.
     args.synth_repetitions = 1 if args.quick else 5
@@ -230,6 +233,7 @@ def evaluate_targets(results: dict[str, Any]) -> list[dict[str, Any]]:
 
 def environment() -> dict[str, Any]:
     """What the numbers were measured on."""
+
     def version(distribution: str) -> str:
         try:
             return metadata.version(distribution)

@@ -12,6 +12,7 @@ path, with ``AWS_DATA_PATH`` at its service models, and without ``.pyc``
 files (Lambda's /var/task is read-only and the asset ships none, so the
 handler's modules and crhelper are compiled on every cold start).
 """
+
 from __future__ import annotations
 
 import compileall

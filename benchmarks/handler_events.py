@@ -16,6 +16,7 @@ stand-in. The test suite's stand-ins, event builder and handler environment
 are reused (``tests/`` is put on the path) so the benchmark exercises the
 same setup the tests trust.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -124,9 +125,11 @@ def main(argv: list[str] | None = None) -> None:
     from support.response_bucket import ResponseBucket
 
     run = json.loads(args.run.read_text(encoding="utf-8"))
-    with tempfile.TemporaryDirectory(prefix="omics-run-bench-") as workdir, OmicsStandIn(
-        region=REGION
-    ) as omics, ResponseBucket(Path(workdir)) as bucket:
+    with (
+        tempfile.TemporaryDirectory(prefix="omics-run-bench-") as workdir,
+        OmicsStandIn(region=REGION) as omics,
+        ResponseBucket(Path(workdir)) as bucket,
+    ):
         os.environ.update(handler_environment(omics, bucket))
         os.environ["AWS_DATA_PATH"] = str(asset / "service_models")
         os.environ.pop("AWS_PROFILE", None)

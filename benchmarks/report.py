@@ -1,4 +1,5 @@
 """Renders benchmark results (the dict benchmark.py writes as JSON) as markdown tables."""
+
 from __future__ import annotations
 
 import math
@@ -97,8 +98,10 @@ def _asset_table(assets: dict[str, Any]) -> str:
             for entry, e in a["by_entry"].items():
                 lines.append(f"| &nbsp;&nbsp;{entry} | {e['files']} | {e['bytes']:,} | {e['zipped_bytes']:,} |")
     lines.append("")
-    lines.append("Zipped: Python's zipfile, deflate level 9. AwsCustomResource's asset is aws-cdk-lib's "
-                 "prebuilt Node.js handler.")
+    lines.append(
+        "Zipped: Python's zipfile, deflate level 9. AwsCustomResource's asset is aws-cdk-lib's "
+        "prebuilt Node.js handler."
+    )
     return "\n".join(lines)
 
 

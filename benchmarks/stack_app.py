@@ -13,6 +13,7 @@ The app prints one JSON line on stdout: the seconds spent building the
 constructs and the seconds spent in ``app.synth()``, so that the benchmark
 can tell them apart from interpreter and jsii start-up.
 """
+
 from __future__ import annotations
 
 import argparse

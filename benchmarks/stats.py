@@ -1,9 +1,10 @@
 """Small statistics helpers shared by the benchmark modules (standard library only)."""
+
 from __future__ import annotations
 
 import math
 import statistics
-from typing import Sequence
+from collections.abc import Sequence
 
 
 def median(values: Sequence[float]) -> float:

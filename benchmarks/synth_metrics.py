@@ -7,6 +7,7 @@ app. The wall time of that process is what a user waits for; its CPU time
 interference; the app also reports the seconds spent building constructs
 and in ``app.synth()``.
 """
+
 from __future__ import annotations
 
 import io
@@ -105,13 +106,13 @@ def _inline_policy_chars_by_role(resources: dict[str, Any]) -> dict[str, int]:
     figure is close, not exact, for documents that hold them.
     """
     chars: Counter[str] = Counter()
-    for logical_id, resource in resources.items():
-        properties = resource.get("Properties", {})
-        if resource["Type"] == "AWS::IAM::Policy":
+    for logical_id, declared in resources.items():
+        properties = declared.get("Properties", {})
+        if declared["Type"] == "AWS::IAM::Policy":
             size = len(json.dumps(properties.get("PolicyDocument", {}), separators=(",", ":")))
             for role in properties.get("Roles", []):
                 chars[json.dumps(role, sort_keys=True)] += size
-        elif resource["Type"] == "AWS::IAM::Role":
+        elif declared["Type"] == "AWS::IAM::Role":
             for policy in properties.get("Policies", []):
                 chars[json.dumps({"Ref": logical_id}, sort_keys=True)] += len(
                     json.dumps(policy.get("PolicyDocument", {}), separators=(",", ":"))
@@ -143,7 +144,9 @@ def asset_stats(asset_dir: Path) -> dict[str, Any]:
         stats["files"] += 1
         stats["bytes"] += path.stat().st_size
     for entry, stats in by_entry.items():
-        stats["zipped_bytes"] = _zipped_size(asset_dir, [p for p in files if p.relative_to(asset_dir).parts[0] == entry])
+        stats["zipped_bytes"] = _zipped_size(
+            asset_dir, [p for p in files if p.relative_to(asset_dir).parts[0] == entry]
+        )
     return {
         "files": len(files),
         "bytes": sum(p.stat().st_size for p in files),
@@ -163,9 +166,9 @@ def _zipped_size(root: Path, files: list[Path]) -> int:
 def omics_run_resource(out_dir: Path) -> dict[str, Any]:
     """The first Custom::OmicsRun of the template: logical ID and properties as CloudFormation would send them."""
     template = json.loads(template_path(out_dir).read_text(encoding="utf-8"))
-    for logical_id, resource in template["Resources"].items():
-        if resource["Type"] == "Custom::OmicsRun":
+    for logical_id, declared in template["Resources"].items():
+        if declared["Type"] == "Custom::OmicsRun":
             # CloudFormation resolves ServiceToken itself; cfn_event adds its own.
-            properties = {k: v for k, v in resource["Properties"].items() if k != "ServiceToken"}
+            properties = {k: v for k, v in declared["Properties"].items() if k != "ServiceToken"}
             return {"logical_id": logical_id, "properties": properties}
     raise LookupError(f"no Custom::OmicsRun in {template_path(out_dir)}")

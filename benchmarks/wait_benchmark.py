@@ -10,6 +10,7 @@ are measured, then scaled to the default 60 s poll interval. Prints markdown
 tables and writes benchmarks/wait_results.json. Not a test: timings depend on
 the machine, and loopback calls are faster than calls to AWS in a region.
 """
+
 from __future__ import annotations
 
 import importlib
@@ -35,26 +36,31 @@ RESULTS_FILE = BENCHMARKS_DIR / "wait_results.json"
 
 def handler_environment(omics: Any, bucket: Any, queue_url: str) -> dict[str, str]:
     return {
-        "AWS_REGION": "us-east-1", "AWS_DEFAULT_REGION": "us-east-1",
-        "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_SESSION_TOKEN": "testing",
-        "AWS_ENDPOINT_URL_OMICS": omics.endpoint_url, "AWS_DISABLE_HOST_PREFIX_INJECTION": "true",
-        "AWS_ENDPOINT_URL_SQS": bucket.endpoint_url, "AWS_CA_BUNDLE": bucket.ca_file, "SSL_CERT_FILE": bucket.ca_file,
+        "AWS_REGION": "us-east-1",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_SESSION_TOKEN": "testing",
+        "AWS_ENDPOINT_URL_OMICS": omics.endpoint_url,
+        "AWS_DISABLE_HOST_PREFIX_INJECTION": "true",
+        "AWS_ENDPOINT_URL_SQS": bucket.endpoint_url,
+        "AWS_CA_BUNDLE": bucket.ca_file,
+        "SSL_CERT_FILE": bucket.ca_file,
         "OMICS_RUN_WAIT_QUEUE_URL": queue_url,
-    }  # fmt: skip
+    }
 
 
 def measure_waits(runs: int, wakes_before_completion: int, poll_seconds: int) -> dict[str, Any]:
     import boto3
-
     from events import invoke_handler
     from support.event_source_mapping import EventSourceMapping
     from support.omics_stand_in import OmicsStandIn
     from support.response_bucket import ResponseBucket
 
     with tempfile.TemporaryDirectory() as workdir, OmicsStandIn() as omics, ResponseBucket(Path(workdir)) as bucket:
-        sqs = boto3.session.Session(region_name="us-east-1", aws_access_key_id="testing",
-                                    aws_secret_access_key="testing").client(
-            "sqs", endpoint_url=bucket.endpoint_url, verify=bucket.ca_file)  # fmt: skip
+        sqs = boto3.session.Session(
+            region_name="us-east-1", aws_access_key_id="testing", aws_secret_access_key="testing"
+        ).client("sqs", endpoint_url=bucket.endpoint_url, verify=bucket.ca_file)
         queue_url = sqs.create_queue(QueueName=f"waits-{uuid.uuid4().hex[:8]}")["QueueUrl"]
         os.environ.update(handler_environment(omics, bucket, queue_url))
         handler = importlib.import_module("omics_run_handler")
@@ -66,9 +72,15 @@ def measure_waits(runs: int, wakes_before_completion: int, poll_seconds: int) ->
         handles = {}
         for index in range(runs):
             key = f"handles/{uuid.uuid4()}"
-            properties = {"WorkflowId": "1234567", "RoleArn": "arn:aws:iam::123456789012:role/r",
-                          "OutputUri": "s3://b/o/", "WaitFor": "COMPLETED", "WaitTimeout": 3600,
-                          "WaitPollInterval": poll_seconds, "WaitHandle": bucket.presigned_response_url(key)}  # fmt: skip
+            properties = {
+                "WorkflowId": "1234567",
+                "RoleArn": "arn:aws:iam::123456789012:role/r",
+                "OutputUri": "s3://b/o/",
+                "WaitFor": "COMPLETED",
+                "WaitTimeout": 3600,
+                "WaitPollInterval": poll_seconds,
+                "WaitHandle": bucket.presigned_response_url(key),
+            }
             answer = invoke_handler(handler, bucket, "Create", properties, logical_id=f"Run{index}")
             handles[answer.response["PhysicalResourceId"]] = key
         for run_id in handles:
@@ -114,8 +126,14 @@ def template_bytes_per_waiting_run() -> dict[str, int]:
         app = cdk.App(context={"aws:cdk:bundling-stacks": []})
         stack = cdk.Stack(app, "Stack")
         for index in range(waiting + plain):
-            OmicsRun(stack, f"Run{index}", workflow_id="1234567", role_arn="arn:aws:iam::123456789012:role/r",
-                     output_uri="s3://b/o/", wait_for=WaitFor.COMPLETED if index < waiting else None)  # fmt: skip
+            OmicsRun(
+                stack,
+                f"Run{index}",
+                workflow_id="1234567",
+                role_arn="arn:aws:iam::123456789012:role/r",
+                output_uri="s3://b/o/",
+                wait_for=WaitFor.COMPLETED if index < waiting else None,
+            )
         template = app.synth().get_stack_by_name("Stack").template
         return len(json.dumps(template, separators=(",", ":")))
 
@@ -143,25 +161,35 @@ def main() -> None:
     for label, scale in (("median", 0.5), ("p95", 0.95)):
         cells = []
         for result in (one, hundred):
-            per_wake = percentile(result["seconds_per_wake"], scale) if label == "p95" else median(result["seconds_per_wake"])
+            per_wake = (
+                percentile(result["seconds_per_wake"], scale) if label == "p95" else median(result["seconds_per_wake"])
+            )
             cells.append(f"{wakes_per_hour * per_wake * FUNCTION_MEMORY_GB:.3f} GB-s ({per_wake * 1000:.1f} ms/wake)")
         print(f"| Lambda time, {label} | {' | '.join(cells)} |")
     for op in ("GetRun", "TagResource"):
-        print(f"| {op} calls | {wakes_per_hour * one['calls_per_wake'][op]:.0f} | "
-              f"{wakes_per_hour * hundred['calls_per_wake'][op]:.0f} |")  # fmt: skip
+        print(
+            f"| {op} calls | {wakes_per_hour * one['calls_per_wake'][op]:.0f} | "
+            f"{wakes_per_hour * hundred['calls_per_wake'][op]:.0f} |"
+        )
     print(f"| SQS SendMessage | {wakes_per_hour:.0f} | {wakes_per_hour:.0f} |")
-    print(f"| Wakes per invocation (max) | {one['records_per_invocation_max']} | {hundred['records_per_invocation_max']} |")
+    print(
+        f"| Wakes per invocation (max) | {one['records_per_invocation_max']} | {hundred['records_per_invocation_max']} |"
+    )
     print("| Invocations held between wakes | 0 | 0 |")
     print(f"| Messages left after the signals | {one['messages_left']} | {hundred['messages_left']} |")
     print()
     print("| Peak concurrent invocations | 1 | at most 2 (the mapping's MaximumConcurrency) |")
     print()
-    print(f"Signal after the status change: median {median(one['signal_delay_seconds']):.2f} s, "
-          f"max {max(one['signal_delay_seconds']):.2f} s with 1 s polls (1 run); "
-          f"median {median(hundred['signal_delay_seconds']):.2f} s, max {max(hundred['signal_delay_seconds']):.2f} s "
-          "with 10 s polls (100 runs)")  # fmt: skip
-    print(f"Template bytes: {template['per_waiting_run']} per waiting run, {template['per_plain_run']} per plain run, "
-          f"{template['provider_wait_resources']} once per stack for the queue, dead-letter queue and mapping")  # fmt: skip
+    print(
+        f"Signal after the status change: median {median(one['signal_delay_seconds']):.2f} s, "
+        f"max {max(one['signal_delay_seconds']):.2f} s with 1 s polls (1 run); "
+        f"median {median(hundred['signal_delay_seconds']):.2f} s, max {max(hundred['signal_delay_seconds']):.2f} s "
+        "with 10 s polls (100 runs)"
+    )
+    print(
+        f"Template bytes: {template['per_waiting_run']} per waiting run, {template['per_plain_run']} per plain run, "
+        f"{template['provider_wait_resources']} once per stack for the queue, dead-letter queue and mapping"
+    )
 
 
 if __name__ == "__main__":

@@ -82,6 +82,8 @@ def concrete(value: Any) -> Any:
             logical_id, attribute = value["Fn::GetAtt"]
             if attribute == "Arn" and "LogGroup" in logical_id:
                 return f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:{logical_id}"
+            if attribute == "Arn" and ("Queue" in logical_id or "Waits" in logical_id):
+                return f"arn:aws:sqs:{REGION}:{ACCOUNT}:{logical_id}"
             if attribute == "Arn":
                 return f"arn:aws:iam::{ACCOUNT}:role/{logical_id}"
             return f"{logical_id}-{attribute}"
@@ -132,8 +134,8 @@ def allows(statements: list[dict[str, Any]], action: str, resource: str, context
 def provider_policy(stack: cdk.Stack) -> list[dict[str, Any]]:
     template = Template.from_stack(stack)
     [policy] = [
-        resource for logical_id, resource in template.find_resources("AWS::IAM::Policy").items()
-        if logical_id.startswith("OmicsRunProviderRoleDefaultPolicy")
+        resource for logical_id, resource in template.find_resources("AWS::IAM::ManagedPolicy").items()
+        if logical_id.startswith("OmicsRunProviderRolePolicy")
     ]  # fmt: skip
     return concrete(policy["Properties"]["PolicyDocument"])["Statement"]
 
@@ -262,7 +264,8 @@ def policies_of(stack: cdk.Stack) -> dict[str, dict[str, Any]]:
     template = Template.from_stack(stack)
     return {
         logical_id: concrete(resource["Properties"]["PolicyDocument"])
-        for logical_id, resource in template.find_resources("AWS::IAM::Policy").items()
+        for policy_type in ("AWS::IAM::Policy", "AWS::IAM::ManagedPolicy")
+        for logical_id, resource in template.find_resources(policy_type).items()
     }
 
 

@@ -96,7 +96,8 @@ def test_the_template_needs_no_cdk_bootstrap_and_ships_its_code_as_the_zip_besid
 def policy_statements(template: dict[str, Any]) -> list[dict[str, Any]]:
     return [
         statement
-        for policy in resources_of_type(template, "AWS::IAM::Policy").values()
+        for policy_type in ("AWS::IAM::Policy", "AWS::IAM::ManagedPolicy")
+        for policy in resources_of_type(template, policy_type).values()
         for statement in policy["Properties"]["PolicyDocument"]["Statement"]
     ]
 

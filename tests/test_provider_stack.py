@@ -18,7 +18,8 @@ ROLE_ARN = "arn:aws:iam::123456789012:role/omics-service-role"
 def pass_role_statements(template: Template) -> list[dict[str, Any]]:
     return [
         statement
-        for policy in template.find_resources("AWS::IAM::Policy").values()
+        for policy_type in ("AWS::IAM::Policy", "AWS::IAM::ManagedPolicy")
+        for policy in template.find_resources(policy_type).values()
         for statement in policy["Properties"]["PolicyDocument"]["Statement"]
         if statement["Action"] == "iam:PassRole"
     ]

@@ -303,5 +303,5 @@ def test_the_class_example_is_self_contained_and_synthesizes(tmp_path: Path) -> 
     assert parameters == {"sample_name": "NA12878", "input_cram": "s3://my-bucket/NA12878.cram"}
     assert "RunId" in template.find_outputs("*")
     # No role_arn: the generated run role reads the input the parameters name.
-    policies = json.dumps(template.find_resources("AWS::IAM::Policy"))
+    policies = json.dumps(template.find_resources("AWS::IAM::ManagedPolicy"))
     assert "my-bucket/NA12878.cram" in policies

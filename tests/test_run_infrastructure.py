@@ -133,8 +133,9 @@ def test_many_runs_share_one_provider_function_role_and_policy() -> None:
     template.resource_count_is("Custom::OmicsRun", 5)
     template.resource_count_is("AWS::Lambda::Function", 1)
     template.resource_count_is("AWS::IAM::Role", 1)
-    template.resource_count_is("AWS::IAM::Policy", 1)
-    [policy] = template.find_resources("AWS::IAM::Policy").values()
+    template.resource_count_is("AWS::IAM::ManagedPolicy", 1)
+    template.resource_count_is("AWS::IAM::Policy", 0)
+    [policy] = template.find_resources("AWS::IAM::ManagedPolicy").values()
     [pass_role] = [s for s in policy["Properties"]["PolicyDocument"]["Statement"] if s["Action"] == "iam:PassRole"]
     assert pass_role == {
         "Action": "iam:PassRole",

@@ -26,9 +26,14 @@ def new_stack() -> cdk.Stack:
     return cdk.Stack(app, "Stack")
 
 
+def policies(template: Template) -> dict[str, dict[str, Any]]:
+    """Inline (AWS::IAM::Policy) and customer-managed (AWS::IAM::ManagedPolicy) policies, by logical ID."""
+    return {**template.find_resources("AWS::IAM::Policy"), **template.find_resources("AWS::IAM::ManagedPolicy")}
+
+
 def statements(template: Template) -> list[dict[str, Any]]:
     found = []
-    for resource in template.find_resources("AWS::IAM::Policy").values():
+    for resource in policies(template).values():
         found += resource["Properties"]["PolicyDocument"]["Statement"]
     for resource in template.find_resources("AWS::IAM::Role").values():
         for policy in resource["Properties"].get("Policies", []):
@@ -95,8 +100,9 @@ def test_the_number_of_policies_and_functions_does_not_grow_with_runs(count: int
 
     template = Template.from_stack(stack)
     template.resource_count_is("AWS::Lambda::Function", 1)
-    # The provider's own policy, waits or not (waits add one statement to it).
-    template.resource_count_is("AWS::IAM::Policy", 1)
+    # The provider's own customer-managed policy, waits or not (waits add statements to it); no inline one.
+    template.resource_count_is("AWS::IAM::ManagedPolicy", 1)
+    template.resource_count_is("AWS::IAM::Policy", 0)
     template.resource_count_is("AWS::IAM::Role", 1)
 
 
@@ -141,9 +147,10 @@ def test_without_a_role_the_run_gets_one_holding_exactly_what_its_inputs_need() 
             },
         }
     ]  # fmt: skip
+    assert "Policies" not in role and not template.find_resources("AWS::IAM::Policy")  # no inline policy
     [policy] = [
         r["Properties"]["PolicyDocument"]["Statement"]
-        for r in template.find_resources("AWS::IAM::Policy").values()
+        for r in template.find_resources("AWS::IAM::ManagedPolicy").values()
         if r["Properties"]["Roles"] == [{"Ref": role_id}]
     ]
     by_sid = {s.get("Sid", json.dumps(s["Resource"])): s for s in policy}

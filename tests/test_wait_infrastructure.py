@@ -105,9 +105,11 @@ def test_the_provider_adds_one_queue_one_dead_letter_queue_and_one_mapping_howev
         OmicsRun(stack, f"Run{index}", **REQUIRED, wait_for=WaitFor.COMPLETED)
     template = synthesized(stack)
 
-    assert len(of_type(template, "AWS::SQS::Queue")) == 2
+    # The wake-up queue and its dead-letter queue, beside the function's own dead-letter queue.
+    assert len(of_type(template, "AWS::SQS::Queue")) == 3
     assert len(of_type(template, "AWS::Lambda::EventSourceMapping")) == 1
-    assert len(of_type(template, "AWS::IAM::Policy")) == 1
+    assert len(of_type(template, "AWS::IAM::ManagedPolicy")) == 1
+    assert of_type(template, "AWS::IAM::Policy") == {}
     assert len(of_type(template, "AWS::CloudFormation::WaitCondition")) == count
 
 
@@ -132,7 +134,7 @@ def test_the_queue_is_encrypted_tls_only_with_a_dead_letter_queue_and_feeds_the_
     [function] = of_type(template, "AWS::Lambda::Function").values()
     assert function["Properties"]["Environment"]["Variables"]["OMICS_RUN_WAIT_QUEUE_URL"] == {"Ref": queue_id}
     assert function["Properties"]["Timeout"] == 300
-    [policy] = of_type(template, "AWS::IAM::Policy").values()
+    [policy] = of_type(template, "AWS::IAM::ManagedPolicy").values()
     send = [s for s in policy["Properties"]["PolicyDocument"]["Statement"] if s.get("Sid") == "ScheduleWakeUps"]
     assert send == [{"Action": "sqs:SendMessage", "Effect": "Allow", "Resource": {"Fn::GetAtt": [queue_id, "Arn"]},
                      "Sid": "ScheduleWakeUps"}]  # fmt: skip
@@ -141,11 +143,16 @@ def test_the_queue_is_encrypted_tls_only_with_a_dead_letter_queue_and_feeds_the_
     ]
 
 
-def test_a_stack_whose_runs_do_not_wait_has_no_queue() -> None:
+def test_a_stack_whose_runs_do_not_wait_has_no_wait_queue() -> None:
     stack = new_stack()
     OmicsRun(stack, "Run", **REQUIRED)
+    template = synthesized(stack)
 
-    assert of_type(synthesized(stack), "AWS::SQS::Queue") == {}
+    # Only the function's dead-letter queue, for CloudFormation requests that failed every attempt.
+    dead_letters = OmicsRunProvider.of(stack).dead_letter_queue
+    assert dead_letters is not None
+    assert list(of_type(template, "AWS::SQS::Queue")) == [stack.get_logical_id(dead_letters.node.default_child)]  # type: ignore[arg-type]
+    assert of_type(template, "AWS::Lambda::EventSourceMapping") == {}
 
 
 def test_on_status_change_matches_this_runs_events_and_never_waits_for_them() -> None:

@@ -1,28 +1,38 @@
 """The one Lambda per stack that serves every Custom::OmicsRun in it."""
+
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass, fields
+from typing import Any, cast
 
 import jsii
 from aws_cdk import (
+    Annotations,
     AssetHashType,
     Aws,
     BundlingOptions,
+    CfnResource,
     Duration,
     IStableListProducer,
     Lazy,
     RemovalPolicy,
     Stack,
 )
+from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_lambda_event_sources as lambda_event_sources
-from aws_cdk import aws_sqs as sqs
 from aws_cdk import aws_logs as logs
+from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from cdk_omics_run.acknowledgements import acknowledge_wildcard
+from cdk_omics_run.arguments import ArgumentError
 from cdk_omics_run.bundling import SERVICE_MODELS_DATA_PATH, ProviderAssetBundler
 from cdk_omics_run.handler_source import HANDLER_ENTRY_POINT, handler_source_dir
+from cdk_omics_run.managed_role import ManagedPolicyRole
 
 PROVIDER_ID = "OmicsRunProvider"
 
@@ -47,6 +57,33 @@ QUEUE_URL_ENV = "OMICS_RUN_WAIT_QUEUE_URL"
 
 LOG_RETENTION = logs.RetentionDays.ONE_YEAR
 
+# No reserved concurrency by default: Lambda lets an account reserve only what leaves 100
+# unreserved, so a default reservation would fail to deploy in accounts with a low quota
+# (new accounts may have 10). Compliance packs ask for one: configure() takes it. Waits take at
+# most WAIT_MAX_CONCURRENCY of it (the event source mapping's MaximumConcurrency); CloudFormation's
+# requests, which Lambda queues and retries when throttled, the rest.
+DEFAULT_RESERVED_CONCURRENCY: int | None = None
+MIN_RESERVED_CONCURRENCY = WAIT_MAX_CONCURRENCY + 1
+# How long a failed asynchronous invocation (a CloudFormation request) stays in the dead-letter queue.
+DEAD_LETTER_RETENTION = Duration.days(14)
+# What the handler reaches from inside a VPC, beside the S3 gateway endpoint (presigned response and
+# WaitCondition URLs): HealthOmics under its two host prefixes (botocore's model: StartRun, GetRun,
+# CancelRun, DeleteRun on workflows-, TagResource and UntagResource on tags-), and SQS when runs wait.
+OMICS_ENDPOINT_SERVICES = {
+    "OmicsWorkflowsEndpoint": ec2.InterfaceVpcEndpointAwsService.OMICS_WORKFLOWS,
+    "OmicsTagsEndpoint": ec2.InterfaceVpcEndpointAwsService.OMICS_TAGS,
+}
+HTTPS = ec2.Port.tcp(443)
+# ec2.SubnetSelection's members, as IVpc.select_subnets takes them.
+_SUBNET_SELECTION_FIELDS = (
+    "availability_zones",
+    "one_per_az",
+    "subnet_filters",
+    "subnet_group_name",
+    "subnets",
+    "subnet_type",
+)
+
 # The tag the handler puts on every run it starts, naming the run's stack (the
 # handler's ``bookkeeping.STACK_TAG``). The Service Authorization Reference
 # for AWS HealthOmics lists aws:RequestTag/${TagKey} and aws:TagKeys on
@@ -59,12 +96,54 @@ STACK_TAG = "cdk-omics-run:stack"
 RUN_ACTIONS = ("omics:GetRun", "omics:CancelRun", "omics:DeleteRun", "omics:TagResource", "omics:UntagResource")
 
 
+@dataclass(frozen=True)
+class ProviderOptions:
+    """How a stack's provider is set up: see :meth:`OmicsRunProvider.configure`."""
+
+    encryption_key: kms.IKey | None = None
+    vpc: ec2.IVpc | None = None
+    vpc_subnets: ec2.SubnetSelection | None = None
+    security_groups: tuple[ec2.ISecurityGroup, ...] | None = None
+    reserved_concurrent_executions: int | None = DEFAULT_RESERVED_CONCURRENCY
+    dead_letter_queue: bool = True
+    create_vpc_endpoints: bool = False
+
+    def check(self, path: str) -> None:
+        """Raises ArgumentError, naming the construct path, for settings the provider cannot have."""
+        concurrency = self.reserved_concurrent_executions
+        if concurrency is not None and (
+            not isinstance(concurrency, int) or isinstance(concurrency, bool) or concurrency < MIN_RESERVED_CONCURRENCY
+        ):
+            raise ArgumentError(
+                f"{path}: argument reserved_concurrent_executions: got {concurrency!r}; allowed: None (no "
+                f"reservation) or an integer of at least {MIN_RESERVED_CONCURRENCY} ({WAIT_MAX_CONCURRENCY} for "
+                "the waits' wake-ups and one for CloudFormation's requests)"
+            )
+        if self.security_groups is not None and not self.security_groups:
+            raise ArgumentError(f"{path}: argument security_groups: got none; allowed: one or more, or None")
+        if self.vpc is None:
+            for name in ("vpc_subnets", "security_groups", "create_vpc_endpoints"):
+                if getattr(self, name):
+                    raise ArgumentError(f"{path}: argument {name}: given without vpc; allowed only with vpc")
+
+    def differences(self, other: ProviderOptions) -> tuple[str, str]:
+        """The settings in which ``self`` and ``other`` differ, each side as ``name=value, ...``."""
+        names = [f.name for f in fields(self) if getattr(self, f.name) != getattr(other, f.name)]
+
+        def shown(options: ProviderOptions) -> str:
+            return ", ".join(f"{name}={_shown(getattr(options, name))}" for name in names)
+
+        return shown(self), shown(other)
+
+
 class OmicsRunProvider(Construct):
     """The provider function, its role and its log group. One per stack.
 
     Use :meth:`of` rather than the constructor, so that every run in a stack
     shares the same function and the template grows by one small resource per
-    run.
+    run. To encrypt it with your KMS key, place it in a VPC, or change its
+    concurrency or dead-letter queue, call :meth:`configure` once, before the
+    stack's first run.
 
     Example::
 
@@ -74,34 +153,136 @@ class OmicsRunProvider(Construct):
 
     @classmethod
     def of(cls, scope: Construct) -> OmicsRunProvider:
-        """The stack's provider, created on first use."""
+        """The stack's provider, created on first use (with the settings of :meth:`configure`'s defaults)."""
         stack = Stack.of(scope)
         existing = stack.node.try_find_child(PROVIDER_ID)
         if isinstance(existing, OmicsRunProvider):
             return existing
         return cls(stack, PROVIDER_ID)
 
-    def __init__(self, scope: Construct, id_: str, *, serves_other_stacks: bool = False) -> None:
+    @classmethod
+    def configure(
+        cls,
+        scope: Construct,
+        *,
+        encryption_key: kms.IKey | None = None,
+        vpc: ec2.IVpc | None = None,
+        vpc_subnets: ec2.SubnetSelection | None = None,
+        security_groups: Sequence[ec2.ISecurityGroup] | None = None,
+        reserved_concurrent_executions: int | None = DEFAULT_RESERVED_CONCURRENCY,
+        dead_letter_queue: bool = True,
+        create_vpc_endpoints: bool = False,
+    ) -> OmicsRunProvider:
+        """Creates the stack's provider with these settings; call it before the stack's first OmicsRun.
+
+        ``encryption_key`` encrypts the provider's log group, its function's
+        environment variables and its queues (the wait queue, its dead-letter
+        queue and the dead-letter queue of failed requests) with your KMS key,
+        and lets CloudWatch Logs use the key for the account's log groups in
+        the region. ``vpc``, ``vpc_subnets`` (CDK's default selection otherwise)
+        and ``security_groups`` (one allowing HTTPS out otherwise) place the
+        function in your VPC; ``create_vpc_endpoints`` adds the endpoints it
+        needs there without NAT (README: Compliance).
+        ``reserved_concurrent_executions``: none by default; when given, at
+        least 3 (waits' wake-ups take at most 2). ``dead_letter_queue``: keep
+        CloudFormation requests that failed every attempt for 14 days.
+
+        Calling it again with the same settings returns the same provider;
+        other settings, or a provider already created with others (by the
+        stack's first run), are an ArgumentError naming both.
+
+        Example::
+
+            OmicsRunProvider.configure(stack, encryption_key=key, vpc=vpc, create_vpc_endpoints=True)
+            OmicsRun(stack, "Run", ...)  # served by that provider
+        """
+        requested = ProviderOptions(
+            encryption_key=encryption_key,
+            vpc=vpc,
+            vpc_subnets=vpc_subnets,
+            security_groups=None if security_groups is None else tuple(security_groups),
+            reserved_concurrent_executions=reserved_concurrent_executions,
+            dead_letter_queue=dead_letter_queue,
+            create_vpc_endpoints=create_vpc_endpoints,
+        )
+        stack = Stack.of(scope)
+        existing = stack.node.try_find_child(PROVIDER_ID)
+        if not isinstance(existing, OmicsRunProvider):
+            return cls(stack, PROVIDER_ID, **{f.name: getattr(requested, f.name) for f in fields(requested)})
+        if existing.options != requested:
+            has, asked = existing.options.differences(requested)
+            raise ArgumentError(
+                f"{existing.node.path}: OmicsRunProvider.configure: the stack's provider already exists with "
+                f"{has}; asked for {asked}. Configure it once, before the stack's first OmicsRun"
+            )
+        return existing
+
+    def __init__(
+        self,
+        scope: Construct,
+        id: str,
+        *,
+        serves_other_stacks: bool = False,
+        encryption_key: kms.IKey | None = None,
+        vpc: ec2.IVpc | None = None,
+        vpc_subnets: ec2.SubnetSelection | None = None,
+        security_groups: Sequence[ec2.ISecurityGroup] | None = None,
+        reserved_concurrent_executions: int | None = DEFAULT_RESERVED_CONCURRENCY,
+        dead_letter_queue: bool = True,
+        create_vpc_endpoints: bool = False,
+    ) -> None:
         """``serves_other_stacks``: the provider of templates written without CDK, whose runs name
-        their own stacks; IAM then requires the stack tag's presence rather than this stack's ID."""
-        super().__init__(scope, id_)
+        their own stacks; IAM then requires the stack tag's presence rather than this stack's ID.
+        The other arguments are those of :meth:`configure`."""
+        super().__init__(scope, id)
+        self.options = ProviderOptions(
+            encryption_key=encryption_key,
+            vpc=vpc,
+            vpc_subnets=vpc_subnets,
+            security_groups=None if security_groups is None else tuple(security_groups),
+            reserved_concurrent_executions=reserved_concurrent_executions,
+            dead_letter_queue=dead_letter_queue,
+            create_vpc_endpoints=create_vpc_endpoints,
+        )
+        """The settings this provider was created with."""
+        self.options.check(self.node.path)
         self._run_role_arns: list[str] = []
         self.wait_queue: sqs.Queue | None = None
         """The queue of the waits' delayed wake-ups; created when the first run waits."""
+        self.vpc_endpoints: list[ec2.IVpcEndpoint] = []
+        """The VPC endpoints created with ``create_vpc_endpoints``; the function depends on each."""
 
         stack = Stack.of(self)
+        # Read once: each Stack attribute is a call into the jsii kernel.
+        self._partition, self._region, self._account = stack.partition, stack.region, stack.account
+        self._omics_arn_prefix = f"arn:{self._partition}:omics:{self._region}"
         self.log_group = logs.LogGroup(
             self,
             "LogGroup",
             retention=LOG_RETENTION,
             removal_policy=RemovalPolicy.DESTROY,
+            encryption_key=encryption_key,
         )
-        self.role = iam.Role(
+        self.role = ManagedPolicyRole(
             self,
             "Role",
             assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
             description="Custom::OmicsRun provider: starts, tags and cleans up HealthOmics runs",
+            policy_description="Custom::OmicsRun provider: what its function may do (cdk-omics-run)",
         )
+        self.policy: iam.ManagedPolicy = self.role.policy
+        """The customer-managed policy holding every statement of :attr:`role` (``role.add_to_policy`` adds here)."""
+        if encryption_key is not None:
+            self._use_key(encryption_key)
+        self.dead_letter_queue: sqs.Queue | None = (
+            self._queue("DeadLetterQueue", retention_period=DEAD_LETTER_RETENTION) if dead_letter_queue else None
+        )
+        """Where Lambda puts a CloudFormation request that failed every attempt (None when disabled)."""
+        self.security_groups: list[ec2.ISecurityGroup] = []
+        """The function's security groups, when it runs in a VPC."""
+        if vpc is not None:
+            self.security_groups = list(security_groups or [self._default_security_group(vpc)])
+            self._allow_network_interfaces(vpc, vpc_subnets)
         self.function = lambda_.Function(
             self,
             "Function",
@@ -115,11 +296,16 @@ class OmicsRunProvider(Construct):
             role=self.role,
             log_group=self.log_group,
             environment={"AWS_DATA_PATH": SERVICE_MODELS_DATA_PATH},
+            environment_encryption=encryption_key,
+            reserved_concurrent_executions=reserved_concurrent_executions,
+            dead_letter_queue=self.dead_letter_queue,
+            vpc=vpc,
+            vpc_subnets=vpc_subnets,
+            security_groups=self.security_groups or None,
         )
+        if vpc is not None and create_vpc_endpoints:
+            self._create_vpc_endpoints()
 
-        # Read once: each Stack attribute is a call into the jsii kernel.
-        self._omics_arn_prefix = f"arn:{stack.partition}:omics:{stack.region}"
-        self._account = stack.account
         self._run_arn = f"{self._omics_arn_prefix}:{self._account}:run/*"
         self._start_run_arns: list[str] = [self._run_arn]
         if serves_other_stacks:
@@ -153,14 +339,14 @@ class OmicsRunProvider(Construct):
                 conditions=run_of_stack,
             )
         )
-        policy = self.role.node.find_child("DefaultPolicy")
+        log_group_resource = cast(CfnResource, self.log_group.node.default_child)
         acknowledge_wildcard(
-            policy,
-            f"<{stack.get_logical_id(self.log_group.node.default_child)}.Arn>:*",
+            self.policy,
+            f"<{stack.get_logical_id(log_group_resource)}.Arn>:*",
             "log streams of the provider's own log group, which Lambda names at run time",
         )
         acknowledge_wildcard(
-            policy,
+            self.policy,
             "arn:<AWS::Partition>:omics:<AWS::Region>:<AWS::AccountId>:run/*",
             "run IDs are assigned by HealthOmics at deploy time; IAM allows only runs tagged "
             f"{STACK_TAG} with this stack, and the handler acts only on runs whose cdk-omics-run:owner tag "
@@ -177,23 +363,15 @@ class OmicsRunProvider(Construct):
 
         Each wake makes one GetRun per waiting run, then signals the run's
         WaitCondition handle or sends the next delayed message: no invocation
-        is held between wakes. The queue is encrypted (SSE-SQS), refuses
-        non-TLS access, and passes a message that keeps failing to a
-        dead-letter queue, where it stays 14 days for an operator to inspect.
+        is held between wakes. The queue is encrypted (with the provider's
+        ``encryption_key``, SSE-SQS without one), refuses non-TLS access, and
+        passes a message that keeps failing to a dead-letter queue, where it
+        stays 14 days for an operator to inspect.
         """
         if self.wait_queue is None:
-            dead_letters = sqs.Queue(
-                self,
-                "WaitDeadLetters",
-                encryption=sqs.QueueEncryption.SQS_MANAGED,
-                enforce_ssl=True,
-                retention_period=Duration.days(14),
-            )
-            self.wait_queue = sqs.Queue(
-                self,
+            dead_letters = self._queue("WaitDeadLetters", retention_period=DEAD_LETTER_RETENTION)
+            self.wait_queue = self._queue(
                 "Waits",
-                encryption=sqs.QueueEncryption.SQS_MANAGED,
-                enforce_ssl=True,
                 visibility_timeout=WAIT_QUEUE_VISIBILITY,
                 dead_letter_queue=sqs.DeadLetterQueue(queue=dead_letters, max_receive_count=WAIT_MAX_RECEIVES),
             )
@@ -202,6 +380,8 @@ class OmicsRunProvider(Construct):
                     sid="ScheduleWakeUps", actions=["sqs:SendMessage"], resources=[self.wait_queue.queue_arn]
                 )
             )
+            if self.options.vpc is not None and self.options.create_vpc_endpoints:
+                self._add_interface_endpoint("SqsEndpoint", ec2.InterfaceVpcEndpointAwsService.SQS)
             self.function.add_environment(QUEUE_URL_ENV, self.wait_queue.queue_url)
             self.function.add_event_source(
                 lambda_event_sources.SqsEventSource(
@@ -236,19 +416,182 @@ class OmicsRunProvider(Construct):
         """The ARN of a HealthOmics resource (``workflow/123``) in this stack's region and account."""
         return f"{self._omics_arn_prefix}:{self._account if account is None else account}:{resource}"
 
+    def _queue(self, id: str, **props: Any) -> sqs.Queue:
+        """One of the provider's queues: TLS only, encrypted with ``encryption_key`` (SSE-SQS without one)."""
+        key = self.options.encryption_key
+        if key is None:
+            return sqs.Queue(self, id, enforce_ssl=True, encryption=sqs.QueueEncryption.SQS_MANAGED, **props)
+        return sqs.Queue(
+            self, id, enforce_ssl=True, encryption=sqs.QueueEncryption.KMS, encryption_master_key=key, **props
+        )
+
+    def _use_key(self, key: kms.IKey) -> None:
+        """Lets CloudWatch Logs encrypt the log group with ``key``, and the function use its encrypted queues."""
+        # The key policy CloudWatch Logs needs (its guide, "Encrypt log data in CloudWatch Logs using AWS
+        # KMS"), for the log groups of this account and region: the log group's own ARN cannot be named,
+        # as its name is chosen by CloudFormation once the key exists.
+        added = key.add_to_resource_policy(
+            iam.PolicyStatement(
+                principals=[iam.ServicePrincipal(f"logs.{self._region}.amazonaws.com")],
+                actions=["kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:Describe*"],
+                resources=["*"],
+                conditions={
+                    "ArnLike": {
+                        "kms:EncryptionContext:aws:logs:arn": f"arn:{self._partition}:logs:{self._region}:"
+                        f"{self._account}:log-group:*"
+                    }
+                },
+            )
+        )
+        if not added.statement_added:
+            Annotations.of(self).add_warning_v2(
+                "cdk-omics-run:importedEncryptionKey",
+                "encryption_key is imported, so its key policy is not changed here: it must let "
+                "logs.<region>.amazonaws.com use the key for the provider's log group (README: Compliance)",
+            )
+        # Sending to a KMS-encrypted queue (wake-ups; Lambda's dead-letter queue, under this role) takes
+        # GenerateDataKey and Decrypt; receiving (the event source mapping) and reading the encrypted
+        # environment variables, Decrypt.
+        self.role.add_to_policy(
+            iam.PolicyStatement(
+                sid="UseEncryptionKey", actions=["kms:Decrypt", "kms:GenerateDataKey"], resources=[key.key_arn]
+            )
+        )
+
+    def _default_security_group(self, vpc: ec2.IVpc) -> ec2.SecurityGroup:
+        """The function's security group when none is given: no inbound, HTTPS out only."""
+        group = ec2.SecurityGroup(
+            self,
+            "SecurityGroup",
+            vpc=vpc,
+            allow_all_outbound=False,
+            description="Custom::OmicsRun provider: no inbound; HTTPS out to AWS APIs and presigned S3 URLs",
+        )
+        group.add_egress_rule(ec2.Peer.any_ipv4(), HTTPS, "HTTPS to HealthOmics, SQS and S3 (endpoints or NAT)")
+        return group
+
+    def _allow_network_interfaces(self, vpc: ec2.IVpc, vpc_subnets: ec2.SubnetSelection | None) -> None:
+        """What Lambda needs of the role to attach the function to the VPC (its guide, "Giving Lambda
+        functions access to resources in an Amazon VPC"), in a policy of its own: the role's other
+        statements keep no Resource "*"."""
+        ec2_arn = f"arn:{self._partition}:ec2:{self._region}:{self._account}"
+        interfaces = f"{ec2_arn}:network-interface/*"
+        selected = vpc.select_subnets(
+            **{name: getattr(vpc_subnets, name) for name in _SUBNET_SELECTION_FIELDS if vpc_subnets is not None}
+        )
+        subnets = [f"{ec2_arn}:subnet/{subnet_id}" for subnet_id in selected.subnet_ids]
+        groups = [f"{ec2_arn}:security-group/{group.security_group_id}" for group in self.security_groups]
+        network_policy = iam.ManagedPolicy(
+            self.role,
+            "NetworkPolicy",
+            roles=[self.role],
+            description="Custom::OmicsRun provider: the network interfaces Lambda manages in the VPC",
+            statements=[
+                iam.PolicyStatement(
+                    sid="CreateNetworkInterfaces",
+                    actions=["ec2:CreateNetworkInterface"],
+                    resources=[interfaces, *subnets, *groups],
+                ),
+                iam.PolicyStatement(
+                    sid="ManageNetworkInterfaces",
+                    actions=[
+                        "ec2:DeleteNetworkInterface",
+                        "ec2:AssignPrivateIpAddresses",
+                        "ec2:UnassignPrivateIpAddresses",
+                    ],
+                    resources=[interfaces],
+                ),
+                iam.PolicyStatement(
+                    sid="DescribeNetworkInterfaces",
+                    actions=["ec2:DescribeNetworkInterfaces", "ec2:DescribeSubnets"],
+                    resources=["*"],
+                ),
+            ],
+        )
+        acknowledge_wildcard(
+            network_policy,
+            "arn:<AWS::Partition>:ec2:<AWS::Region>:<AWS::AccountId>:network-interface/*",
+            "Lambda creates and deletes the function's network interfaces, whose IDs EC2 assigns at run time; "
+            "creation is limited to the function's subnets and security groups",
+        )
+        acknowledge_wildcard(
+            network_policy,
+            "*",
+            "ec2:DescribeNetworkInterfaces and ec2:DescribeSubnets support no resource-level permissions "
+            "(Service Authorization Reference); Lambda needs them to attach the function to the VPC",
+        )
+
+    def _create_vpc_endpoints(self) -> None:
+        """The S3 gateway endpoint and the HealthOmics interface endpoints (SQS's comes with waiting)."""
+        vpc, subnets = cast(ec2.IVpc, self.options.vpc), self.options.vpc_subnets
+        self._endpoint_security_group = ec2.SecurityGroup(
+            self,
+            "EndpointSecurityGroup",
+            vpc=vpc,
+            allow_all_outbound=False,
+            description="Custom::OmicsRun provider interface VPC endpoints: HTTPS from its function only",
+        )
+        for endpoint_id, service in OMICS_ENDPOINT_SERVICES.items():
+            self._add_interface_endpoint(endpoint_id, service)
+        self._depend_on_endpoint(
+            ec2.GatewayVpcEndpoint(
+                self,
+                "S3Endpoint",
+                vpc=vpc,
+                service=ec2.GatewayVpcEndpointAwsService.S3,
+                subnets=None if subnets is None else [subnets],
+            )
+        )
+
+    def _add_interface_endpoint(self, id: str, service: ec2.IInterfaceVpcEndpointService) -> None:
+        endpoint = ec2.InterfaceVpcEndpoint(
+            self,
+            id,
+            vpc=cast(ec2.IVpc, self.options.vpc),
+            service=service,
+            subnets=self.options.vpc_subnets,
+            security_groups=[self._endpoint_security_group],
+            open=False,
+            private_dns_enabled=True,
+        )
+        endpoint.connections.allow_default_port_from(self.function, "HTTPS from the Custom::OmicsRun provider")
+        self._depend_on_endpoint(endpoint)
+
+    def _depend_on_endpoint(self, endpoint: ec2.IVpcEndpoint) -> None:
+        # Runs depend on the function (their ServiceToken): none is requested before its endpoints exist.
+        self.vpc_endpoints.append(endpoint)
+        self.function.node.add_dependency(endpoint)
+
 
 def provider_code() -> lambda_.Code:
-    """The provider's asset: bundled locally, hashed by what is shipped."""
+    """The provider's asset: bundled locally, hashed by what is shipped.
+
+    The hash is computed from the asset's files before bundling (the bundler
+    reads them once and writes those very bytes), so CDK names the asset
+    without bundling first, and skips bundling when the assembly folder
+    already holds an asset of that hash, as ``cdk.out`` does from one
+    ``cdk synth`` to the next.
+    """
     source = handler_source_dir()
+    bundler = ProviderAssetBundler(source)
     return lambda_.Code.from_asset(
         str(source),
-        asset_hash_type=AssetHashType.OUTPUT,
+        asset_hash=bundler.asset_hash,
+        asset_hash_type=AssetHashType.CUSTOM,
         bundling=BundlingOptions(
             # Never pulled: local bundling always succeeds or raises.
             image=PROVIDER_RUNTIME.bundling_image,
-            local=ProviderAssetBundler(source),
+            local=bundler,
         ),
     )
+
+
+def _shown(value: Any) -> str:
+    """A setting as an error message names it: a construct by its path."""
+    if isinstance(value, tuple):
+        return "[" + ", ".join(_shown(item) for item in value) + "]"
+    node = getattr(value, "node", None)
+    return node.path if node is not None else repr(value)
 
 
 def _add_once(arns: list[str], arn: str) -> None:

@@ -97,7 +97,7 @@ class OmicsRunProviderStack(Stack):
                 conditions={"Null": {"aws:RequestTag/cdk-omics-run:stack": "false"}},
             )
         )
-        policy = self.provider.role.node.find_child("DefaultPolicy")
+        policy = self.provider.policy
         acknowledge_wildcard(
             policy,
             "arn:<AWS::Partition>:omics:<AWS::Region>:*:workflow/*",

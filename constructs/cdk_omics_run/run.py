@@ -47,6 +47,7 @@ from cdk_omics_run.enums import (
     WaitFor,
     WorkflowType,
 )
+from cdk_omics_run.managed_role import ManagedPolicyRole
 from cdk_omics_run.provider import OmicsRunProvider
 from cdk_omics_run.run_role import generated_run_role, grant_prefix_read, is_literal_s3_uri, s3_prefix_of
 from cdk_omics_run.tokens import is_token
@@ -189,8 +190,9 @@ class OmicsRun(Construct):
                 "storage_capacity is ignored with DYNAMIC storage: HealthOmics scales the storage itself",
             )
         self._output_uri = output_uri
-        self.run_role: iam.Role | None = None
-        """The generated run role (None when ``role_arn`` was given); add grants it cannot infer."""
+        self.run_role: ManagedPolicyRole | None = None
+        """The generated run role (None when ``role_arn`` was given); add grants it cannot infer.
+        Its statements, and those added with ``run_role.add_to_policy``, are in ``run_role.policy``."""
         if role_arn is None:
             self.run_role = self._generated_role(properties, cache_id)
             properties["RoleArn"] = self.run_role.role_arn
@@ -239,7 +241,7 @@ class OmicsRun(Construct):
         bucket, prefix = s3_prefix_of(self._literal_output_uri("grant_read_outputs"))
         return grant_prefix_read(grantee, bucket, prefix, Stack.of(self).partition)
 
-    def _generated_role(self, properties: Mapping[str, Any], cache: Any) -> iam.Role:
+    def _generated_role(self, properties: Mapping[str, Any], cache: Any) -> ManagedPolicyRole:
         document = properties.get("Parameters")
         parameters = json.loads(document) if isinstance(document, str) and not is_token(document) else None
         # A run cache declared as an L1 shows its S3 location; one given by ID does not (README: Security).
@@ -276,7 +278,7 @@ class OmicsRun(Construct):
             provider.allow_start_run(arn)
         workflow_id = properties.get("WorkflowId")
         if properties.get("WorkflowType") == WorkflowType.READY2RUN.value and not is_token(workflow_id):
-            policy = provider.role.node.find_child("DefaultPolicy")
+            policy = provider.policy
             reason = "a Ready2Run workflow is owned by HealthOmics, not by this account"
             acknowledge_wildcard(policy, f"arn:<AWS::Partition>:omics:<AWS::Region>:*:workflow/{workflow_id}", reason)
             version = properties.get("WorkflowVersionName")
