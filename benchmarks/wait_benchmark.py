@@ -177,7 +177,6 @@ def main() -> None:
     )
     print("| Invocations held between wakes | 0 | 0 |")
     print(f"| Messages left after the signals | {one['messages_left']} | {hundred['messages_left']} |")
-    print()
     print("| Peak concurrent invocations | 1 | at most 2 (the mapping's MaximumConcurrency) |")
     print()
     print(

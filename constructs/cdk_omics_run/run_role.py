@@ -167,24 +167,10 @@ def _grant_s3_reads(role: iam.Role, inputs: DeclaredInputs, wildcards: dict[str,
 
 def _grant_output_write(role: iam.Role, output_uri: str, wildcards: dict[str, str]) -> None:
     bucket, prefix = s3_prefix_of(output_uri)
-    partition = Stack.of(role).partition
-    role.add_to_policy(
-        iam.PolicyStatement(
-            sid="WriteOutputs",
-            actions=["s3:PutObject"],
-            resources=[f"arn:{partition}:s3:::{bucket}/{prefix}*"],
-        )
-    )
-    role.add_to_policy(
-        iam.PolicyStatement(
-            actions=["s3:ListBucket"],
-            resources=[f"arn:{partition}:s3:::{bucket}"],
-            conditions={"StringLike": {"s3:prefix": [f"{prefix}*"]}},
-        )
-    )
-    wildcards[f"arn:<AWS::Partition>:s3:::{bucket}/{prefix}*"] = (
-        "HealthOmics writes the run's outputs under the output URI, in keys named at run time"
-    )
+    _grant_prefix(
+        role, "WriteOutputs", ["s3:PutObject"], bucket, prefix, wildcards,
+        "HealthOmics writes the run's outputs under the output URI, in keys named at run time",
+    )  # fmt: skip
 
 
 def _grant_run_cache(role: iam.Role, cache_uri: str, wildcards: dict[str, str]) -> None:
@@ -198,13 +184,19 @@ def _grant_run_cache(role: iam.Role, cache_uri: str, wildcards: dict[str, str]) 
     bucket, prefix = s3_prefix_of(cache_uri)
     if prefix and not prefix.endswith("/"):
         prefix += "/"
+    _grant_prefix(
+        role, "UseRunCache", ["s3:GetObject", "s3:PutObject"], bucket, prefix, wildcards,
+        "HealthOmics reads and writes the run cache's entries under its S3 location, in keys named at run time",
+    )  # fmt: skip
+
+
+def _grant_prefix(
+    role: iam.Role, sid: str, actions: list[str], bucket: str, prefix: str, wildcards: dict[str, str], reason: str
+) -> None:
+    """``actions`` on the objects under ``s3://bucket/prefix``, and listing limited to those keys."""
     partition = Stack.of(role).partition
     role.add_to_policy(
-        iam.PolicyStatement(
-            sid="UseRunCache",
-            actions=["s3:GetObject", "s3:PutObject"],
-            resources=[f"arn:{partition}:s3:::{bucket}/{prefix}*"],
-        )
+        iam.PolicyStatement(sid=sid, actions=actions, resources=[f"arn:{partition}:s3:::{bucket}/{prefix}*"])
     )
     role.add_to_policy(
         iam.PolicyStatement(
@@ -213,9 +205,7 @@ def _grant_run_cache(role: iam.Role, cache_uri: str, wildcards: dict[str, str]) 
             conditions={"StringLike": {"s3:prefix": [f"{prefix}*"]}},
         )
     )
-    wildcards[f"arn:<AWS::Partition>:s3:::{bucket}/{prefix}*"] = (
-        "HealthOmics reads and writes the run cache's entries under its S3 location, in keys named at run time"
-    )
+    wildcards[f"arn:<AWS::Partition>:s3:::{bucket}/{prefix}*"] = reason
 
 
 def _grant_omics_reads(role: iam.Role, inputs: DeclaredInputs) -> None:
