@@ -101,7 +101,10 @@ def update(event: CloudFormationEvent, context: Any) -> str:
 def delete(event: CloudFormationEvent, context: Any) -> str:
     if _is_result(event):
         return _guarded(event, context, lambda: result.forget(event))
-    seconds_left = lambda: context.get_remaining_time_in_millis() / 1000  # noqa: E731
+
+    def seconds_left() -> float:
+        return float(context.get_remaining_time_in_millis()) / 1000
+
     return _guarded(event, context, lambda: lifecycle.delete(event, omics_client(), seconds_left=seconds_left))
 
 

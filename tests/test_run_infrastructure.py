@@ -444,3 +444,18 @@ def test_wait_for_must_be_known_at_synth_time() -> None:
     assert str(caught.value) == (
         "Stack/Run: argument wait_for: got a value known only at deploy time; allowed: a literal WaitFor (NONE, RUNNING, COMPLETED)"
     )
+
+
+def test_a_literal_output_uri_must_be_an_s3_uri_even_with_a_role() -> None:
+    for bad in ("my-bucket/out/", "https://my-bucket.s3.amazonaws.com/out/"):
+        with pytest.raises(ArgumentError) as caught:
+            OmicsRun(new_stack(), "Run", **{**REQUIRED, "output_uri": bad})
+
+        assert str(caught.value) == (
+            f"Stack/Run: argument output_uri: got {bad!r}; allowed: an s3:// URI, such as 's3://my-bucket/outputs/'"
+        )
+
+
+def test_the_dynamic_storage_warning_reaches_python_app_py_users_too() -> None:
+    with pytest.warns(UserWarning, match=r"Stack/Run: storage_capacity is ignored with DYNAMIC storage"):
+        OmicsRun(new_stack(), "Run", **REQUIRED, storage_type=StorageType.DYNAMIC, storage_capacity=1200)

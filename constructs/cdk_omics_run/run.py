@@ -5,6 +5,7 @@ from __future__ import annotations
 import difflib
 import json
 import sys
+import warnings
 from collections.abc import Collection, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypedDict
@@ -184,11 +185,16 @@ class OmicsRun(Construct):
         settings = {name: arguments.pop(name) for name in RESOURCE_SETTING_ARGUMENTS}
         explicit_tags = arguments.pop("tags")
         properties = {**resource_properties(self, arguments), **resource_settings(self, **settings)}
-        if storage_capacity is not None and properties.get("StorageType") == StorageType.DYNAMIC.value:
-            Annotations.of(self).add_warning_v2(
-                "cdk-omics-run:storageCapacityIgnored",
-                "storage_capacity is ignored with DYNAMIC storage: HealthOmics scales the storage itself",
+        if isinstance(output_uri, str) and not is_token(output_uri) and not output_uri.startswith("s3://"):
+            raise ArgumentError(
+                f"{self.node.path}: argument output_uri: got {output_uri!r}; "
+                "allowed: an s3:// URI, such as 's3://my-bucket/outputs/'"
             )
+        if storage_capacity is not None and properties.get("StorageType") == StorageType.DYNAMIC.value:
+            message = "storage_capacity is ignored with DYNAMIC storage: HealthOmics scales the storage itself"
+            Annotations.of(self).add_warning_v2("cdk-omics-run:storageCapacityIgnored", message)
+            # CDK prints annotations only through its CLI: `python app.py` users see this one too.
+            warnings.warn(f"{self.node.path}: {message}", UserWarning, stacklevel=2)
         self._output_uri = output_uri
         self.run_role: ManagedPolicyRole | None = None
         """The generated run role (None when ``role_arn`` was given); add grants it cannot infer.
