@@ -255,7 +255,8 @@ def test_attributes_are_get_att_references() -> None:
 
 def test_storage_capacity_with_dynamic_storage_warns_that_it_is_ignored() -> None:
     stack = new_stack()
-    OmicsRun(stack, "Run", **REQUIRED, storage_type=StorageType.DYNAMIC, storage_capacity=100)
+    with pytest.warns(UserWarning):
+        OmicsRun(stack, "Run", **REQUIRED, storage_type=StorageType.DYNAMIC, storage_capacity=100)
 
     Annotations.from_stack(stack).has_warning(
         "/Stack/Run",
@@ -325,7 +326,9 @@ def test_from_cli_input_json_recognizes_every_key_of_the_clis_skeleton() -> None
         "tags": {"KeyName": "value"},
     }
     stack = new_stack()
-    OmicsRun.from_cli_input_json(stack, "Run", filled)
+    # The skeleton's storage type is DYNAMIC with a capacity: the construct warns that it is ignored.
+    with pytest.warns(UserWarning, match="storage_capacity is ignored with DYNAMIC storage"):
+        OmicsRun.from_cli_input_json(stack, "Run", filled)
 
     properties = run_properties(stack)
     assert set(properties) == {"ServiceToken"} | {k[0].upper() + k[1:] for k, v in filled.items() if v is not None} - {
