@@ -28,6 +28,15 @@ if (_PINNED_NODE / "node").exists():
 REGION = "us-east-1"
 
 
+def load_module(path: Path) -> ModuleType:
+    """A Python file that is not on the path (an example app, a script), loaded as a module."""
+    spec = importlib.util.spec_from_file_location(path.stem, path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     # A run that executes no test must fail loudly, whatever selected it away.
     if session.testscollected == 0 or exitstatus == pytest.ExitCode.NO_TESTS_COLLECTED:

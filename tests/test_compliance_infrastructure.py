@@ -8,7 +8,6 @@ acknowledgement listed here with its reason.
 from __future__ import annotations
 
 import hashlib
-import importlib.util
 import json
 import os
 import shutil
@@ -25,7 +24,7 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk.assertions import Template
 from cdk_nag import AwsSolutionsChecks, HIPAASecurityChecks, NIST80053R5Checks
-from conftest import REPO_ROOT
+from conftest import REPO_ROOT, load_module
 from synth import cfn_lint, synth_app, template_of
 
 from cdk_omics_run import ArgumentError, OmicsRun, OmicsRunProvider, WaitFor
@@ -39,11 +38,7 @@ NAG_RULE_PREFIXES = ("AwsSolutions::", "HIPAA.Security::", "NIST.800.53.R5::")
 
 
 def compliant_example() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("compliant_example", COMPLIANT_APP)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_module(COMPLIANT_APP)
 
 
 def new_app(outdir: Path | None = None) -> cdk.App:

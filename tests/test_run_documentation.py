@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import inspect
 import json
 import pydoc
@@ -17,6 +16,7 @@ from typing import Any
 import aws_cdk as cdk
 import pytest
 from aws_cdk.assertions import Template
+from conftest import load_module
 
 import cdk_omics_run
 from cdk_omics_run import ArgumentError, OmicsRun, OmicsRunArguments, OmicsRunProvider, OmicsRunProviderStack
@@ -39,11 +39,7 @@ def new_stack() -> cdk.Stack:
 
 
 def generator() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("generate_argument_docs", GENERATOR)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_module(GENERATOR)
 
 
 def documented_arguments() -> dict[str, str]:
