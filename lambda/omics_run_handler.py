@@ -1,8 +1,8 @@
 """Lambda entry point of the provider: the wiring, nothing else.
 
 Lambda loads this module as ``omics_run_handler.handler``. CloudFormation's
-requests go through crhelper's public decorators (Custom::OmicsRun and its
-Custom::OmicsRunResult); the wake-ups of waits arrive as SQS batches from the
+requests go through crhelper's public decorators (Custom::OmicsRun,
+Custom::OmicsRunBatch and their Custom::OmicsRunResult); the wake-ups of waits arrive as SQS batches from the
 provider's event source mapping.
 """
 
@@ -31,7 +31,8 @@ helper = CfnResource(
 try:
     from botocore.exceptions import ClientError
 
-    from omics_run import lifecycle, result, waiting
+    from omics_run import batch_lifecycle, lifecycle, result, waiting
+    from omics_run.batch_request import RESOURCE_TYPE as BATCH_RESOURCE_TYPE
     from omics_run.client import omics_client, set_time_budget, wake_omics_client
     from omics_run.lifecycle import CloudFormationEvent
     from omics_run.wait_transport import put_signal, schedule_wake
@@ -83,10 +84,16 @@ def _is_result(event: CloudFormationEvent) -> bool:
     return event.get("ResourceType") == result.RESOURCE_TYPE
 
 
+def _is_batch(event: CloudFormationEvent) -> bool:
+    return event.get("ResourceType") == BATCH_RESOURCE_TYPE
+
+
 @helper.create
 def create(event: CloudFormationEvent, context: Any) -> str:
     if _is_result(event):
         return _guarded(event, context, lambda: result.read(event, omics_client()))
+    if _is_batch(event):
+        return _guarded(event, context, lambda: batch_lifecycle.create(event, omics_client()))
     return _guarded(event, context, lambda: lifecycle.create(event, omics_client()))
 
 
@@ -94,6 +101,8 @@ def create(event: CloudFormationEvent, context: Any) -> str:
 def update(event: CloudFormationEvent, context: Any) -> str:
     if _is_result(event):
         return _guarded(event, context, lambda: result.read(event, omics_client()))
+    if _is_batch(event):
+        return _guarded(event, context, lambda: batch_lifecycle.update(event, omics_client()))
     return _guarded(event, context, lambda: lifecycle.update(event, omics_client()))
 
 
@@ -105,11 +114,15 @@ def delete(event: CloudFormationEvent, context: Any) -> str:
     def seconds_left() -> float:
         return float(context.get_remaining_time_in_millis()) / 1000
 
+    if _is_batch(event):
+        return _guarded(
+            event, context, lambda: batch_lifecycle.delete(event, omics_client(), seconds_left=seconds_left)
+        )
     return _guarded(event, context, lambda: lifecycle.delete(event, omics_client(), seconds_left=seconds_left))
 
 
 def wake_up(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    """One SQS batch: each record is one wake of one waiting run.
+    """One SQS batch: each record is one wake of one waiting run or batch.
 
     A record whose wake raised is reported as a batch item failure, so SQS
     delivers it again (and, past the queue's receive limit, to its dead-letter
@@ -121,7 +134,7 @@ def wake_up(event: dict[str, Any], context: Any) -> dict[str, Any]:
         try:
             message = waiting.WaitMessage.from_json(record["body"])
             outcome = waiting.wake(message, _wake_services(message))
-            logger.info("wake of run %s: %s", message.run_id, outcome)
+            logger.info("wake of %s %s: %s", message.kind, message.run_id, outcome)
         except Exception as error:  # noqa: BLE001 - one bad record must not fail the others
             logger.error("wake failed, SQS will deliver it again: %s: %s", type(error).__name__, error)
             failures.append({"itemIdentifier": record["messageId"]})

@@ -171,11 +171,11 @@ def _kept(event: CloudFormationEvent, client: Any, desired: _Desired, run: Mappi
     """
     if _wait_handle_changed(event, desired):
         tag = {bookkeeping.WAIT_TAG: desired.wait_token}
-        _call(event, "TagResource", lambda: client.tag_resource(resourceArn=run["arn"], tags=tag))
+        call(event, "TagResource", lambda: client.tag_resource(resourceArn=run["arn"], tags=tag))
         return _started(event, desired, run)
     if desired.settings.wait_handle is None and bookkeeping.WAIT_TAG in bookkeeping.tags_of(run):
         wait_tag = [bookkeeping.WAIT_TAG]
-        _call(event, "UntagResource", lambda: client.untag_resource(resourceArn=run["arn"], tagKeys=wait_tag))
+        call(event, "UntagResource", lambda: client.untag_resource(resourceArn=run["arn"], tagKeys=wait_tag))
     return Outcome(run["id"], run_attributes(run))
 
 
@@ -239,13 +239,13 @@ def delete(
         run = _own_run_or_none(event, client, physical_id, expected_owner)
         if run is None:
             return outcome
-        _retire(client, run)
+        retire(client, run)
         if policy == "LEAVE":
             return outcome
         if run.get("status") in ACTIVE_STATUSES:
-            _ignoring_finished_or_gone(lambda: client.cancel_run(id=physical_id))
+            ignoring_finished_or_gone(lambda: client.cancel_run(id=physical_id))
         if policy == "CANCEL_AND_DELETE" and _stopped_in_time(client, physical_id, seconds_left, sleep):
-            _ignoring_finished_or_gone(lambda: client.delete_run(id=physical_id))
+            ignoring_finished_or_gone(lambda: client.delete_run(id=physical_id))
     except (ResourceFailure, ClientError, BotoCoreError) as error:
         # Delete must never fail or hang the stack: report and leave the run.
         logger.warning("leaving run %s: %s", physical_id, error)
@@ -257,19 +257,17 @@ def _restorable(run: Mapping[str, Any]) -> bool:
     return not bookkeeping.is_retired(run) and run.get("status") not in ("CANCELLED", "DELETED")
 
 
-def _retire(client: Any, run: Mapping[str, Any]) -> None:
-    """Marks the run as let go of, and ends any wait on it (its wait token goes with the tag)."""
+def retire(client: Any, run: Mapping[str, Any]) -> None:
+    """Marks the run (or batch) as let go of, and ends any wait on it (its wait token goes with the tag)."""
     tags = bookkeeping.tags_of(run)
     if bookkeeping.WAIT_TAG in tags:
-        _ignoring_finished_or_gone(
-            lambda: client.untag_resource(resourceArn=run["arn"], tagKeys=[bookkeeping.WAIT_TAG])
-        )
+        ignoring_finished_or_gone(lambda: client.untag_resource(resourceArn=run["arn"], tagKeys=[bookkeeping.WAIT_TAG]))
     if bookkeeping.RETIRED_TAG not in tags:
         try:
             client.tag_resource(resourceArn=run["arn"], tags={bookkeeping.RETIRED_TAG: "true"})
         except ClientError as error:
             # Not fatal for Delete, but a later revert could then restore this run: say so loudly.
-            logger.error("run %s could not be tagged retired: %s", run["id"], error)
+            logger.error("%s could not be tagged retired: %s", run["arn"], error)
 
 
 def _desired(event: CloudFormationEvent, properties: Mapping[str, Any]) -> _Desired:
@@ -308,7 +306,7 @@ def _start_run(
     }
     if desired.settings.wait_handle is not None:
         tags[bookkeeping.WAIT_TAG] = desired.wait_token
-    return _call(event, "StartRun", lambda: client.start_run(**{**request, "tags": tags}))
+    return call(event, "StartRun", lambda: client.start_run(**{**request, "tags": tags}))
 
 
 def _can_rerun(event: CloudFormationEvent, request: Mapping[str, Any]) -> bool:
@@ -331,39 +329,59 @@ def _apply_tag_difference(
         previously_declared = start_run_request(event.get("OldResourceProperties", {}), request_id="-").get("tags", {})
     except PropertyError:
         previously_declared = {}
+    apply_tag_difference(event, client, run, declared, previously_declared)
+
+
+def apply_tag_difference(
+    event: CloudFormationEvent,
+    client: Any,
+    resource: Mapping[str, Any],
+    declared: Mapping[str, str],
+    previously_declared: Mapping[str, str],
+) -> None:
+    """Tags a run or batch with the declared tags, and removes those no longer declared."""
+    run = resource
     current = bookkeeping.tags_of(run)
     removed = sorted(k for k in previously_declared if k not in declared and k in current)
     changed = {k: v for k, v in declared.items() if current.get(k) != v}
     if removed:
-        _call(event, "UntagResource", lambda: client.untag_resource(resourceArn=run["arn"], tagKeys=removed))
+        call(event, "UntagResource", lambda: client.untag_resource(resourceArn=run["arn"], tagKeys=removed))
     if changed:
-        _call(event, "TagResource", lambda: client.tag_resource(resourceArn=run["arn"], tags=changed))
+        call(event, "TagResource", lambda: client.tag_resource(resourceArn=run["arn"], tags=changed))
 
 
 def _own_run_or_none(
     event: CloudFormationEvent, client: Any, run_id: str, expected_owner: str
 ) -> dict[str, Any] | None:
-    """The run, when it is one this resource started; otherwise None.
+    """The run, when it is one this resource started; otherwise None (see ``own_resource_or_none``)."""
+    return own_resource_or_none(event, "GetRun", lambda: client.get_run(id=run_id), run_id, expected_owner)
 
-    None when the ID is not a run ID, the run is gone, IAM denies reading it
-    (the provider may read only runs tagged with its own stack), or its owner
-    tag names another resource (run IDs are reused after deletion).
+
+def own_resource_or_none(
+    event: CloudFormationEvent, operation: str, read: Callable[[], Any], resource_id: str, expected_owner: str
+) -> dict[str, Any] | None:
+    """The run or batch ``read`` returns, when this resource started it; otherwise None.
+
+    None when the ID is not a HealthOmics ID (digits: a placeholder of a
+    failed Create), the resource is gone, IAM denies reading it (the provider
+    may read only what is tagged with its own stack), or its owner tag names
+    another resource (run IDs are reused after deletion).
     """
-    if not RUN_ID.fullmatch(run_id or ""):
+    if not RUN_ID.fullmatch(resource_id or ""):
         return None
     try:
-        run: dict[str, Any] = client.get_run(id=run_id)
+        found: dict[str, Any] = read()
     except ClientError as error:
-        if _error_code(error) == "ResourceNotFoundException":
+        if error_code(error) == "ResourceNotFoundException":
             return None
-        if _error_code(error) in ACCESS_DENIED:
-            logger.warning("run %s is not readable by this provider: not a run of this stack", run_id)
+        if error_code(error) in ACCESS_DENIED:
+            logger.warning("%s is not readable by this provider: not of this stack", resource_id)
             return None
-        raise ResourceFailure(service_failure_reason(event, "GetRun", error)) from None
-    if bookkeeping.tags_of(run).get(bookkeeping.OWNER_TAG) != expected_owner:
-        logger.warning("run %s was not started by this resource", run_id)
+        raise ResourceFailure(service_failure_reason(event, operation, error)) from None
+    if bookkeeping.tags_of(found).get(bookkeeping.OWNER_TAG) != expected_owner:
+        logger.warning("%s was not started by this resource", resource_id)
         return None
-    return run
+    return found
 
 
 def _stopped_in_time(
@@ -383,15 +401,15 @@ def _stopped_in_time(
         sleep(STOP_POLL_SECONDS)
 
 
-def _ignoring_finished_or_gone(call: Callable[[], Any]) -> None:
+def ignoring_finished_or_gone(call: Callable[[], Any]) -> None:
     try:
         call()
     except ClientError as error:
-        if _error_code(error) not in ("ConflictException", "ResourceNotFoundException"):
-            logger.warning("left the run as it is: %s", error)
+        if error_code(error) not in ("ConflictException", "ResourceNotFoundException"):
+            logger.warning("left it as it is: %s", error)
 
 
-def _call(event: CloudFormationEvent, operation: str, call: Callable[[], Any]) -> Any:
+def call(event: CloudFormationEvent, operation: str, call: Callable[[], Any]) -> Any:
     """Runs one API call; a service error becomes a Reason naming the resource and the operation."""
     try:
         return call()
@@ -399,7 +417,7 @@ def _call(event: CloudFormationEvent, operation: str, call: Callable[[], Any]) -
         raise ResourceFailure(service_failure_reason(event, operation, error)) from None
 
 
-def _error_code(error: ClientError) -> str:
+def error_code(error: ClientError) -> str:
     return str(error.response.get("Error", {}).get("Code", ""))
 
 
@@ -442,15 +460,23 @@ def _shorten(logical_resource_id: str) -> str:
 
 
 __all__ = [
+    "ACCESS_DENIED",
+    "DELETE_MARGIN_SECONDS",
     "CloudFormationEvent",
     "Outcome",
     "ResourceFailure",
+    "apply_tag_difference",
     "bounded_reason",
+    "call",
     "create",
     "delete",
+    "error_code",
+    "ignoring_finished_or_gone",
     "not_started_physical_id",
+    "own_resource_or_none",
     "property_failure_reason",
     "resource_reason",
+    "retire",
     "service_failure_reason",
     "unexpected_failure_reason",
     "update",

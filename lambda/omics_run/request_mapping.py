@@ -104,6 +104,20 @@ def resource_settings(properties: Mapping[str, Any]) -> ResourceSettings:
     wait_for = properties.get("WaitFor", "NONE")
     if wait_for not in WAIT_TARGETS:
         raise PropertyError("WaitFor", f"got {quote(wait_for)}; allowed: {', '.join(WAIT_TARGETS)}")
+    return ResourceSettings(
+        delete_policy=policy,
+        rerun_token=token,
+        wait_for=wait_for,
+        wait_handle=wait_handle_setting(properties, wait_for),
+        wait_timeout=integer_setting(properties, "WaitTimeout", WAIT_TIMEOUT_RANGE, WAIT_TIMEOUT_RANGE[1]),
+        wait_poll_interval=integer_setting(
+            properties, "WaitPollInterval", WAIT_POLL_INTERVAL_RANGE, DEFAULT_WAIT_POLL_INTERVAL
+        ),
+    )
+
+
+def wait_handle_setting(properties: Mapping[str, Any], wait_for: str) -> str | None:
+    """The WaitCondition handle URL a wait signals; required with any WaitFor but NONE."""
     handle = properties.get("WaitHandle")
     if wait_for != "NONE" and not (isinstance(handle, str) and handle.startswith("https://")):
         # Never quote it: a handle URL is a presigned credential.
@@ -112,25 +126,19 @@ def resource_settings(properties: Mapping[str, Any]) -> ResourceSettings:
             "missing or not an https:// URL; required with WaitFor: "
             "the Ref of an AWS::CloudFormation::WaitConditionHandle",
         )
-    return ResourceSettings(
-        delete_policy=policy,
-        rerun_token=token,
-        wait_for=wait_for,
-        wait_handle=handle if wait_for != "NONE" else None,
-        wait_timeout=_integer_setting(properties, "WaitTimeout", WAIT_TIMEOUT_RANGE, WAIT_TIMEOUT_RANGE[1]),
-        wait_poll_interval=_integer_setting(
-            properties, "WaitPollInterval", WAIT_POLL_INTERVAL_RANGE, DEFAULT_WAIT_POLL_INTERVAL
-        ),
-    )
+    return handle if wait_for != "NONE" else None
 
 
-def _integer_setting(properties: Mapping[str, Any], name: str, bounds: tuple[int, int], default: int) -> int:
+def integer_setting(
+    properties: Mapping[str, Any], name: str, bounds: tuple[int, int], default: int, unit: str = "seconds"
+) -> int:
+    """An integer control property (CloudFormation sends it as text), within ``bounds``."""
     value = properties.get(name)
     if value is None:
         return default
     text = str(value).strip()
     if isinstance(value, bool) or not text.isdigit() or not bounds[0] <= int(text) <= bounds[1]:
-        raise PropertyError(name, f"got {quote(value)}; allowed: an integer from {bounds[0]} to {bounds[1]} (seconds)")
+        raise PropertyError(name, f"got {quote(value)}; allowed: an integer from {bounds[0]} to {bounds[1]} ({unit})")
     return int(text)
 
 

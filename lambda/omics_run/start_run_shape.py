@@ -1,4 +1,4 @@
-"""The StartRun request shape, read from botocore's service model.
+"""The StartRun and StartRunBatch request shapes, read from botocore's service model.
 
 botocore's model is the one source of truth for member names, types, enums,
 ranges and patterns. A member that a newer botocore adds works without any
@@ -8,16 +8,17 @@ construct library can load it at synth time too.
 
 from __future__ import annotations
 
+import difflib
 import json
 import re
 import unicodedata
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache, lru_cache
 from typing import Any
 
 import botocore.session
-from botocore.model import MapShape, Shape
+from botocore.model import ListShape, MapShape, Shape, StructureShape
 
 # Members the handler fills in itself rather than taking from the template.
 DERIVED_MEMBERS = frozenset({"requestId"})
@@ -52,28 +53,70 @@ def property_name_of(wire_name: str) -> str:
     return wire_name[:1].upper() + wire_name[1:]
 
 
-@lru_cache(maxsize=1)
-def start_run_members() -> dict[str, Member]:
-    """The StartRun members a template may set, keyed by property name.
-
-    The session honours ``AWS_DATA_PATH``, so a service model shipped beside
-    the handler takes precedence over the one in the Lambda runtime.
-    """
-    operation = botocore.session.get_session().get_service_model("omics").operation_model("StartRun")
-    input_shape = operation.input_shape
-    if input_shape is None:
-        raise RuntimeError("botocore's omics model has no StartRun input shape")
-    required = set(input_shape.required_members)
+def structure_members(shape: Shape, *, leave_out: frozenset[str] = frozenset()) -> dict[str, Member]:
+    """The members of a structure shape, keyed by property name."""
+    if not isinstance(shape, StructureShape):
+        raise TypeError(f"the model's shape {shape.name} is not a structure")
+    required = set(shape.required_members)
     return {
         property_name_of(wire_name): Member(
             property_name=property_name_of(wire_name),
             wire_name=wire_name,
-            shape=shape,
+            shape=member_shape,
             required=wire_name in required,
         )
-        for wire_name, shape in input_shape.members.items()
-        if wire_name not in DERIVED_MEMBERS
+        for wire_name, member_shape in shape.members.items()
+        if wire_name not in leave_out
     }
+
+
+@cache
+def input_shape_of(operation_name: str) -> StructureShape:
+    """An omics operation's input shape.
+
+    The session honours ``AWS_DATA_PATH``, so a service model shipped beside
+    the handler takes precedence over the one in the Lambda runtime.
+    """
+    operation = botocore.session.get_session().get_service_model("omics").operation_model(operation_name)
+    input_shape = operation.input_shape
+    if not isinstance(input_shape, StructureShape):
+        raise RuntimeError(f"botocore's omics model has no {operation_name} input shape")
+    return input_shape
+
+
+@lru_cache(maxsize=1)
+def start_run_members() -> dict[str, Member]:
+    """The StartRun members a template may set, keyed by property name."""
+    return structure_members(input_shape_of("StartRun"), leave_out=DERIVED_MEMBERS)
+
+
+@lru_cache(maxsize=1)
+def default_run_setting_members() -> dict[str, Member]:
+    """StartRunBatch's ``defaultRunSetting`` members (what every run of a batch shares), keyed by property name."""
+    return structure_members(input_shape_of("StartRunBatch").members["defaultRunSetting"])
+
+
+@lru_cache(maxsize=1)
+def batch_members() -> dict[str, Member]:
+    """StartRunBatch's own members besides the run settings (``batchName``, ``tags``), keyed by property name."""
+    return structure_members(
+        input_shape_of("StartRunBatch"), leave_out=DERIVED_MEMBERS | {"defaultRunSetting", "batchRunSettings"}
+    )
+
+
+@lru_cache(maxsize=1)
+def batch_run_settings_members() -> dict[str, Member]:
+    """StartRunBatch's ``batchRunSettings`` union (``inlineSettings`` or ``s3UriSettings``), keyed by property name."""
+    return structure_members(input_shape_of("StartRunBatch").members["batchRunSettings"])
+
+
+@lru_cache(maxsize=1)
+def inline_setting_members() -> dict[str, Member]:
+    """The members of one per-run setting of a batch (an ``InlineSetting``), keyed by property name."""
+    inline = batch_run_settings_members()["InlineSettings"].shape
+    if not isinstance(inline, ListShape):
+        raise RuntimeError("botocore's omics model: inlineSettings is not a list")
+    return structure_members(inline.member)
 
 
 def quote(value: Any) -> str:
@@ -176,7 +219,39 @@ def _coerce_document(path: str, shape: Shape, value: Any) -> dict[str, Any]:
     return dict(value)
 
 
+def _coerce_list(path: str, shape: Shape, value: Any) -> list[Any]:
+    if not isinstance(shape, ListShape):
+        raise TypeError(f"{path}: the model's list shape {shape.name} is not a ListShape")
+    if isinstance(value, (str, bytes)) or not isinstance(value, Sequence):
+        raise PropertyError(path, f"got {quote(value)}; allowed: a list")
+    low, high = shape.metadata.get("min"), shape.metadata.get("max")
+    if (low is not None and len(value) < low) or (high is not None and len(value) > high):
+        raise PropertyError(path, f"got {len(value)} items; allowed: {_bounds_text(low, high)} items")
+    return [_coerce(f"{path}[{index}]", shape.member, item) for index, item in enumerate(value)]
+
+
+def _coerce_structure(path: str, shape: Shape, value: Any) -> dict[str, Any]:
+    """A structure, written with its members' property names (``RunSettingId``), sent with their wire names."""
+    if not isinstance(value, Mapping):
+        raise PropertyError(path, f"got {quote(value)}; allowed: an object")
+    members = structure_members(shape)
+    coerced: dict[str, Any] = {}
+    for name, item in value.items():
+        member = members.get(name)
+        if member is None:
+            suggestion = difflib.get_close_matches(str(name), list(members), n=1)
+            hint = f"did you mean {suggestion[0]}?" if suggestion else f"allowed: {', '.join(members)}"
+            raise PropertyError(f"{path}.{name}", f"unknown member; {hint}")
+        coerced[member.wire_name] = _coerce(f"{path}.{name}", member.shape, item)
+    for member in members.values():
+        if member.required and member.wire_name not in coerced:
+            raise PropertyError(f"{path}.{member.property_name}", "missing; it is required")
+    return coerced
+
+
 _COERCERS: dict[str, Callable[[str, Shape, Any], Any]] = {
+    "list": _coerce_list,
+    "structure": _coerce_structure,
     "string": _coerce_string,
     "integer": _coerce_integer,
     "long": _coerce_integer,

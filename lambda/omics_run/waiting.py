@@ -26,7 +26,7 @@ from typing import Any, Literal
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from omics_run import bookkeeping
+from omics_run import batch_progress, bookkeeping
 from omics_run.attributes import run_attributes
 
 logger = logging.getLogger(__name__)
@@ -48,7 +48,10 @@ DEADLINE_MARGIN_SECONDS = 60.0
 
 @dataclass(frozen=True)
 class WaitMessage:
-    """One wake-up: which run, what for, until when, and where to signal. The SQS message body."""
+    """One wake-up: which run (or batch), what for, until when, and where to signal. The SQS message body.
+
+    ``run_id`` is the batch ID when ``kind`` is ``"batch"``; ``max_failed_runs`` applies to batches only.
+    """
 
     run_id: str
     target: str
@@ -59,6 +62,8 @@ class WaitMessage:
     logical_resource_id: str
     delete_policy: str
     failed_wakes: int = 0
+    kind: Literal["run", "batch"] = "run"
+    max_failed_runs: int = 0
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), separators=(",", ":"))
@@ -143,51 +148,89 @@ def wake(message: WaitMessage, services: WakeServices) -> WakeResult:
 
 
 def _wake_once(message: WaitMessage, services: WakeServices) -> WakeResult:
-    try:
-        run: Mapping[str, Any] = services.omics.get_run(id=message.run_id)
-    except ClientError as error:
-        code = str(error.response.get("Error", {}).get("Code", ""))
-        if code == "ResourceNotFoundException":
-            _end(message, services, "FAILURE", "was deleted before it reached " + message.target, cancel=False)
-            return "signalled"
-        if code in ("AccessDeniedException", "AccessDenied"):
-            reason = "is not readable by this provider (not a run of this stack)"
-            _end(message, services, "FAILURE", reason, cancel=False)
-            return "signalled"
-        raise
-    tags = bookkeeping.tags_of(run)
+    subject = _read_subject(message, services)
+    if subject is None:
+        return "signalled"
+    tags = bookkeeping.tags_of(subject)
     if tags.get(bookkeeping.WAIT_TAG) != message.token:
-        logger.info("wake for run %s dropped: its wait ended or another wake carries it on", message.run_id)
+        logger.info(
+            "wake for %s %s dropped: its wait ended or another wake carries it on", message.kind, message.run_id
+        )
         return "dropped"
     if bookkeeping.RETIRED_TAG in tags:
-        # Delete retired the run while this wake was on its way: the wait ends here, silently.
-        services.omics.untag_resource(resourceArn=run["arn"], tagKeys=[bookkeeping.WAIT_TAG])
+        # Delete retired it while this wake was on its way: the wait ends here, silently.
+        services.omics.untag_resource(resourceArn=subject["arn"], tagKeys=[bookkeeping.WAIT_TAG])
         return "dropped"
-    status = str(run.get("status"))
-    if status in REACHED[message.target]:
-        data = json.dumps(run_attributes(run), separators=(",", ":"))
-        _end(message, services, "SUCCESS", f"reached {status}", cancel=False, data=data, run=run)
-        return "signalled"
-    if status in ENDED_WITHOUT_SUCCESS:
-        detail = run.get("failureReason") or run.get("statusMessage") or "no reason given"
-        _end(message, services, "FAILURE", f"ended {status}: {detail}", cancel=False, run=run)
+    verdict = _batch_verdict(message, subject, services) if message.kind == "batch" else _run_verdict(message, subject)
+    if verdict is not None:
+        status, what_happened, data = verdict
+        _end(message, services, status, what_happened, cancel=False, data=data, subject=subject)
         return "signalled"
     now = services.now()
     if now >= message.deadline:
         action = "left running" if message.delete_policy == "LEAVE" else "cancelled"
-        reason = f"is {status}, {action}: it did not reach {message.target} before the wait's timeout"
-        _end(message, services, "FAILURE", reason, cancel=True, run=run)
+        reason = f"is {subject.get('status')}, {action}: it did not reach {message.target} before the wait's timeout"
+        _end(message, services, "FAILURE", reason, cancel=True, subject=subject)
         return "signalled"
     following = replace(message, token=new_token(), failed_wakes=0)
     # Move the tag first, so the next message can never arrive before its token. If the
     # send then fails, the tag goes back, so that this message, retried, carries the chain on.
-    services.omics.tag_resource(resourceArn=run["arn"], tags={bookkeeping.WAIT_TAG: following.token})
+    services.omics.tag_resource(resourceArn=subject["arn"], tags={bookkeeping.WAIT_TAG: following.token})
     try:
         services.schedule(following, message.next_delay(now))
     except Exception:
-        services.omics.tag_resource(resourceArn=run["arn"], tags={bookkeeping.WAIT_TAG: message.token})
+        services.omics.tag_resource(resourceArn=subject["arn"], tags={bookkeeping.WAIT_TAG: message.token})
         raise
     return "next"
+
+
+Verdict = tuple[Literal["SUCCESS", "FAILURE"], str, str]
+
+
+def _read_subject(message: WaitMessage, services: WakeServices) -> Mapping[str, Any] | None:
+    """GetRun or GetBatch; None once a FAILURE was signalled because it is gone or not this stack's."""
+    try:
+        if message.kind == "batch":
+            batch: Mapping[str, Any] = services.omics.get_batch(batchId=message.run_id)
+            return batch
+        run: Mapping[str, Any] = services.omics.get_run(id=message.run_id)
+        return run
+    except ClientError as error:
+        code = str(error.response.get("Error", {}).get("Code", ""))
+        if code == "ResourceNotFoundException":
+            _end(message, services, "FAILURE", "was deleted before it reached " + message.target, cancel=False)
+            return None
+        if code in ("AccessDeniedException", "AccessDenied"):
+            reason = f"is not readable by this provider (not a {message.kind} of this stack)"
+            _end(message, services, "FAILURE", reason, cancel=False)
+            return None
+        raise
+
+
+def _run_verdict(message: WaitMessage, run: Mapping[str, Any]) -> Verdict | None:
+    """SUCCESS once the run reached the target, FAILURE once it ended otherwise; None while it goes on."""
+    status = str(run.get("status"))
+    if status in REACHED[message.target]:
+        return "SUCCESS", f"reached {status}", json.dumps(run_attributes(run), separators=(",", ":"))
+    if status in ENDED_WITHOUT_SUCCESS:
+        detail = run.get("failureReason") or run.get("statusMessage") or "no reason given"
+        return "FAILURE", f"ended {status}: {detail}", ""
+    return None
+
+
+def _batch_verdict(message: WaitMessage, batch: Mapping[str, Any], services: WakeServices) -> Verdict | None:
+    """What a batch's GetBatch means for its wait (see ``batch_progress``)."""
+    progress = batch_progress.BatchProgress.of(batch)
+    if progress.failed_runs > message.max_failed_runs:
+        first = batch_progress.first_failed_setting_ids(services.omics, message.run_id, progress)
+        return "FAILURE", progress.too_many_failures(message.max_failed_runs, first), ""
+    ended = progress.ended_without_success()
+    if ended is not None:
+        return "FAILURE", ended, ""
+    if progress.reached(message.target):
+        data = json.dumps(batch_progress.batch_attributes(batch), separators=(",", ":"))
+        return "SUCCESS", f"reached {progress.status}: {progress.counts_text()}", data
+    return None
 
 
 def _end(
@@ -198,20 +241,24 @@ def _end(
     *,
     cancel: bool,
     data: str = "",
-    run: Mapping[str, Any] | None = None,
+    subject: Mapping[str, Any] | None = None,
 ) -> None:
     """Cancels if asked (and allowed), signals the handle, then ends the chain by removing its token."""
     if cancel and message.delete_policy != "LEAVE":
         try:
-            services.omics.cancel_run(id=message.run_id)
+            if message.kind == "batch":
+                if subject is not None and batch_progress.can_cancel(subject):
+                    services.omics.cancel_run_batch(batchId=message.run_id)
+            else:
+                services.omics.cancel_run(id=message.run_id)
         except ClientError as error:
-            logger.warning("run %s was not cancelled: %s", message.run_id, _describe(error))
-    reason = services.reason(f"run {message.run_id} {what_happened}")
+            logger.warning("%s %s was not cancelled: %s", message.kind, message.run_id, _describe(error))
+    reason = services.reason(f"{message.kind} {message.run_id} {what_happened}")
     services.signal(message.handle_url, Signal(status, message.run_id, reason, data))
-    if run is not None:
+    if subject is not None:
         # Signal first: a signal repeated with the same UniqueId is the same signal to
         # CloudFormation, while a token removed before a lost signal would strand the wait.
-        services.omics.untag_resource(resourceArn=run["arn"], tagKeys=[bookkeeping.WAIT_TAG])
+        services.omics.untag_resource(resourceArn=subject["arn"], tagKeys=[bookkeeping.WAIT_TAG])
 
 
 def _describe(error: BaseException) -> str:

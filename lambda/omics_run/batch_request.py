@@ -1,0 +1,186 @@
+"""Custom::OmicsRunBatch properties -> a StartRunBatch request. A pure function of its inputs.
+
+The properties are flat, as for Custom::OmicsRun: every ``defaultRunSetting``
+member in PascalCase (``WorkflowId``, ``RoleArn``, ``RunTags`` ...), the batch's
+own ``BatchName`` and ``Tags``, and exactly one of ``InlineSettings`` (a list
+of per-run settings, each with PascalCase members such as ``RunSettingId``)
+and ``S3UriSettings`` (the ``s3://`` URI of a JSON array of them).
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from omics_run.request_mapping import (
+    DEFAULT_DELETE_POLICY,
+    DELETE_POLICIES,
+    RERUN_TOKEN_LIMIT,
+    SERVICE_PROPERTIES,
+    WAIT_POLL_INTERVAL_RANGE,
+    WAIT_TIMEOUT_RANGE,
+    integer_setting,
+    wait_handle_setting,
+)
+from omics_run.start_run_shape import (
+    Member,
+    PropertyError,
+    batch_members,
+    batch_run_settings_members,
+    coerce_member,
+    default_run_setting_members,
+    quote,
+)
+from omics_run.tag_rules import declared_tags_problem
+
+RESOURCE_TYPE = "Custom::OmicsRunBatch"
+
+# HealthOmics user guide, "Batch runs in HealthOmics": every run's status once it was submitted.
+BATCH_WAIT_TARGETS = ("NONE", "SUBMITTED", "PROCESSED")
+BATCH_WAIT_PROPERTIES = frozenset({"WaitFor", "WaitHandle", "WaitTimeout", "WaitPollInterval", "MaxFailedRuns"})
+# RunCount: how many per-run settings the construct wrote, for the TotalRuns attribute of an
+# s3UriSettings batch before HealthOmics has read its file.
+BATCH_CONTROL_PROPERTIES = SERVICE_PROPERTIES | BATCH_WAIT_PROPERTIES | {"RerunToken", "DeletePolicy", "RunCount"}
+MAX_RUNS_PER_BATCH = 100_000
+# The user guide: "Batch runs are not supported with Ready2Run workflows" (also the model's
+# documentation of DefaultRunSetting.workflowType).
+UNSUPPORTED_WORKFLOW_TYPE = "READY2RUN"
+# The provider adds its stack tag to every run's runTags (so IAM's tag conditions hold for the
+# batch's runs): one of a run's 50 tags.
+MAX_DECLARED_RUN_TAGS = 49
+
+
+def start_run_batch_request(properties: Mapping[str, Any], *, request_id: str) -> dict[str, Any]:
+    """Maps a batch resource's properties to the keyword arguments of ``omics.start_run_batch``.
+
+    Every problem is found before any API call, as PropertyError naming the
+    property: an unknown property, a wrong type or value, a missing required
+    member, both or neither of InlineSettings and S3UriSettings, a duplicate
+    RunSettingId, an S3UriSettings that is no ``s3://`` URI, or a Ready2Run
+    workflow.
+
+    >>> start_run_batch_request({"WorkflowId": "1", "RoleArn": "arn:aws:iam::1:role/r",
+    ...     "InlineSettings": [{"RunSettingId": "s1"}]}, request_id="x")["batchRunSettings"]
+    {'inlineSettings': [{'runSettingId': 's1'}]}
+    """
+    groups: tuple[tuple[str | None, dict[str, Member]], ...] = (
+        ("defaultRunSetting", default_run_setting_members()),
+        ("batchRunSettings", batch_run_settings_members()),
+        (None, batch_members()),
+    )
+    request: dict[str, Any] = {"defaultRunSetting": {}, "batchRunSettings": {}}
+    for name, value in properties.items():
+        if name in BATCH_CONTROL_PROPERTIES:
+            continue
+        found = next(((group, members[name]) for group, members in groups if name in members), None)
+        if found is None:
+            raise PropertyError(name, _unknown_property_problem(name, groups))
+        group, member = found
+        target = request if group is None else request[group]
+        target[member.wire_name] = coerce_member(member, value)
+    for member in default_run_setting_members().values():
+        if member.required and member.wire_name not in request["defaultRunSetting"]:
+            raise PropertyError(member.property_name, "missing; it is required by StartRunBatch")
+    _check_run_settings(request["batchRunSettings"])
+    if request["defaultRunSetting"].get("workflowType") == UNSUPPORTED_WORKFLOW_TYPE:
+        raise PropertyError(
+            "WorkflowType", 'got "READY2RUN"; allowed: PRIVATE (batches do not run Ready2Run workflows)'
+        )
+    _check_tags("Tags", request.get("tags", {}))
+    _check_tags("RunTags", request["defaultRunSetting"].get("runTags", {}), limit=MAX_DECLARED_RUN_TAGS)
+    for index, setting in enumerate(request["batchRunSettings"].get("inlineSettings", [])):
+        _check_tags(f"InlineSettings[{index}].RunTags", setting.get("runTags", {}), limit=MAX_DECLARED_RUN_TAGS)
+    request["requestId"] = request_id
+    return request
+
+
+def _check_run_settings(settings: Mapping[str, Any]) -> None:
+    """Exactly one of the union's members; unique run setting IDs; an ``s3://`` settings file."""
+    if len(settings) != 1:
+        given = "both" if settings else "neither"
+        raise PropertyError("InlineSettings, S3UriSettings", f"got {given}; allowed: exactly one of the two")
+    uri = settings.get("s3UriSettings")
+    if uri is not None and not uri.startswith("s3://"):
+        raise PropertyError("S3UriSettings", f"got {quote(uri)}; allowed: an s3:// URI of a JSON array of run settings")
+    first_seen: dict[str, int] = {}
+    for index, setting in enumerate(settings.get("inlineSettings", [])):
+        setting_id = setting["runSettingId"]
+        if setting_id in first_seen:
+            raise PropertyError(
+                f"InlineSettings[{index}].RunSettingId",
+                f"got {quote(setting_id)} again (first at InlineSettings[{first_seen[setting_id]}]); "
+                "allowed: a unique ID per run",
+            )
+        first_seen[setting_id] = index
+
+
+def _check_tags(path: str, tags: Mapping[str, Any], limit: int | None = None) -> None:
+    problem = declared_tags_problem(tags)
+    if problem is not None:
+        where, text = problem
+        raise PropertyError(where.replace("Tags", path, 1), text)
+    if limit is not None and len(tags) > limit:
+        raise PropertyError(
+            path, f"got {len(tags)} tags; allowed: at most {limit} (one of a run's 50 is the provider's)"
+        )
+
+
+@dataclass(frozen=True)
+class BatchSettings:
+    """How the resource treats its batch, beyond what StartRunBatch takes."""
+
+    delete_policy: str = DEFAULT_DELETE_POLICY
+    rerun_token: str | None = None
+    wait_for: str = "NONE"
+    wait_handle: str | None = None
+    wait_timeout: int = WAIT_TIMEOUT_RANGE[1]
+    wait_poll_interval: int = 60
+    max_failed_runs: int = 0
+    run_count: int | None = None
+
+
+def batch_settings(properties: Mapping[str, Any]) -> BatchSettings:
+    """Reads the control properties of a batch resource; raises PropertyError for bad values."""
+    policy = properties.get("DeletePolicy", DEFAULT_DELETE_POLICY)
+    if policy not in DELETE_POLICIES:
+        raise PropertyError("DeletePolicy", f"got {quote(policy)}; allowed: {', '.join(DELETE_POLICIES)}")
+    token = properties.get("RerunToken")
+    if token is not None and (not isinstance(token, str) or len(token) > RERUN_TOKEN_LIMIT):
+        raise PropertyError(
+            "RerunToken", f"got {quote(token)}; allowed: a string of at most {RERUN_TOKEN_LIMIT} characters"
+        )
+    wait_for = properties.get("WaitFor", "NONE")
+    if wait_for not in BATCH_WAIT_TARGETS:
+        raise PropertyError("WaitFor", f"got {quote(wait_for)}; allowed: {', '.join(BATCH_WAIT_TARGETS)}")
+    run_count = properties.get("RunCount")
+    return BatchSettings(
+        delete_policy=policy,
+        rerun_token=token,
+        wait_for=wait_for,
+        wait_handle=wait_handle_setting(properties, wait_for),
+        wait_timeout=integer_setting(properties, "WaitTimeout", WAIT_TIMEOUT_RANGE, WAIT_TIMEOUT_RANGE[1]),
+        wait_poll_interval=integer_setting(properties, "WaitPollInterval", WAIT_POLL_INTERVAL_RANGE, 60),
+        max_failed_runs=integer_setting(properties, "MaxFailedRuns", (0, MAX_RUNS_PER_BATCH), 0, unit="runs"),
+        run_count=None
+        if run_count is None
+        else integer_setting(properties, "RunCount", (1, MAX_RUNS_PER_BATCH), 1, unit="runs"),
+    )
+
+
+def inline_run_count(request: Mapping[str, Any]) -> int | None:
+    """How many runs an inline batch holds (None for an s3UriSettings batch)."""
+    inline: Sequence[Any] | None = request.get("batchRunSettings", {}).get("inlineSettings")
+    return None if inline is None else len(inline)
+
+
+def _unknown_property_problem(name: str, groups: Sequence[tuple[str | None, Mapping[str, Member]]]) -> str:
+    known = [property_name for _, members in groups for property_name in members]
+    suggestion = difflib.get_close_matches(name, known, n=1)
+    if suggestion:
+        return f"unknown property; did you mean {suggestion[0]}?"
+    return (
+        "unknown property; allowed: the defaultRunSetting members in PascalCase, "
+        "BatchName, Tags, InlineSettings, S3UriSettings"
+    )
