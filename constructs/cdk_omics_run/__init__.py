@@ -10,8 +10,10 @@ Example::
 from __future__ import annotations
 
 from cdk_omics_run.arguments import ArgumentError
+from cdk_omics_run.batch import OmicsRunBatch
 from cdk_omics_run.documentation import show_init_signature
 from cdk_omics_run.enums import (
+    BatchWaitFor,
     CacheBehavior,
     DeletePolicy,
     LogLevel,
@@ -26,6 +28,7 @@ from cdk_omics_run.enums import (
 from cdk_omics_run.provider import OmicsRunProvider
 from cdk_omics_run.provider_stack import OmicsRunProviderStack
 from cdk_omics_run.run import RESOURCE_TYPE, OmicsRun, OmicsRunArguments
+from cdk_omics_run.run_settings import RunSetting
 
 __version__ = "0.1.0"
 
@@ -36,16 +39,19 @@ show_init_signature(OmicsRunProviderStack)
 __all__ = [
     "RESOURCE_TYPE",
     "ArgumentError",
+    "BatchWaitFor",
     "CacheBehavior",
     "DeletePolicy",
     "LogLevel",
     "NetworkingMode",
     "OmicsRun",
     "OmicsRunArguments",
+    "OmicsRunBatch",
     "OmicsRunProvider",
     "OmicsRunProviderStack",
     "OutputUriPrefixMode",
     "RetentionMode",
+    "RunSetting",
     "ScratchStorageMode",
     "StorageType",
     "WaitFor",

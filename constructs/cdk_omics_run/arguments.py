@@ -50,13 +50,30 @@ class ArgumentError(ValueError):
     """A construct argument that StartRun would reject."""
 
 
-def resource_properties(scope: Construct, arguments: Mapping[str, Any]) -> dict[str, Any]:
+@lru_cache(maxsize=1)
+def default_run_setting_members_by_argument() -> dict[str, Any]:
+    """StartRunBatch's defaultRunSetting members, and its batchName and tags, keyed by snake_case argument name."""
+    shape = start_run_shape()
+    members = [*shape.default_run_setting_members().values(), *shape.batch_members().values()]
+    return {argument_name_of(m.wire_name): m for m in members}
+
+
+@lru_cache(maxsize=1)
+def inline_setting_members_by_argument() -> dict[str, Any]:
+    """The members of one run of a batch (an InlineSetting), keyed by snake_case argument name."""
+    return {argument_name_of(m.wire_name): m for m in start_run_shape().inline_setting_members().values()}
+
+
+def resource_properties(
+    scope: Construct, arguments: Mapping[str, Any], members: Mapping[str, Any] | None = None
+) -> dict[str, Any]:
     """The resource properties for the given arguments, after checking every literal value.
 
     ``arguments`` maps snake_case argument names to values; None means unset.
+    ``members``: the request members they are checked against (StartRun's by default).
     Tokens are passed through unchecked: their values are known only at deploy time.
     """
-    members = members_by_argument()
+    members = members_by_argument() if members is None else members
     properties: dict[str, Any] = {}
     for argument, given in arguments.items():
         if given is None:
@@ -69,19 +86,19 @@ def resource_properties(scope: Construct, arguments: Mapping[str, Any]) -> dict[
             properties[member.property_name] = _document_property(scope, argument, member, value)
             continue
         _check(scope, argument, member, value)
-        if argument == "tags":
-            _check_declared_tags(scope, value)
+        if argument in ("tags", "run_tags"):
+            _check_declared_tags(scope, value, argument)
         properties[member.property_name] = value
     return properties
 
 
-def _check_declared_tags(scope: Construct, tags: Any) -> None:
+def _check_declared_tags(scope: Construct, tags: Any, argument: str = "tags") -> None:
     if is_token(tags):
         return
     problem = tag_rules().declared_tags_problem({k: v for k, v in tags.items() if not is_token(k)})
     if problem is not None:
         where, text = problem
-        raise ArgumentError(f"{scope.node.path}: argument {where.replace('Tags', 'tags', 1)}: {text}")
+        raise ArgumentError(f"{scope.node.path}: argument {where.replace('Tags', argument, 1)}: {text}")
 
 
 def resource_settings(
@@ -92,6 +109,7 @@ def resource_settings(
     wait_for: Any,
     wait_timeout: Any,
     wait_poll_interval: Any = None,
+    wait_targets: type[Enum] = WaitFor,
 ) -> dict[str, Any]:
     """The properties that configure the resource, not the run: RerunToken, DeletePolicy, WaitFor.
 
@@ -108,12 +126,12 @@ def resource_settings(
     if delete_policy is not None:
         settings["DeletePolicy"] = _enum_setting(scope, "delete_policy", delete_policy, DeletePolicy)
     if wait_for is not None:
-        settings["WaitFor"] = _enum_setting(scope, "wait_for", wait_for, WaitFor)
+        settings["WaitFor"] = _enum_setting(scope, "wait_for", wait_for, wait_targets)
         if is_token(settings["WaitFor"]):
             # It decides at synth time whether the run gets a WaitCondition.
             raise ArgumentError(
-                f"{scope.node.path}: argument wait_for: got a value known only at deploy time; "
-                "allowed: a literal WaitFor (NONE, RUNNING, COMPLETED)"
+                f"{scope.node.path}: argument wait_for: got a value known only at deploy time; allowed: a literal "
+                f"{wait_targets.__name__} ({', '.join(member.value for member in wait_targets)})"
             )
     if wait_timeout is not None and not is_token(wait_timeout.to_seconds()):
         seconds = wait_timeout.to_seconds()
@@ -161,6 +179,11 @@ def _plain_value(scope: Construct, argument: str, value: Any) -> Any:
         scope.node.add_dependency(value)
         return value.name
     return value
+
+
+def check_member(scope: Construct, argument: str, member: Any, value: Any) -> None:
+    """Raises ArgumentError naming the construct path and ``argument`` when a literal value breaks its member's rules."""
+    _check(scope, argument, member, value)
 
 
 def _check(scope: Construct, argument: str, member: Any, value: Any) -> None:

@@ -86,3 +86,14 @@ class WaitFor(str, Enum):
     """Hold the resource until the run is RUNNING (or already COMPLETED)."""
     COMPLETED = "COMPLETED"
     """Hold the resource until the run is COMPLETED; a FAILED or CANCELLED run fails it."""
+
+
+class BatchWaitFor(str, Enum):
+    """What a batch's deploy waits for (HealthOmics user guide, "Batch runs in HealthOmics")."""
+
+    NONE = "NONE"
+    """Do not wait: the batch resource completes once StartRunBatch has accepted the batch."""
+    SUBMITTED = "SUBMITTED"
+    """Wait until every run was submitted (the batch is INPROGRESS, or already PROCESSED)."""
+    PROCESSED = "PROCESSED"
+    """Wait until every run has ended (the batch is PROCESSED)."""

@@ -94,6 +94,16 @@ STACK_TAG = "cdk-omics-run:stack"
 # The run actions the handler uses after StartRun. ListTagsForResource is not
 # among them: it supports only Resource "*", and GetRun returns the tags.
 RUN_ACTIONS = ("omics:GetRun", "omics:CancelRun", "omics:DeleteRun", "omics:TagResource", "omics:UntagResource")
+# The batch actions the handler uses after StartRunBatch, all on runBatch/* (DeleteRunBatch also on run/*).
+BATCH_ACTIONS = (
+    "omics:GetBatch",
+    "omics:ListRunsInBatch",
+    "omics:CancelRunBatch",
+    "omics:DeleteRunBatch",
+    "omics:DeleteBatch",
+    "omics:TagResource",
+    "omics:UntagResource",
+)
 
 
 @dataclass(frozen=True)
@@ -314,6 +324,9 @@ class OmicsRunProvider(Construct):
         else:
             requested_stack = {"StringEquals": {f"aws:RequestTag/{STACK_TAG}": Aws.STACK_ID}}
             run_of_stack = {"StringEquals": {f"aws:ResourceTag/{STACK_TAG}": Aws.STACK_ID}}
+        self._requested_stack, self._of_stack = requested_stack, run_of_stack
+        self._start_batch_arns: list[str] | None = None
+        self._lists_runs = False
         self.role.add_to_policy(
             iam.PolicyStatement(
                 sid="WriteOwnLogs",
@@ -405,6 +418,70 @@ class OmicsRunProvider(Construct):
                 )
             )
         _add_once(self._run_role_arns, role_arn)
+
+    def allow_start_run_batch(self, *resource_arns: str) -> None:
+        """Lets the provider start batches that name these resources, and manage the batches it started.
+
+        The Service Authorization Reference for AWS HealthOmics: StartRunBatch
+        takes the resource types run*, runBatch*, runCache, runGroup and
+        workflow, and its API operation also authorizes omics:StartRun (the
+        batch's runs: granted by :meth:`allow_start_run`) and omics:TagResource.
+        GetBatch, ListRunsInBatch, CancelRunBatch and DeleteBatch take runBatch*;
+        DeleteRunBatch takes run* and runBatch*; each with aws:ResourceTag.
+        """
+        if self._start_batch_arns is None:
+            self._start_batch_arns = [self.omics_arn("runBatch/*"), self._run_arn]
+            batch_arn = self.omics_arn("runBatch/*")
+            self.role.add_to_policy(
+                iam.PolicyStatement(
+                    sid="StartBatches",
+                    actions=["omics:StartRunBatch"],
+                    resources=Lazy.list(_Arns(self._start_batch_arns)),
+                    conditions=self._requested_stack,
+                )
+            )
+            self.role.add_to_policy(
+                iam.PolicyStatement(
+                    sid="TagNewBatches",
+                    actions=["omics:TagResource"],
+                    resources=[batch_arn],
+                    conditions=self._requested_stack,
+                )
+            )
+            self.role.add_to_policy(
+                iam.PolicyStatement(
+                    sid="ManageBatches", actions=list(BATCH_ACTIONS), resources=[batch_arn], conditions=self._of_stack
+                )
+            )
+            self.role.add_to_policy(
+                iam.PolicyStatement(
+                    sid="DeleteBatchRuns",
+                    actions=["omics:DeleteRunBatch"],
+                    resources=[self._run_arn],
+                    conditions=self._of_stack,
+                )
+            )
+            acknowledge_wildcard(
+                self.policy,
+                "arn:<AWS::Partition>:omics:<AWS::Region>:<AWS::AccountId>:runBatch/*",
+                "batch IDs are assigned by HealthOmics at deploy time; IAM allows only batches tagged "
+                f"{STACK_TAG} with this stack, and the handler acts only on batches whose cdk-omics-run:owner tag "
+                "names the resource",
+            )
+        for arn in resource_arns:
+            _add_once(self._start_batch_arns, arn)
+
+    def allow_list_runs(self) -> None:
+        """Lets the provider list runs (ListRuns), to name the first failed runs of a waiting batch."""
+        if not self._lists_runs:
+            self._lists_runs = True
+            self.role.add_to_policy(iam.PolicyStatement(sid="ListRuns", actions=["omics:ListRuns"], resources=["*"]))
+            acknowledge_wildcard(
+                self.policy,
+                "*",
+                "omics:ListRuns supports no resource-level permissions (Service Authorization Reference); a "
+                "batch's wait lists its FAILED runs to name them in the Reason",
+            )
 
     def allow_start_run(self, *resource_arns: str) -> None:
         """Lets the provider start runs that name these resources (a workflow, its version, a run

@@ -11,7 +11,7 @@ customer-managed policy (``run_role.policy``), as cdk-nag's HIPAA and NIST packs
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -74,13 +74,28 @@ def _strings(value: Any) -> Iterator[str]:
 
 
 def generated_run_role(
-    scope: Construct, *, parameters: Any, output_uri: str, private_workflow: bool, cache_uri: str | None = None
+    scope: Construct,
+    *,
+    parameters: Any,
+    output_uri: str,
+    private_workflow: bool,
+    cache_uri: str | None = None,
+    inputs: DeclaredInputs | None = None,
+    extra_output_uris: Sequence[str] = (),
+    batch: bool = False,
 ) -> ManagedPolicyRole:
     """A role only ``omics.amazonaws.com`` can assume, for this account's runs, holding what the run needs.
 
     ``cache_uri``: the S3 location of the run's cache, when known at synth time.
+    ``inputs``: the declared inputs, when given rather than found in ``parameters``.
+    ``extra_output_uris``: further output locations (a batch's per-run ones).
+    ``batch``: the role also serves HealthOmics for the account's run batches.
     """
     stack = Stack.of(scope)
+    source_arns = [f"arn:{stack.partition}:omics:{stack.region}:{stack.account}:run/*"]
+    if batch:
+        # HealthOmics reads a batch's settings file with the role while StartRunBatch runs.
+        source_arns.append(f"arn:{stack.partition}:omics:{stack.region}:{stack.account}:runBatch/*")
     role = ManagedPolicyRole(
         scope,
         "RunRole",
@@ -91,14 +106,15 @@ def generated_run_role(
             conditions={
                 # Only HealthOmics runs of this account may use it (confused-deputy guard).
                 "StringEquals": {"aws:SourceAccount": stack.account},
-                "ArnLike": {"aws:SourceArn": f"arn:{stack.partition}:omics:{stack.region}:{stack.account}:run/*"},
+                "ArnLike": {"aws:SourceArn": source_arns if batch else source_arns[0]},
             },
         ),
     )
-    inputs = declared_inputs(parameters)
+    inputs = declared_inputs(parameters) if inputs is None else inputs
     wildcards: dict[str, str] = {}
     _grant_s3_reads(role, inputs, wildcards)
-    _grant_output_write(role, output_uri, wildcards)
+    for uri in collapsed_prefixes([output_uri, *extra_output_uris]):
+        _grant_output_write(role, uri, wildcards)
     if cache_uri is not None:
         _grant_run_cache(role, cache_uri, wildcards)
     _grant_omics_reads(role, inputs)
@@ -118,6 +134,71 @@ def generated_run_role(
     for resource, reason in wildcards.items():
         acknowledge_wildcard(role.policy, resource, reason)
     return role
+
+
+# How many S3 locations a generated role names per kind before it names their common folders
+# instead: a policy document of a role holds at most 6,144 characters (IAM quotas), and a batch
+# may declare 100,000 inputs. Each location costs about 60 characters in two statements.
+MAX_GRANTED_LOCATIONS = 20
+
+
+def collapsed_inputs(documents: Iterable[Any], limit: int = MAX_GRANTED_LOCATIONS) -> DeclaredInputs:
+    """The inputs of many parameters documents, their S3 locations merged into at most ``limit`` prefixes.
+
+    A cohort's inputs usually share folders (``s3://bucket/crams/S1.cram``,
+    ``.../S2.cram``): objects are granted one by one while they are few, then
+    by the folders that hold them, climbing one level at a time until at most
+    ``limit`` remain (a whole bucket at worst).
+
+    >>> sorted(collapsed_inputs([{"a": f"s3://b/crams/S{i}.cram"} for i in range(30)]).s3_prefixes)
+    [('b', 'crams/')]
+    """
+    found = DeclaredInputs()
+    for document in documents:
+        one = declared_inputs(document)
+        found.s3_objects |= one.s3_objects
+        found.s3_prefixes |= one.s3_prefixes
+        found.read_sets |= one.read_sets
+        found.references |= one.references
+    if len(found.s3_objects) + len(found.s3_prefixes) <= limit:
+        return found
+    locations = {(bucket, key) for bucket, key in found.s3_objects} | found.s3_prefixes
+    found.s3_objects = set()
+    found.s3_prefixes = _folders_within(locations, limit)
+    return found
+
+
+def collapsed_prefixes(uris: Sequence[str], limit: int = MAX_GRANTED_LOCATIONS) -> list[str]:
+    """``s3://`` URIs as at most ``limit`` prefixes (the output URIs of a batch's runs), in URI form."""
+    locations = {s3_prefix_of(uri) for uri in uris}
+    if len(locations) > limit:
+        locations = _folders_within(locations, limit)
+    return sorted(f"s3://{bucket}/{key}" for bucket, key in locations)
+
+
+def _folders_within(locations: set[tuple[str, str]], limit: int) -> set[tuple[str, str]]:
+    """The folders holding ``locations``, shortened one level at a time until at most ``limit`` remain."""
+    folders = {(bucket, key if key.endswith("/") or not key else _parent(key)) for bucket, key in locations}
+    while len(folders) > limit:
+        deepest = max(key.count("/") for _, key in folders)
+        if deepest == 0:
+            break
+        folders = {(bucket, _parent(key) if key.count("/") == deepest else key) for bucket, key in folders}
+    return _without_nested(folders)
+
+
+def _parent(key: str) -> str:
+    """The folder above: ``a/b/c.cram`` -> ``a/b/``, ``a/b/`` -> ``a/``, ``a/`` -> ``""`` (the bucket)."""
+    cut = key.rstrip("/").rfind("/") if key.endswith("/") else key.rfind("/")
+    return key[: cut + 1] if cut >= 0 else ""
+
+
+def _without_nested(folders: set[tuple[str, str]]) -> set[tuple[str, str]]:
+    kept: set[tuple[str, str]] = set()
+    for bucket, key in sorted(folders, key=lambda item: (item[0], len(item[1]))):
+        if not any(b == bucket and key.startswith(k) for b, k in kept):
+            kept.add((bucket, key))
+    return kept
 
 
 def s3_prefix_of(uri: str) -> tuple[str, str]:
@@ -257,6 +338,8 @@ def is_literal_s3_uri(value: Any) -> bool:
 
 __all__ = [
     "DeclaredInputs",
+    "collapsed_inputs",
+    "collapsed_prefixes",
     "declared_inputs",
     "generated_run_role",
     "grant_prefix_read",

@@ -1,4 +1,4 @@
-"""The wait of a run: a CloudFormation WaitCondition, and the run's attributes read once it succeeds."""
+"""The wait of a run or batch: a CloudFormation WaitCondition, and the attributes read once it succeeds."""
 
 from __future__ import annotations
 
@@ -45,6 +45,7 @@ class RunWait(Construct):
         *,
         timeout: Duration,
         poll_interval: Duration | None,
+        result_property: str = "RunId",
     ) -> None:
         timeout_seconds = timeout.to_seconds()
         properties["WaitTimeout"] = timeout_seconds
@@ -53,6 +54,7 @@ class RunWait(Construct):
         key = wait_key(run, properties)
         super().__init__(run, f"Wait{key}")
         self._provider = provider
+        self._result_property = result_property
         self.handle = CfnWaitConditionHandle(self, "Handle")
         """The handle the provider signals; its Ref (a presigned URL) reaches the provider as WaitHandle."""
         properties["WaitHandle"] = self.handle.ref
@@ -71,7 +73,7 @@ class RunWait(Construct):
             "Result",
             service_token=self._provider.service_token,
             resource_type=RESULT_RESOURCE_TYPE,
-            properties={"RunId": run_resource.ref},
+            properties={self._result_property: run_resource.ref},
         )
         self.result.node.add_dependency(self.condition)
 

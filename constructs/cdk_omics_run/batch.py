@@ -1,0 +1,429 @@
+"""The OmicsRunBatch construct: a cohort of HealthOmics runs, started by one StartRunBatch, as one stack resource."""
+
+from __future__ import annotations
+
+import json
+import warnings
+from collections.abc import Callable, Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+import jsii
+from aws_cdk import Annotations, CustomResource, Duration, ITaggable, Lazy, Stack, TagManager, TagType
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_omics as omics
+from aws_cdk import aws_s3_assets as s3_assets
+from constructs import Construct
+
+from cdk_omics_run.arguments import (
+    ArgumentError,
+    argument_name_of,
+    default_run_setting_members_by_argument,
+    resource_properties,
+    resource_settings,
+)
+from cdk_omics_run.documentation import show_init_signature
+from cdk_omics_run.enums import (
+    BatchWaitFor,
+    CacheBehavior,
+    DeletePolicy,
+    LogLevel,
+    NetworkingMode,
+    RetentionMode,
+    ScratchStorageMode,
+    StorageType,
+    WorkflowType,
+)
+from cdk_omics_run.managed_role import ManagedPolicyRole
+from cdk_omics_run.provider import OmicsRunProvider
+from cdk_omics_run.run import DEFAULT_WAIT_TIMEOUT, Document, _MergedTags, _read_request, _unknown_names
+from cdk_omics_run.run import start_run_resource_arns as start_resource_arns
+from cdk_omics_run.run_role import collapsed_inputs, generated_run_role, is_literal_s3_uri
+from cdk_omics_run.run_settings import (
+    MAX_INLINE_RUNS,
+    ColumnParameter,
+    Row,
+    RunSetting,
+    RunSettingLike,
+    inline_property,
+    run_settings,
+    settings_from_sample_sheet,
+    write_settings_file,
+)
+from cdk_omics_run.tokens import is_token
+from cdk_omics_run.wait import RunWait
+
+RESOURCE_TYPE = "Custom::OmicsRunBatch"
+BATCH_SETTING_ARGUMENTS = ("rerun_token", "delete_policy", "wait_for", "wait_timeout", "wait_poll_interval")
+
+
+@jsii.implements(ITaggable)
+class OmicsRunBatch(Construct):
+    """Starts a cohort of AWS HealthOmics runs with one StartRunBatch when the stack deploys.
+
+    The keyword arguments from ``workflow_id`` to ``requester_pays_enabled``
+    are StartRunBatch's ``defaultRunSetting``, shared by every run, spelt as
+    for :class:`OmicsRun` (``run_tags`` are the runs' tags; ``tags`` the batch's
+    own, which ``Tags.of()`` also reaches). ``runs``: the per-run settings
+    (:class:`RunSetting` objects, or dicts with the same snake_case keys), or
+    ``s3_uri_settings``: the ``s3://`` URI of your own settings file. Up to 100
+    runs go inline into the template; more (up to 100,000) are written as a
+    JSON file shipped as a CDK asset, which the run role may read.
+
+    The batch ID is the physical ID; ``attr_arn``, ``attr_id``, ``attr_uuid``,
+    ``attr_status`` and ``attr_total_runs`` are its attributes. ``wait_for``
+    (a :class:`BatchWaitFor`) makes the deploy wait until every run was
+    submitted or has ended, failing when more than ``max_failed_runs`` runs
+    failed. ``delete_policy`` applies to the batch as a whole: CANCEL cancels
+    its runs, CANCEL_AND_DELETE also deletes them and the batch's record.
+
+    Example::
+
+        from cdk_omics_run import OmicsRunBatch, RunSetting
+
+        cohort = OmicsRunBatch(
+            stack,
+            "Cohort",
+            workflow_id="1234567",
+            output_uri="s3://my-bucket/cohort/",
+            parameters={"reference": "s3://my-bucket/ref/GRCh38.fa"},
+            runs=[
+                RunSetting("NA12878", parameters={"input_cram": "s3://my-bucket/crams/NA12878.cram"}),
+                RunSetting("NA12891", parameters={"input_cram": "s3://my-bucket/crams/NA12891.cram"}),
+            ],
+        )
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        id: str,
+        *,
+        runs: Iterable[RunSettingLike] | None = None,
+        s3_uri_settings: str | None = None,
+        workflow_id: str | omics.CfnWorkflow,
+        role_arn: str | iam.IRole | None = None,
+        output_uri: str | None = None,
+        workflow_type: WorkflowType | str | None = None,
+        name: str | None = None,
+        cache_id: str | omics.CfnRunCache | None = None,
+        cache_behavior: CacheBehavior | str | None = None,
+        run_group_id: str | omics.CfnRunGroup | None = None,
+        priority: int | None = None,
+        parameters: Document | None = None,
+        storage_capacity: int | None = None,
+        log_level: LogLevel | str | None = None,
+        run_tags: Mapping[str, str] | None = None,
+        retention_mode: RetentionMode | str | None = None,
+        storage_type: StorageType | str | None = None,
+        workflow_owner_id: str | None = None,
+        output_bucket_owner_id: str | None = None,
+        workflow_version_name: str | omics.CfnWorkflowVersion | None = None,
+        networking_mode: NetworkingMode | str | None = None,
+        configuration_name: str | omics.CfnConfiguration | None = None,
+        session_policy: str | None = None,
+        engine_settings: Document | None = None,
+        scratch_storage_mode: ScratchStorageMode | str | None = None,
+        requester_pays_enabled: bool | None = None,
+        batch_name: str | None = None,
+        tags: Mapping[str, str] | None = None,
+        rerun_token: str | None = None,
+        delete_policy: DeletePolicy | str | None = None,
+        wait_for: BatchWaitFor | str | None = None,
+        wait_timeout: Duration | None = None,
+        wait_poll_interval: Duration | None = None,
+        max_failed_runs: int | None = None,
+    ) -> None:
+        """Declares the batch. The class's documentation describes the arguments."""
+        super().__init__(scope, id)
+        arguments = {k: v for k, v in locals().items() if k not in ("self", "scope", "id", "__class__")}
+        runs_given, settings_uri = arguments.pop("runs"), arguments.pop("s3_uri_settings")
+        max_failed = arguments.pop("max_failed_runs")
+        settings = {name: arguments.pop(name) for name in BATCH_SETTING_ARGUMENTS}
+        explicit_tags = arguments.pop("tags")
+        properties = {
+            **resource_properties(self, arguments, default_run_setting_members_by_argument()),
+            **resource_settings(self, **settings, wait_targets=BatchWaitFor),
+        }
+        self._check_workflow_type(properties)
+        self._check_output_uri(output_uri)
+        if max_failed is not None:
+            if isinstance(max_failed, bool) or not isinstance(max_failed, int) or max_failed < 0:
+                raise ArgumentError(
+                    f"{self.node.path}: argument max_failed_runs: got {max_failed!r}; allowed: an integer of 0 or more"
+                )
+            properties["MaxFailedRuns"] = max_failed
+
+        self.runs: list[RunSetting] = self._runs(runs_given, settings_uri)
+        """The per-run settings, checked (empty when ``s3_uri_settings`` names your own file)."""
+        self.settings_asset: s3_assets.Asset | None = None
+        """The asset holding the settings file, when there are more than 100 runs."""
+        if len(self.runs) > MAX_INLINE_RUNS:
+            self.settings_asset = s3_assets.Asset(self, "RunSettings", path=str(write_settings_file(self.runs)))
+            properties["S3UriSettings"] = self.settings_asset.s3_object_url
+            properties["RunCount"] = len(self.runs)
+        elif self.runs:
+            properties["InlineSettings"] = inline_property(self.runs)
+        else:
+            properties["S3UriSettings"] = settings_uri
+
+        self.run_role: ManagedPolicyRole | None = None
+        """The generated run role (None when ``role_arn`` was given); add grants it cannot infer."""
+        if role_arn is None:
+            self.run_role = self._generated_role(properties, cache_id, output_uri)
+            properties["RoleArn"] = self.run_role.role_arn
+        self._grant_settings_read(role_arn, settings_uri)
+
+        self._tags = TagManager(TagType.MAP, RESOURCE_TYPE)
+        if explicit_tags is not None:
+            properties["Tags"] = resource_properties(
+                self, {"tags": explicit_tags}, default_run_setting_members_by_argument()
+            )["Tags"]
+        properties["Tags"] = Lazy.any(_MergedTags(self._tags, properties.get("Tags")))
+
+        provider = OmicsRunProvider.of(self)
+        provider.allow_pass_role(properties["RoleArn"])
+        resource_arns = start_resource_arns(provider, properties)
+        provider.allow_start_run(*resource_arns)
+        provider.allow_start_run_batch(*resource_arns)
+        self.wait: RunWait | None = None
+        """The batch's WaitCondition and the attributes read after it (None when the deploy does not wait)."""
+        if properties.get("WaitFor", BatchWaitFor.NONE.value) != BatchWaitFor.NONE.value:
+            provider.allow_list_runs()
+            self.wait = RunWait(
+                self,
+                provider,
+                properties,
+                timeout=wait_timeout or DEFAULT_WAIT_TIMEOUT,
+                poll_interval=wait_poll_interval,
+                result_property="BatchId",
+            )
+        self._resource = CustomResource(
+            self,
+            "Resource",
+            service_token=provider.service_token,
+            resource_type=RESOURCE_TYPE,
+            properties=properties,
+        )
+        if self.wait is not None:
+            self.wait.follow(self._resource)
+
+    @property
+    def tags(self) -> TagManager:
+        """The batch's own tags as CDK's tagging sees them (``Tags.of(scope).add(...)`` reaches the batch)."""
+        return self._tags
+
+    @property
+    def resource(self) -> CustomResource:
+        """The underlying ``Custom::OmicsRunBatch`` resource."""
+        return self._resource
+
+    @property
+    def attr_arn(self) -> str:
+        """The batch's ARN."""
+        return self._attributes.get_att_string("Arn")
+
+    @property
+    def attr_id(self) -> str:
+        """The batch's ID, which is also the resource's physical ID."""
+        return self._attributes.get_att_string("Id")
+
+    @property
+    def attr_uuid(self) -> str:
+        """The batch's universally unique identifier."""
+        return self._attributes.get_att_string("Uuid")
+
+    @property
+    def attr_status(self) -> str:
+        """The batch's status when the resource last answered CloudFormation."""
+        return self._attributes.get_att_string("Status")
+
+    @property
+    def attr_total_runs(self) -> str:
+        """How many runs the batch holds."""
+        return self._attributes.get_att_string("TotalRuns")
+
+    @property
+    def _attributes(self) -> CustomResource:
+        return self.wait.result if self.wait is not None else self._resource
+
+    @classmethod
+    def from_sample_sheet(
+        cls,
+        scope: Construct,
+        id: str,
+        path: str | Path,
+        *,
+        run_setting_id: str | Callable[[Row], str],
+        parameters: Mapping[str, ColumnParameter] | Callable[[Row], Mapping[str, Any]] | None = None,
+        run_name: str | Callable[[Row], str] | None = None,
+        run_output_uri: str | Callable[[Row], str] | None = None,
+        run_priority: str | Callable[[Row], int] | None = None,
+        run_tags_of: Callable[[Row], Mapping[str, str]] | None = None,
+        **batch_arguments: Any,
+    ) -> OmicsRunBatch:
+        """A batch with one run per row of a CSV sample sheet.
+
+        ``run_setting_id``: the column naming each sample (or a function of
+        the row). ``parameters``: workflow parameter -> column, or
+        ``(column, type)`` to type the value (``("read_length", int)``), or a
+        function of the row returning the run's parameters; they are merged
+        with the batch's ``parameters``. ``run_name``, ``run_output_uri`` and
+        ``run_priority`` (a column or a function of the row) and
+        ``run_tags_of`` (a function) set the rest of each run. The other
+        keyword arguments are those of the constructor.
+
+        Example::
+
+            OmicsRunBatch.from_sample_sheet(
+                stack, "Cohort", "samples.csv",
+                run_setting_id="sample_id",
+                parameters={"input_cram": "cram_uri", "read_length": ("read_length", int)},
+                workflow_id="1234567", output_uri="s3://my-bucket/cohort/",
+            )
+        """
+        settings = settings_from_sample_sheet(
+            f"{scope.node.path}/{id}",
+            path,
+            run_setting_id=run_setting_id,
+            parameters=parameters,
+            name=run_name,
+            output_uri=run_output_uri,
+            priority=run_priority,
+            run_tags=run_tags_of,
+        )
+        return cls(scope, id, runs=settings, **batch_arguments)
+
+    @classmethod
+    def from_cli_input_json(
+        cls, scope: Construct, id: str, request: Mapping[str, Any] | str | Path, **overrides: Any
+    ) -> OmicsRunBatch:
+        """Builds the batch from a StartRunBatch request in the AWS CLI's ``--cli-input-json`` form.
+
+        ``request`` is the request itself or the path of a JSON file holding
+        it. Keyword ``overrides`` (the constructor's arguments) replace its
+        values. ``requestId`` is accepted and ignored: the provider derives
+        its own. Unknown keys raise ArgumentError, naming every one.
+
+        Example::
+
+            OmicsRunBatch.from_cli_input_json(stack, "Cohort", "cohort-batch.json", batch_name="nightly")
+        """
+        where = f"{scope.node.path}/{id}"
+        body = _read_request(where, request)
+        default_members = default_run_setting_members_by_argument()
+        known_keys = ["batchName", "tags", "requestId", "defaultRunSetting", "batchRunSettings"]
+        unknown = [str(key) for key in body if key not in known_keys]
+        if unknown:
+            raise ArgumentError(_unknown_names(where, "key", unknown, "in the StartRunBatch request", known_keys))
+        default = body.get("defaultRunSetting") or {}
+        wire_names = [m.wire_name for name, m in default_members.items() if name not in ("batch_name", "tags")]
+        unknown = [str(key) for key in default if key not in wire_names]
+        if unknown:
+            raise ArgumentError(_unknown_names(where, "key", unknown, "in defaultRunSetting", wire_names))
+        arguments: dict[str, Any] = {argument_name_of(key): value for key, value in default.items()}
+        for key in ("batchName", "tags"):
+            if key in body:
+                arguments[argument_name_of(key)] = body[key]
+        run_settings_body = body.get("batchRunSettings") or {}
+        unknown = [str(key) for key in run_settings_body if key not in ("inlineSettings", "s3UriSettings")]
+        if unknown:
+            allowed = ["inlineSettings", "s3UriSettings"]
+            raise ArgumentError(_unknown_names(where, "key", unknown, "in batchRunSettings", allowed))
+        if "inlineSettings" in run_settings_body:
+            arguments["runs"] = [
+                RunSetting.from_request(f"{where}: inlineSettings[{index}]", setting)
+                for index, setting in enumerate(run_settings_body["inlineSettings"])
+            ]
+        if "s3UriSettings" in run_settings_body:
+            arguments["s3_uri_settings"] = run_settings_body["s3UriSettings"]
+        arguments.update(overrides)
+        return cls(scope, id, **arguments)
+
+    def _runs(self, runs: Iterable[RunSettingLike] | None, settings_uri: str | None) -> list[RunSetting]:
+        if (runs is None) == (settings_uri is None):
+            given = "both" if runs is not None else "neither"
+            raise ArgumentError(
+                f"{self.node.path}: arguments runs and s3_uri_settings: got {given}; allowed: exactly one "
+                "(the runs themselves, or the s3:// URI of your own settings file)"
+            )
+        if settings_uri is not None:
+            if not is_token(settings_uri) and not str(settings_uri).startswith("s3://"):
+                raise ArgumentError(
+                    f"{self.node.path}: argument s3_uri_settings: got {settings_uri!r}; "
+                    "allowed: an s3:// URI of a JSON array of run settings"
+                )
+            return []
+        return run_settings(self, runs or [])
+
+    def _check_workflow_type(self, properties: Mapping[str, Any]) -> None:
+        if properties.get("WorkflowType") == WorkflowType.READY2RUN.value:
+            raise ArgumentError(
+                f"{self.node.path}: argument workflow_type: got 'READY2RUN'; allowed: PRIVATE "
+                "(HealthOmics user guide: batch runs are not supported with Ready2Run workflows)"
+            )
+
+    def _check_output_uri(self, output_uri: Any) -> None:
+        if isinstance(output_uri, str) and not is_token(output_uri) and not output_uri.startswith("s3://"):
+            raise ArgumentError(
+                f"{self.node.path}: argument output_uri: got {output_uri!r}; "
+                "allowed: an s3:// URI, such as 's3://my-bucket/outputs/'"
+            )
+
+    def _generated_role(self, properties: Mapping[str, Any], cache: Any, output_uri: str | None) -> ManagedPolicyRole:
+        documents: list[Any] = [_literal_document(properties.get("Parameters"))]
+        documents += [setting.parameters for setting in self.runs]
+        output_uris = [uri for uri in [output_uri, *(s.output_uri for s in self.runs)] if uri is not None]
+        literal = [uri for uri in output_uris if is_literal_s3_uri(uri)]
+        if not literal or len(literal) != len(output_uris) or (output_uri is None and len(literal) < len(self.runs)):
+            got = "a value known only at deploy time" if len(literal) != len(output_uris) else "none for some runs"
+            raise ArgumentError(
+                f"{self.node.path}: argument output_uri: got {got}; allowed with no role_arn: "
+                "a literal s3://bucket/prefix/ URI, for the batch or for every run"
+            )
+        cache_uri = cache.cache_s3_location if isinstance(cache, omics.CfnRunCache) else None
+        return generated_run_role(
+            self,
+            parameters=None,
+            inputs=collapsed_inputs(documents),
+            output_uri=literal[0],
+            extra_output_uris=literal[1:],
+            cache_uri=cache_uri if is_literal_s3_uri(cache_uri) else None,
+            private_workflow=properties.get("WorkflowType", WorkflowType.PRIVATE.value) == WorkflowType.PRIVATE.value
+            and "WorkflowOwnerId" not in properties,
+            batch=True,
+        )
+
+    def _grant_settings_read(self, role_arn: Any, settings_uri: str | None) -> None:
+        """Lets the run role read the settings file: HealthOmics reads it with that role (StartRunBatch's model)."""
+        if self.settings_asset is not None:
+            bucket, key = self.settings_asset.s3_bucket_name, self.settings_asset.s3_object_key
+        elif settings_uri is not None and not is_token(settings_uri):
+            bucket, _, key = settings_uri[len("s3://") :].partition("/")
+        else:
+            return
+        grantee = self.run_role if self.run_role is not None else role_arn
+        if grantee is not None and not isinstance(grantee, str):
+            iam.Grant.add_to_principal(
+                grantee=grantee,
+                actions=["s3:GetObject"],
+                resource_arns=[f"arn:{Stack.of(self).partition}:s3:::{bucket}/{key}"],
+            )
+            return
+        if self.settings_asset is None:
+            return  # the user's own file, for a role given by ARN: theirs to grant, as for any input
+        message = (
+            "role_arn is an ARN, so the run settings file cannot be granted to it here: let that role "
+            "s3:GetObject the asset (batch.settings_asset.s3_object_url), or pass an iam.IRole"
+        )
+        Annotations.of(self).add_warning_v2("cdk-omics-run:grantRunSettings", message)
+        warnings.warn(f"{self.node.path}: {message}", UserWarning, stacklevel=3)
+
+
+def _literal_document(value: Any) -> Any:
+    return json.loads(value) if isinstance(value, str) and not is_token(value) else None
+
+
+show_init_signature(OmicsRunBatch)
+
+__all__ = ["RESOURCE_TYPE", "OmicsRunBatch", "RunSetting"]

@@ -1,0 +1,250 @@
+"""The per-run settings of a batch: typed objects, checked against the model, read from a sample sheet, written to S3.
+
+A batch's runs share its default setting; each run's setting names it
+(``run_setting_id``) and overrides or adds to that default (HealthOmics merges
+``parameters`` and ``run_tags``, the run's keys winning). Up to 100 settings go
+inline into the template; more are written as the JSON array that
+StartRunBatch's ``s3UriSettings`` names, in the request's own member names.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+import tempfile
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import Any
+
+from constructs import Construct
+
+from cdk_omics_run.arguments import ArgumentError, argument_name_of, check_member, inline_setting_members_by_argument
+from cdk_omics_run.tokens import is_token
+
+# StartRunBatch's inlineSettings holds at most 100 runs; s3UriSettings up to 100,000 (the model's documentation).
+MAX_INLINE_RUNS = 100
+MAX_RUNS = 100_000
+
+
+@dataclass(frozen=True)
+class RunSetting:
+    """One run of a batch: its ID within the batch, and what it sets beyond the batch's defaults.
+
+    ``parameters`` and ``run_tags`` are merged with the batch's (this run's
+    keys win); the other members replace the default for this run.
+
+    Example::
+
+        RunSetting("NA12878", parameters={"input_cram": "s3://my-bucket/NA12878.cram"})
+    """
+
+    run_setting_id: str
+    name: str | None = None
+    output_uri: str | None = None
+    priority: int | None = None
+    parameters: Mapping[str, Any] | None = None
+    output_bucket_owner_id: str | None = None
+    run_tags: Mapping[str, str] | None = None
+    engine_settings: Mapping[str, Any] | None = None
+
+    def request(self) -> dict[str, Any]:
+        """The setting in StartRunBatch's wire form (``runSettingId``, ``parameters`` ...), unset members left out."""
+        members = inline_setting_members_by_argument()
+        return {
+            members[item.name].wire_name: getattr(self, item.name)
+            for item in fields(self)
+            if getattr(self, item.name) is not None
+        }
+
+    @classmethod
+    def from_request(cls, where: str, setting: Mapping[str, Any]) -> RunSetting:
+        """A setting from its wire form, as ``--cli-input-json`` files and settings files hold it."""
+        arguments = {argument_name_of(str(key)): value for key, value in setting.items()}
+        return cls.from_arguments(where, arguments)
+
+    @classmethod
+    def from_arguments(cls, where: str, arguments: Mapping[str, Any]) -> RunSetting:
+        known = [item.name for item in fields(cls)]
+        unknown = [name for name in arguments if name not in known]
+        if unknown:
+            raise ArgumentError(f"{where}: unknown member {', '.join(unknown)}; allowed: {', '.join(known)}")
+        if "run_setting_id" not in arguments:
+            raise ArgumentError(f"{where}: run_setting_id is missing; every run of a batch needs one")
+        return cls(**arguments)
+
+
+RunSettingLike = RunSetting | Mapping[str, Any]
+
+
+def run_settings(scope: Construct, runs: Iterable[RunSettingLike]) -> list[RunSetting]:
+    """The runs as RunSettings (dicts take the same snake_case keys), each checked, their IDs unique.
+
+    Raises ArgumentError naming the construct path and the run (``runs[3].priority``).
+    """
+    settings: list[RunSetting] = []
+    first_seen: dict[str, int] = {}
+    members = inline_setting_members_by_argument()
+    for index, run in enumerate(runs):
+        where = f"runs[{index}]"
+        setting = run if isinstance(run, RunSetting) else RunSetting.from_arguments(f"{scope.node.path}: {where}", run)
+        for item in fields(setting):
+            value = getattr(setting, item.name)
+            if value is not None:
+                check_member(scope, f"{where}.{item.name}", members[item.name], value)
+        if setting.run_setting_id in first_seen:
+            raise ArgumentError(
+                f"{scope.node.path}: argument {where}.run_setting_id: got {setting.run_setting_id!r} again "
+                f"(first at runs[{first_seen[setting.run_setting_id]}]); allowed: a unique ID per run"
+            )
+        first_seen[setting.run_setting_id] = index
+        settings.append(setting)
+    if not settings:
+        raise ArgumentError(f"{scope.node.path}: argument runs: got none; allowed: 1 to {MAX_RUNS:,} runs")
+    if len(settings) > MAX_RUNS:
+        raise ArgumentError(
+            f"{scope.node.path}: argument runs: got {len(settings):,}; allowed: at most {MAX_RUNS:,} runs per batch "
+            "(StartRunBatch's limit): split the cohort into several batches"
+        )
+    return settings
+
+
+def inline_property(settings: Sequence[RunSetting]) -> list[dict[str, Any]]:
+    """The InlineSettings property: PascalCase members, documents as JSON text (CloudFormation would
+    turn their numbers and booleans into strings)."""
+    rendered = []
+    for setting in settings:
+        entry: dict[str, Any] = {}
+        for wire_name, value in setting.request().items():
+            is_document = wire_name in ("parameters", "engineSettings") and not is_token(value)
+            entry[wire_name[:1].upper() + wire_name[1:]] = (
+                json.dumps(value, separators=(",", ":"), ensure_ascii=False) if is_document else value
+            )
+        rendered.append(entry)
+    return rendered
+
+
+def write_settings_file(settings: Sequence[RunSetting]) -> Path:
+    """Writes the settings as the JSON array ``s3UriSettings`` names; returns its path.
+
+    The file sits in a folder named by its content's digest, so an unchanged
+    cohort is written once and its asset keeps its hash.
+    """
+    text = json.dumps([setting.request() for setting in settings], separators=(",", ":"), ensure_ascii=False)
+    data = text.encode("utf-8")
+    folder = Path(tempfile.gettempdir()) / "cdk-omics-run-settings" / hashlib.sha256(data).hexdigest()[:32]
+    path = folder / "run-settings.json"
+    if not path.is_file():
+        folder.mkdir(parents=True, exist_ok=True)
+        partial = folder / "run-settings.json.partial"
+        partial.write_bytes(data)
+        partial.replace(path)
+    return path
+
+
+Row = Mapping[str, str]
+# A parameter from a column: the column's name, or (the column's name, the type its text becomes).
+ColumnParameter = str | tuple[str, Callable[[str], Any]]
+
+
+def settings_from_sample_sheet(
+    construct_path: str,
+    path: str | Path,
+    *,
+    run_setting_id: str | Callable[[Row], str],
+    parameters: Mapping[str, ColumnParameter] | Callable[[Row], Mapping[str, Any]] | None = None,
+    name: str | Callable[[Row], str] | None = None,
+    output_uri: str | Callable[[Row], str] | None = None,
+    priority: str | Callable[[Row], int] | None = None,
+    run_tags: Callable[[Row], Mapping[str, str]] | None = None,
+) -> list[RunSetting]:
+    """One RunSetting per row of a CSV sample sheet (a header row, then one row per sample).
+
+    ``run_setting_id``, ``name``, ``output_uri``, ``priority``: a column's name
+    or a function of the row. ``parameters``: a mapping of workflow parameter
+    to column (``"sample"``, or ``("read_length", int)`` to give the value a
+    type), or a function of the row returning the run's parameters. An empty
+    cell leaves its parameter to the batch's defaults.
+    """
+    sheet = Path(path)
+    where = f"{construct_path}: sample sheet {sheet}"
+    try:
+        with sheet.open(newline="", encoding="utf-8-sig") as handle:
+            reader = csv.DictReader(handle)
+            columns = list(reader.fieldnames or [])
+            _check_columns(where, columns, run_setting_id, parameters, name, output_uri, priority)
+            settings = []
+            for line, row in enumerate(reader, start=2):
+                cell = _Cells(f"{where} line {line}", row)
+                settings.append(
+                    RunSetting(
+                        run_setting_id=cell.text(run_setting_id),
+                        name=cell.optional(name),
+                        output_uri=cell.optional(output_uri),
+                        priority=cell.optional(priority, int),
+                        parameters=cell.parameters(parameters),
+                        run_tags=None if run_tags is None else dict(run_tags(row)),
+                    )
+                )
+    except OSError as error:
+        raise ArgumentError(
+            f"{where}: cannot read it ({error.strerror}); allowed: a CSV file with a header row"
+        ) from None
+    return settings
+
+
+def _check_columns(where: str, columns: Sequence[str], *choices: Any) -> None:
+    named: list[str] = []
+    for choice in choices:
+        if isinstance(choice, str):
+            named.append(choice)
+        elif isinstance(choice, Mapping):
+            named += [spec if isinstance(spec, str) else spec[0] for spec in choice.values()]
+    missing = [column for column in named if column not in columns]
+    if missing:
+        raise ArgumentError(f"{where}: no column {', '.join(missing)}; its columns: {', '.join(columns)}")
+
+
+class _Cells:
+    """One row's values, each error naming the sheet, the line and the column."""
+
+    def __init__(self, where: str, row: Row) -> None:
+        self._where = where
+        self._row = row
+
+    def text(self, choice: str | Callable[[Row], str]) -> str:
+        value = choice(self._row) if callable(choice) else self._row.get(choice, "")
+        if not value:
+            raise ArgumentError(f"{self._where}: the run setting ID is empty; every run of a batch needs one")
+        return str(value)
+
+    def optional(self, choice: Any, kind: Callable[[str], Any] = str) -> Any:
+        if choice is None:
+            return None
+        if callable(choice):
+            return choice(self._row)
+        return self._typed(choice, kind) if self._row.get(choice) else None
+
+    def parameters(self, choice: Any) -> dict[str, Any] | None:
+        if choice is None:
+            return None
+        if callable(choice):
+            return dict(choice(self._row))
+        values = {}
+        for parameter, spec in choice.items():
+            column, kind = (spec, str) if isinstance(spec, str) else spec
+            if self._row.get(column):
+                values[parameter] = self._typed(column, kind)
+        return values
+
+    def _typed(self, column: str, kind: Callable[[str], Any]) -> Any:
+        text = self._row[column]
+        try:
+            return kind(text)
+        except (TypeError, ValueError):
+            kind_name = getattr(kind, "__name__", repr(kind))
+            raise ArgumentError(f"{self._where}, column {column}: got {text!r}; allowed: a {kind_name}") from None
+
+
+__all__ = ["MAX_INLINE_RUNS", "MAX_RUNS", "RunSetting", "RunSettingLike", "run_settings", "settings_from_sample_sheet"]
