@@ -182,7 +182,7 @@ def _plain_value(scope: Construct, argument: str, value: Any) -> Any:
 
 
 def check_member(scope: Construct, argument: str, member: Any, value: Any) -> None:
-    """Raises ArgumentError naming the construct path and ``argument`` when a literal value breaks its member's rules."""
+    """Raises ArgumentError, naming the construct path and ``argument``, for a literal value its member refuses."""
     _check(scope, argument, member, value)
 
 

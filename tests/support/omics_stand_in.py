@@ -26,6 +26,7 @@ self-tests compare them with the installed model.
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import copy
 import json
@@ -43,17 +44,32 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 __all__ = [
     "ACTIVE_STATUSES",
+    "BATCH_CANCELLABLE_STATUSES",
+    "BATCH_DELETABLE_STATUSES",
+    "BATCH_LIST_ITEM_MEMBERS",
+    "BATCH_OPERATIONS",
+    "BATCH_RUNS_DELETABLE_STATUSES",
+    "BATCH_STATUSES",
+    "BATCH_TERMINAL_STATUSES",
+    "DEFAULT_RUN_SETTING_REQUIRED_MEMBERS",
     "ERROR_STATUS",
+    "GET_BATCH_OUTPUT_MEMBERS",
     "GET_RUN_OUTPUT_MEMBERS",
+    "MAX_INLINE_SETTINGS",
     "MAX_TAGS_PER_RUN",
     "OPERATIONS",
     "RERUN_COPIED_MEMBERS",
     "RERUN_NOT_COPIED_MEMBERS",
     "RESERVED_TAG_PREFIX",
+    "RUN_BATCH_LIST_ITEM_MEMBERS",
+    "RUN_LIST_ITEM_MEMBERS",
+    "RUN_SUMMARY_COUNTERS",
     "STACK_TAG_KEY",
     "STACK_TAG_OPERATIONS",
+    "START_RUN_BATCH_REQUIRED_MEMBERS",
     "START_RUN_REQUEST_MEMBERS",
     "START_RUN_REQUIRED_MEMBERS",
+    "SUBMISSION_SUMMARY_MEMBERS",
     "TAG_KEY_LENGTH",
     "TAG_VALUE_LENGTH",
     "TERMINAL_STATUSES",
@@ -61,18 +77,34 @@ __all__ = [
     "RecordedRequest",
 ]
 
+# The run batch operations (HealthOmics "batch runs").
+BATCH_OPERATIONS = frozenset(
+    {
+        "StartRunBatch",
+        "GetBatch",
+        "ListRunsInBatch",
+        "CancelRunBatch",
+        "DeleteRunBatch",
+        "DeleteBatch",
+        "ListBatch",
+    }
+)
 # Operations this stand-in implements; fail_next() rejects anything else so a
 # typo in a test cannot silently inject a fault that never fires.
-OPERATIONS = frozenset(
-    {
-        "StartRun",
-        "GetRun",
-        "CancelRun",
-        "DeleteRun",
-        "TagResource",
-        "UntagResource",
-        "ListTagsForResource",
-    }
+OPERATIONS = (
+    frozenset(
+        {
+            "StartRun",
+            "GetRun",
+            "ListRuns",
+            "CancelRun",
+            "DeleteRun",
+            "TagResource",
+            "UntagResource",
+            "ListTagsForResource",
+        }
+    )
+    | BATCH_OPERATIONS
 )
 
 # Statuses in which the real service refuses DeleteRun (the run still holds
@@ -201,7 +233,26 @@ RESERVED_TAG_PREFIX = "aws:"
 # enforce_stack_tag(): the tag an IAM condition on aws:ResourceTag/... and
 # aws:RequestTag/... would test, and the operations it guards by default.
 STACK_TAG_KEY = "cdk-omics-run:stack"
-STACK_TAG_OPERATIONS = frozenset({"StartRun", "GetRun", "CancelRun", "DeleteRun", "TagResource", "UntagResource"})
+STACK_TAG_OPERATIONS = frozenset(
+    {
+        "StartRun",
+        "GetRun",
+        "CancelRun",
+        "DeleteRun",
+        "TagResource",
+        "UntagResource",
+        "StartRunBatch",
+        "GetBatch",
+        "ListRunsInBatch",
+        "CancelRunBatch",
+        "DeleteRunBatch",
+        "DeleteBatch",
+    }
+)
+# Operations whose IAM resource is "*" (Service Authorization Reference: no
+# resource type), so no tag condition can guard them; enforce_stack_tag()
+# refuses them.
+_UNGUARDABLE_OPERATIONS = frozenset({"ListRuns", "ListBatch"})
 
 # HTTP status of each error shape the run operations declare (the model's
 # "error": {"httpStatusCode": ...}); fail_next() uses it when no status is given.
@@ -221,6 +272,118 @@ _START_RUN_RESPONSE_MEMBERS = ("arn", "id", "status", "tags", "uuid", "runOutput
 # Timestamp members; the model declares timestampFormat "iso8601" for them.
 _TIMESTAMP_MEMBERS = ("creationTime", "startTime", "stopTime")
 _FIRST_RUN_ID = 1000001
+
+# ------------------------------------------------------------- run batches
+
+# Members of the GetBatch output shape (GetBatchResponse), compared with the
+# model by the self-test like GET_RUN_OUTPUT_MEMBERS.
+GET_BATCH_OUTPUT_MEMBERS = frozenset(
+    {
+        "id",
+        "arn",
+        "uuid",
+        "name",
+        "status",
+        "tags",
+        "totalRuns",
+        "defaultRunSetting",
+        "submissionSummary",
+        "runSummary",
+        "creationTime",
+        "submittedTime",
+        "processedTime",
+        "failedTime",
+        "failureReason",
+    }
+)
+# StartRunBatchRequest's and DefaultRunSetting's "required" lists, exactly.
+START_RUN_BATCH_REQUIRED_MEMBERS = ("requestId", "defaultRunSetting", "batchRunSettings")
+DEFAULT_RUN_SETTING_REQUIRED_MEMBERS = ("workflowId", "roleArn")
+# BatchRunSettings.inlineSettings: list max 100 ("For batches with more than
+# 100 runs, use s3UriSettings").
+MAX_INLINE_SETTINGS = 100
+# The BatchStatus enum, and the statuses each batch operation accepts (model
+# documentation of CancelRunBatch, DeleteRunBatch and DeleteBatch).
+BATCH_STATUSES = frozenset(
+    {
+        "CREATING",
+        "PENDING",
+        "SUBMITTING",
+        "INPROGRESS",
+        "STOPPING",
+        "CANCELLED",
+        "FAILED",
+        "PROCESSED",
+        "RUNS_DELETING",
+        "RUNS_DELETE_FAILED",
+        "RUNS_DELETED",
+    }
+)
+BATCH_CANCELLABLE_STATUSES = frozenset({"PENDING", "SUBMITTING", "INPROGRESS"})
+BATCH_RUNS_DELETABLE_STATUSES = frozenset({"PROCESSED", "CANCELLED"})
+BATCH_TERMINAL_STATUSES = frozenset({"PROCESSED", "FAILED", "CANCELLED", "RUNS_DELETE_FAILED", "RUNS_DELETED"})
+BATCH_DELETABLE_STATUSES = BATCH_TERMINAL_STATUSES
+# Transitional statuses the stand-in settles on GetBatch reads, and where to.
+_BATCH_SETTLES_TO = {"STOPPING": "CANCELLED", "RUNS_DELETING": "RUNS_DELETED"}
+# SubmissionSummary members, and RunSummary's counter for each RunStatus.
+SUBMISSION_SUMMARY_MEMBERS = (
+    "successfulStartSubmissionCount",
+    "failedStartSubmissionCount",
+    "pendingStartSubmissionCount",
+    "successfulCancelSubmissionCount",
+    "failedCancelSubmissionCount",
+    "successfulDeleteSubmissionCount",
+    "failedDeleteSubmissionCount",
+)
+RUN_SUMMARY_COUNTERS = {
+    "PENDING": "pendingRunCount",
+    "STARTING": "startingRunCount",
+    "RUNNING": "runningRunCount",
+    "STOPPING": "stoppingRunCount",
+    "COMPLETED": "completedRunCount",
+    "DELETED": "deletedRunCount",
+    "FAILED": "failedRunCount",
+    "CANCELLED": "cancelledRunCount",
+}
+# List item shapes: RunBatchListItem (ListRunsInBatch), RunListItem
+# (ListRuns), BatchListItem (ListBatch).
+RUN_BATCH_LIST_ITEM_MEMBERS = frozenset(
+    {
+        "runSettingId",
+        "runId",
+        "runInternalUuid",
+        "runArn",
+        "submissionStatus",
+        "submissionFailureReason",
+        "submissionFailureMessage",
+    }
+)
+RUN_LIST_ITEM_MEMBERS = frozenset(
+    {
+        "arn",
+        "id",
+        "status",
+        "workflowId",
+        "batchId",
+        "name",
+        "priority",
+        "storageCapacity",
+        "creationTime",
+        "startTime",
+        "stopTime",
+        "storageType",
+        "workflowVersionName",
+        "workflowName",
+    }
+)
+BATCH_LIST_ITEM_MEMBERS = frozenset({"id", "name", "status", "createdAt", "totalRuns", "workflowId"})
+# ListRunsInBatch and ListBatch: "Only one filter per call is supported".
+_LIST_RUNS_IN_BATCH_FILTERS = ("submissionStatus", "runSettingId", "runId")
+_LIST_BATCH_FILTERS = ("status", "name", "runGroupId")
+_SUBMISSION_STATUSES = frozenset(
+    {"SUCCESS", "FAILED", "CANCEL_SUCCESS", "CANCEL_FAILED", "DELETE_SUCCESS", "DELETE_FAILED"}
+)
+_FIRST_BATCH_ID = 5000001
 
 
 @dataclass(frozen=True)
@@ -302,8 +465,8 @@ def _check_tag_key(key: Any, where: str) -> None:
         )
 
 
-def _check_tag_map(tags: Any, where: str, existing: dict | None = None) -> dict:
-    """Validate a tag map (and, with ``existing``, the run's tags after merging it)."""
+def _check_tag_map(tags: Any, where: str, existing: dict | None = None, resource: str = "a run") -> dict:
+    """Validate a tag map (and, with ``existing``, the resource's tags after merging it)."""
     if not isinstance(tags, dict):
         raise _invalid(f"1 validation error detected: Value at '{where}' must be a map")
     for key, value in tags.items():
@@ -318,9 +481,66 @@ def _check_tag_map(tags: Any, where: str, existing: dict | None = None) -> dict:
     if total > MAX_TAGS_PER_RUN:
         raise _invalid(
             f"1 validation error detected: Value at '{where}' failed to satisfy constraint: "
-            f"a run can have at most {MAX_TAGS_PER_RUN} tags (this request would leave {total})"
+            f"{resource} can have at most {MAX_TAGS_PER_RUN} tags (this request would leave {total})"
         )
     return tags
+
+
+def _page_token(operation: str, scope: str, offset: int) -> str:
+    """An opaque pagination token for the item at ``offset`` of a listing."""
+    raw = json.dumps([operation, scope, offset], separators=(",", ":")).encode("utf-8")
+    return base64.urlsafe_b64encode(raw).decode("ascii").rstrip("=")
+
+
+def _page_offset(token: str | None, operation: str, scope: str) -> int:
+    """The offset a token from _page_token() stands for; 400 for anything else."""
+    if token is None:
+        return 0
+    try:
+        decoded = json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
+    except ValueError:  # bad base64, UTF-8 or JSON
+        decoded = None
+    if not (
+        isinstance(decoded, list)
+        and len(decoded) == 3
+        and decoded[:2] == [operation, scope]
+        and isinstance(decoded[2], int)
+        and decoded[2] >= 0
+    ):
+        raise _invalid(f"Invalid startingToken {token!r} for {operation}")
+    return decoded[2]
+
+
+def _query_value(query: dict[str, list[str]], name: str) -> str | None:
+    """The (last) value of a query parameter; an empty value counts as absent."""
+    values = query.get(name)
+    return values[-1] if values and values[-1] != "" else None
+
+
+def _page_size(query: dict[str, list[str]], name: str, default: int = 100, high: int = 100) -> int:
+    """A page-size query parameter (maxItems / maxResults): an integer 1..high."""
+    text = _query_value(query, name)
+    if text is None:
+        return default
+    try:
+        size = int(text)
+    except ValueError:
+        size = 0
+    if not 1 <= size <= high:
+        raise _invalid(
+            f"1 validation error detected: Value {text!r} at '{name}' failed to satisfy "
+            f"constraint: Member must have value between 1 and {high}"
+        )
+    return size
+
+
+def _paginate(
+    items: list, query: dict[str, list[str]], operation: str, scope: str, size: int
+) -> tuple[list, str | None]:
+    """One page of ``items`` from the query's startingToken, and the next token (None at the end)."""
+    offset = _page_offset(_query_value(query, "startingToken"), operation, scope)
+    end = offset + size
+    return items[offset:end], (_page_token(operation, scope, end) if end < len(items) else None)
 
 
 def _route(method: str, raw_path: str) -> tuple[str | None, dict[str, str]]:
@@ -328,8 +548,11 @@ def _route(method: str, raw_path: str) -> tuple[str | None, dict[str, str]]:
     # Split before unquoting: the ARN label arrives percent-encoded (its '/'
     # is %2F), so it must stay a single segment.
     segments = [unquote(s) for s in raw_path.split("/")[1:]]
-    if segments == ["run"] and method == "POST":
-        return "StartRun", {}
+    if segments == ["run"]:
+        operation = {"POST": "StartRun", "GET": "ListRuns"}.get(method)
+        return operation, {}
+    if segments and segments[0] == "runBatch":
+        return _route_run_batch(method, segments[1:])
     if len(segments) == 2 and segments[0] == "run" and segments[1]:
         if method == "GET":
             return "GetRun", {"id": segments[1]}
@@ -345,6 +568,22 @@ def _route(method: str, raw_path: str) -> tuple[str | None, dict[str, str]]:
         }.get(method)
         if operation:
             return operation, {"resourceArn": segments[1]}
+    return None, {}
+
+
+def _route_run_batch(method: str, rest: list[str]) -> tuple[str | None, dict[str, str]]:
+    """Routes under /runBatch. The fixed paths /runBatch/cancel and
+    /runBatch/delete are POST only; GET and DELETE /runBatch/{batchId} take
+    any other segment as a batch ID."""
+    if not rest:
+        return {"POST": "StartRunBatch", "GET": "ListBatch"}.get(method), {}
+    if len(rest) == 1 and rest[0] in ("cancel", "delete") and method == "POST":
+        return ("CancelRunBatch" if rest[0] == "cancel" else "DeleteRunBatch"), {}
+    if len(rest) == 1 and rest[0]:
+        operation = {"GET": "GetBatch", "DELETE": "DeleteBatch"}.get(method)
+        return operation, ({"batchId": rest[0]} if operation else {})
+    if len(rest) == 2 and rest[0] and rest[1] == "run" and method == "GET":
+        return "ListRunsInBatch", {"batchId": rest[0]}
     return None, {}
 
 
@@ -418,6 +657,14 @@ class OmicsStandIn:
     still free, as HealthOmics may do ("HealthOmics reuses deleted run IDs").
     ``caller_arn`` is the principal named in simulated IAM denials (see
     ``enforce_stack_tag``).
+
+    Run batches live in ``batches`` (batch ID -> record). The service works
+    through a batch asynchronously; here a test plays that part with
+    ``submit_batch`` and ``set_batch_status``. ``batch_settle_reads``
+    (default 1) is how many GetBatch calls still see a batch STOPPING (after
+    CancelRunBatch) or RUNS_DELETING (after DeleteRunBatch) before it settles
+    to CANCELLED / RUNS_DELETED; ``hold_transitions`` (default False) keeps
+    them there for good.
     """
 
     def __init__(
@@ -445,6 +692,13 @@ class OmicsStandIn:
         # enforce_stack_tag(): the required tag value and the guarded operations.
         self._stack_id: str | None = None
         self._stack_operations: frozenset[str] = STACK_TAG_OPERATIONS
+        # Run batches: batch ID -> record (see _op_StartRunBatch for its keys).
+        self.batches: dict[str, dict] = {}
+        # requestId -> the original StartRunBatch response, for replays.
+        self._batch_request_ids: dict[str, dict] = {}
+        self._next_batch_number = _FIRST_BATCH_ID
+        self.batch_settle_reads = 1
+        self.hold_transitions = False
 
     # ----------------------------------------------------------------- lifecycle
 
@@ -556,6 +810,100 @@ class OmicsStandIn:
                 self._request_ids[record["requestId"]] = self._start_run_response(record)
             return record
 
+    def set_batch_status(self, batch_id: str, status: str, failure_reason: str | None = None) -> None:
+        """Move a batch to ``status`` (one of ``BATCH_STATUSES``), as the service would.
+
+        ``failure_reason`` becomes ``failureReason``; FAILED sets ``failedTime``
+        and PROCESSED ``processedTime``. STOPPING and RUNS_DELETING settle on
+        GetBatch reads like the ones CancelRunBatch / DeleteRunBatch cause.
+        """
+        if status not in BATCH_STATUSES:
+            raise ValueError(f"unknown batch status {status!r}; expected one of {sorted(BATCH_STATUSES)}")
+        with self._lock:
+            batch = self.batches.get(batch_id)
+            if batch is None:
+                raise KeyError(f"no batch {batch_id!r} in the stand-in (batches: {sorted(self.batches)})")
+            self._move_batch(batch, status)
+            if failure_reason is not None:
+                batch["failureReason"] = failure_reason
+            if status == "FAILED":
+                batch.setdefault("failedTime", _now())
+            if status == "PROCESSED":
+                batch.setdefault("processedTime", _now())
+
+    def submit_batch(
+        self,
+        batch_id: str,
+        settings: Iterable[dict] | None = None,
+        failed_setting_ids: Iterable[str] = (),
+    ) -> list[str]:
+        """Play the service's asynchronous submission of a batch's runs.
+
+        Each per-run setting (the request's ``inlineSettings``, or for an
+        ``s3UriSettings`` batch the ``settings`` the test passes, which also
+        set ``totalRuns``) becomes a PENDING run in ``runs`` with ``batchId``
+        set: the defaultRunSetting's members, overridden by the setting's,
+        except that ``parameters`` and ``runTags`` merge (the setting's keys
+        win); the merged runTags are the run's ``tags``. Settings whose
+        runSettingId is in ``failed_setting_ids`` get no run and a FAILED
+        submission entry. The batch's submissionSummary and submittedTime are
+        filled in and it becomes INPROGRESS. Returns the new run IDs in order.
+        """
+        failed = set(failed_setting_ids)
+        with self._lock:
+            batch = self.batches.get(batch_id)
+            if batch is None:
+                raise KeyError(f"no batch {batch_id!r} in the stand-in (batches: {sorted(self.batches)})")
+            if batch["status"] not in {"CREATING", "PENDING", "SUBMITTING"}:
+                raise ValueError(f"batch {batch_id} is {batch['status']}; only a new batch can be submitted")
+            inline = batch["batchRunSettings"].get("inlineSettings")
+            if inline is not None:
+                if settings is not None:
+                    raise ValueError(f"batch {batch_id} has inlineSettings; settings are for s3UriSettings batches")
+                run_settings = copy.deepcopy(inline)
+            else:
+                if settings is None:
+                    raise ValueError(f"batch {batch_id} has s3UriSettings; pass the settings its file would hold")
+                run_settings = copy.deepcopy(list(settings))
+                ids = [setting.get("runSettingId") if isinstance(setting, dict) else None for setting in run_settings]
+                if None in ids or "" in ids or len(set(ids)) != len(ids):
+                    raise ValueError("every setting needs a runSettingId, unique within the batch")
+                batch["totalRuns"] = len(run_settings)
+            unknown = failed - {setting["runSettingId"] for setting in run_settings}
+            if unknown:
+                raise ValueError(f"failed_setting_ids {sorted(unknown)} are not run settings of batch {batch_id}")
+            summary = batch["submissionSummary"]
+            created: list[str] = []
+            for setting in run_settings:
+                setting_id = setting["runSettingId"]
+                if setting_id in failed:
+                    batch["_entries"].append(
+                        {
+                            "runSettingId": setting_id,
+                            "submissionStatus": "FAILED",
+                            "submissionFailureReason": "ValidationException",
+                            "submissionFailureMessage": f"Run setting {setting_id} failed validation (set by submit_batch)",
+                        }
+                    )
+                    summary["failedStartSubmissionCount"] += 1
+                    continue
+                run = self._batch_run(batch, setting)
+                self.runs[run["id"]] = run
+                created.append(run["id"])
+                batch["_entries"].append(
+                    {
+                        "runSettingId": setting_id,
+                        "runId": run["id"],
+                        "runArn": run["arn"],
+                        "runInternalUuid": run["uuid"],
+                        "submissionStatus": "SUCCESS",
+                    }
+                )
+                summary["successfulStartSubmissionCount"] += 1
+            batch["submittedTime"] = _now()
+            self._move_batch(batch, "INPROGRESS")
+            return created
+
     def fail_next(
         self,
         operation: str,
@@ -602,24 +950,38 @@ class OmicsStandIn:
         policy allows): GetRun, CancelRun, DeleteRun, TagResource and
         UntagResource when the run's tags lack ``STACK_TAG_KEY`` == stack_id
         (``aws:ResourceTag/...``), StartRun when the request's tags lack it
-        (``aws:RequestTag/...``). ListTagsForResource is guarded only if
-        listed. ``None`` (the default, and after reset()) turns it off.
+        (``aws:RequestTag/...``). Likewise for batches: GetBatch,
+        ListRunsInBatch, CancelRunBatch, DeleteRunBatch, DeleteBatch and the
+        tag operations on the batch's tags, StartRunBatch on the request's
+        (batch) ``tags``; DeleteRunBatch also needs the tag on every run of
+        the batch it would delete. ListTagsForResource is guarded only if
+        listed. ListRuns and ListBatch cannot be guarded (their IAM resource
+        is "*"). ``None`` (the default, and after reset()) turns it off.
         """
         guarded = frozenset(operations)
-        unknown = guarded - OPERATIONS
+        unknown = guarded - (OPERATIONS - _UNGUARDABLE_OPERATIONS)
         if unknown:
-            raise ValueError(f"unknown operation(s) {sorted(unknown)}; expected some of {sorted(OPERATIONS)}")
+            raise ValueError(
+                f"unknown operation(s) {sorted(unknown)} (or one whose IAM resource is '*', "
+                f"which no tag condition can guard); expected some of {sorted(OPERATIONS - _UNGUARDABLE_OPERATIONS)}"
+            )
         with self._lock:
             self._stack_id = stack_id
             self._stack_operations = guarded
 
     def reset(self) -> None:
-        """Forget runs, requests, faults, idempotency tokens, deleted ids and
-        the stack-tag enforcement; ids restart and ``reuse_deleted_ids``
-        returns to its constructor value."""
+        """Forget runs, batches, requests, faults, idempotency tokens, deleted
+        ids and the stack-tag enforcement; ids restart, ``reuse_deleted_ids``
+        returns to its constructor value, ``batch_settle_reads`` to 1 and
+        ``hold_transitions`` to False."""
         with self._lock:
             self.requests.clear()
             self.runs.clear()
+            self.batches.clear()
+            self._batch_request_ids.clear()
+            self._next_batch_number = _FIRST_BATCH_ID
+            self.batch_settle_reads = 1
+            self.hold_transitions = False
             self._faults.clear()
             self._request_ids.clear()
             self._next_run_number = _FIRST_RUN_ID
@@ -672,12 +1034,132 @@ class OmicsStandIn:
         self._authorize(operation, run.get("tags") or {}, run.get("arn", self._run_arn(run_id)))
         return run
 
-    def _find_run_by_arn(self, arn: str, operation: str) -> dict:
+    def _find_tagged_resource(self, arn: str, operation: str) -> tuple[dict, str]:
+        """The run or batch with this ARN, authorized; and "a run" / "a batch"."""
         for run in self.runs.values():
             if run.get("arn") == arn:
                 self._authorize(operation, run.get("tags") or {}, arn)
-                return run
+                return run, "a run"
+        for batch in self.batches.values():
+            if batch["arn"] == arn:
+                self._authorize(operation, batch.get("tags") or {}, arn)
+                return batch, "a batch"
         raise _not_found(f"Resource {arn}")
+
+    # ---------------------------------------------------------- batch internals
+
+    def _batch_arn(self, batch_id: str) -> str:
+        return f"arn:aws:omics:{self.region}:{self.account}:runBatch/{batch_id}"
+
+    def _allocate_batch_id(self) -> str:
+        # A counter of its own (never reused), far from the run IDs.
+        while str(self._next_batch_number) in self.batches:
+            self._next_batch_number += 1
+        batch_id = str(self._next_batch_number)
+        self._next_batch_number += 1
+        return batch_id
+
+    def _move_batch(self, batch: dict, status: str, settles_to: str | None = None) -> None:
+        """Set a batch's status; a transitional one settles after batch_settle_reads GetBatch calls."""
+        batch["status"] = status
+        if status in _BATCH_SETTLES_TO:
+            batch["_settles_to"] = settles_to or _BATCH_SETTLES_TO[status]
+            batch["_reads_left"] = self.batch_settle_reads
+        else:
+            batch.pop("_settles_to", None)
+            batch.pop("_reads_left", None)
+
+    def _batch_run(self, batch: dict, setting: dict) -> dict:
+        """The run record one per-run setting of a batch becomes (DefaultRunSetting's merge rules)."""
+        default = copy.deepcopy(batch["defaultRunSetting"])
+        record = {k: v for k, v in default.items() if k not in ("runTags", "parameters")}
+        record.update({k: v for k, v in setting.items() if k not in ("runSettingId", "runTags", "parameters")})
+        default_parameters, parameters = default.get("parameters"), setting.get("parameters")
+        if isinstance(default_parameters, dict) and isinstance(parameters, dict):
+            record["parameters"] = {**default_parameters, **parameters}
+        elif parameters is not None:
+            record["parameters"] = parameters
+        elif default_parameters is not None:
+            record["parameters"] = default_parameters
+        run_id = self._allocate_run_id()
+        record.update(
+            id=run_id,
+            arn=self._run_arn(run_id),
+            uuid=str(uuid.uuid4()),
+            status="PENDING",
+            batchId=batch["id"],
+            tags={**(default.get("runTags") or {}), **(setting.get("runTags") or {})},
+            creationTime=_now(),
+        )
+        if record.get("outputUri"):
+            record["runOutputUri"] = self._run_output_uri(record["outputUri"], run_id)
+        return record
+
+    def _entry_run(self, entry: dict) -> dict | None:
+        """The live run of a batch entry; None when it was never created or is deleted
+        (a reused run ID with another uuid is another run)."""
+        run = self.runs.get(entry.get("runId") or "")
+        if run is None or run.get("uuid") != entry.get("runInternalUuid"):
+            return None
+        return run
+
+    def _refresh_batch(self, batch: dict) -> None:
+        """Recount runSummary from the runs, and finish an INPROGRESS batch whose runs all ended."""
+        counts = dict.fromkeys(RUN_SUMMARY_COUNTERS.values(), 0)
+        statuses = []
+        for entry in batch["_entries"]:
+            if not entry.get("runId"):
+                continue  # submission failed: there is no run
+            run = self._entry_run(entry)
+            status = "DELETED" if run is None else run.get("status", "PENDING")
+            statuses.append(status)
+            if status in RUN_SUMMARY_COUNTERS:
+                counts[RUN_SUMMARY_COUNTERS[status]] += 1
+        batch["runSummary"] = counts
+        if (
+            batch["status"] == "INPROGRESS"
+            and "submittedTime" in batch
+            and all(status in TERMINAL_STATUSES for status in statuses)
+        ):
+            batch["status"] = "PROCESSED"
+            batch.setdefault("processedTime", _now())
+
+    def _settle_on_read(self, batch: dict) -> None:
+        """One GetBatch read of a STOPPING / RUNS_DELETING batch. Reads while
+        ``hold_transitions`` is on still count, so the first read after it is
+        turned off settles a batch that was read often enough."""
+        if batch["status"] not in _BATCH_SETTLES_TO:
+            return
+        if batch.get("_reads_left", 0) > 0:
+            batch["_reads_left"] -= 1
+            return
+        if self.hold_transitions:
+            return
+        self._move_batch(batch, batch.get("_settles_to") or _BATCH_SETTLES_TO[batch["status"]])
+
+    def _find_batch(self, batch_id: Any, operation: str) -> dict:
+        """The batch, or 404; authorized for ``operation`` and refreshed."""
+        if batch_id in (None, ""):
+            raise _missing("batchId")
+        batch = self.batches.get(str(batch_id))
+        if batch is None:
+            raise _not_found(f"Batch {batch_id}")
+        self._authorize(operation, batch.get("tags") or {}, batch["arn"])
+        self._refresh_batch(batch)
+        return batch
+
+    @staticmethod
+    def _batch_conflict(batch: dict, action: str, allowed: frozenset[str]) -> _ServiceError:
+        return _ServiceError(
+            "ConflictException",
+            409,
+            f"Batch {batch['id']} cannot be {action} in status {batch['status']}; "
+            f"allowed only in {', '.join(sorted(allowed))} (one cancel or delete operation per batch at a time)",
+        )
+
+    @staticmethod
+    def _start_run_batch_response(batch: dict) -> dict:
+        return {m: copy.deepcopy(batch[m]) for m in ("id", "arn", "status", "uuid", "tags") if m in batch}
 
     def _authorize(self, operation: str, tags: dict, resource_arn: str) -> None:
         """Deny like IAM when enforce_stack_tag() is on and the tag does not match."""
@@ -850,16 +1332,16 @@ class OmicsStandIn:
         return 202, None
 
     def _op_TagResource(self, params: dict, query: dict, body: dict) -> tuple[int, None]:
-        run = self._find_run_by_arn(params["resourceArn"], "TagResource")
+        run, resource = self._find_tagged_resource(params["resourceArn"], "TagResource")
         tags = body.get("tags")
         if tags is None:
             raise _missing("tags")
         existing = run.setdefault("tags", {})
-        existing.update(_check_tag_map(tags, "tags", existing=existing))
+        existing.update(_check_tag_map(tags, "tags", existing=existing, resource=resource))
         return 204, None
 
     def _op_UntagResource(self, params: dict, query: dict, body: dict) -> tuple[int, None]:
-        run = self._find_run_by_arn(params["resourceArn"], "UntagResource")
+        run, _ = self._find_tagged_resource(params["resourceArn"], "UntagResource")
         keys = query.get("tagKeys")
         if not keys:
             raise _missing("tagKeys")
@@ -875,5 +1357,214 @@ class OmicsStandIn:
         return 204, None
 
     def _op_ListTagsForResource(self, params: dict, query: dict, body: dict) -> tuple[int, dict]:
-        run = self._find_run_by_arn(params["resourceArn"], "ListTagsForResource")
+        run, _ = self._find_tagged_resource(params["resourceArn"], "ListTagsForResource")
         return 200, {"tags": dict(run.get("tags", {}))}
+
+    def _op_ListRuns(self, params: dict, query: dict, body: dict) -> tuple[int, dict]:
+        # No authorization: ListRuns' IAM resource is "*".
+        filters = {name: _query_value(query, name) for name in ("name", "runGroupId", "batchId", "status")}
+        if filters["status"] is not None and filters["status"] not in RUN_SUMMARY_COUNTERS:
+            raise _invalid(
+                f"1 validation error detected: Value {filters['status']!r} at 'status' failed to satisfy "
+                f"constraint: Member must satisfy enum value set: {sorted(RUN_SUMMARY_COUNTERS)}"
+            )
+        given = {name: value for name, value in filters.items() if value is not None}
+        size = _page_size(query, "maxResults")
+        matching = [run for run in self.runs.values() if all(run.get(k) == v for k, v in given.items())]
+        page, next_token = _paginate(matching, query, "ListRuns", "", size)
+        response: dict[str, Any] = {
+            "items": [{k: copy.deepcopy(v) for k, v in run.items() if k in RUN_LIST_ITEM_MEMBERS} for run in page]
+        }
+        if next_token:
+            response["nextToken"] = next_token
+        return 200, response
+
+    # Run batches. The service does the work of a batch asynchronously; tests
+    # play that part with submit_batch() and set_batch_status().
+
+    def _op_StartRunBatch(self, params: dict, query: dict, body: dict) -> tuple[int, dict]:
+        # 1. What the model constrains: required members, the union, tags.
+        for member in START_RUN_BATCH_REQUIRED_MEMBERS:
+            if body.get(member) in (None, ""):
+                raise _missing(member)
+        default, settings = body["defaultRunSetting"], body["batchRunSettings"]
+        for member, value in (("defaultRunSetting", default), ("batchRunSettings", settings)):
+            if not isinstance(value, dict):
+                raise _invalid(f"1 validation error detected: Value at '{member}' must be a structure")
+        for member in DEFAULT_RUN_SETTING_REQUIRED_MEMBERS:
+            if default.get(member) in (None, ""):
+                raise _missing(f"defaultRunSetting.{member}")
+        tags = _check_tag_map(body.get("tags", {}), "tags", resource="a batch")
+        default_run_tags = _check_tag_map(default.get("runTags", {}), "defaultRunSetting.runTags")
+        chosen = [member for member in ("inlineSettings", "s3UriSettings") if settings.get(member) is not None]
+        if len(chosen) != 1:
+            raise _invalid(
+                "batchRunSettings must specify exactly one of inlineSettings or s3UriSettings "
+                f"(got {' and '.join(chosen) or 'neither'})"
+            )
+        inline = settings.get("inlineSettings")
+        if inline is not None:
+            self._check_inline_settings(inline, default_run_tags)
+        elif not isinstance(settings["s3UriSettings"], str) or not settings["s3UriSettings"].startswith("s3://"):
+            raise _invalid(
+                f"batchRunSettings.s3UriSettings must be an S3 URI starting with s3:// (got {settings['s3UriSettings']!r})"
+            )
+        # 2. What the documentation adds.
+        if default.get("workflowType") == "READY2RUN":
+            raise _invalid("Batch runs are not supported with READY2RUN workflows (defaultRunSetting.workflowType)")
+        # 3. IAM (aws:RequestTag on the batch's tags) before the service acts.
+        self._authorize("StartRunBatch", tags, self._batch_arn("*"))
+        # 4. Idempotent replay: the same batch, nothing new created.
+        request_id = body["requestId"]
+        if request_id in self._batch_request_ids:
+            for earlier in self.batches.values():
+                if earlier.get("requestId") == request_id:
+                    return 201, self._start_run_batch_response(earlier)
+            return 201, copy.deepcopy(self._batch_request_ids[request_id])
+        batch_id = self._allocate_batch_id()
+        batch: dict[str, Any] = {
+            "id": batch_id,
+            "arn": self._batch_arn(batch_id),
+            "uuid": str(uuid.uuid4()),
+            "status": "CREATING",
+            "tags": dict(tags),
+            "defaultRunSetting": copy.deepcopy(default),
+            "batchRunSettings": copy.deepcopy(settings),
+            "requestId": request_id,
+            "creationTime": _now(),
+            "submissionSummary": dict.fromkeys(SUBMISSION_SUMMARY_MEMBERS, 0),
+            "runSummary": dict.fromkeys(RUN_SUMMARY_COUNTERS.values(), 0),
+            # One entry per per-run setting once submitted (ListRunsInBatch).
+            "_entries": [],
+        }
+        if body.get("batchName") not in (None, ""):
+            batch["name"] = body["batchName"]
+        if inline is not None:
+            batch["totalRuns"] = len(inline)
+        self.batches[batch_id] = batch
+        response = self._start_run_batch_response(batch)
+        self._batch_request_ids[request_id] = copy.deepcopy(response)
+        return 201, response
+
+    @staticmethod
+    def _check_inline_settings(inline: Any, default_run_tags: dict) -> None:
+        where = "batchRunSettings.inlineSettings"
+        if not isinstance(inline, list) or not inline:
+            raise _invalid(f"1 validation error detected: Value at '{where}' must be a list of at least 1 entry")
+        if len(inline) > MAX_INLINE_SETTINGS:
+            raise _invalid(
+                f"1 validation error detected: Value at '{where}' failed to satisfy constraint: Member must have "
+                f"length less than or equal to {MAX_INLINE_SETTINGS}; for batches with more than "
+                f"{MAX_INLINE_SETTINGS} runs, use s3UriSettings"
+            )
+        seen: set[str] = set()
+        for index, setting in enumerate(inline, start=1):
+            if not isinstance(setting, dict):
+                raise _invalid(f"1 validation error detected: Value at '{where}.{index}' must be a structure")
+            setting_id = setting.get("runSettingId")
+            if setting_id in (None, ""):
+                raise _missing(f"{where}.{index}.runSettingId")
+            if setting_id in seen:
+                raise _invalid(
+                    f"Duplicate runSettingId {setting_id!r} in {where}: each runSettingId must be unique within the batch"
+                )
+            seen.add(setting_id)
+            if setting.get("runTags") is not None:
+                _check_tag_map(setting["runTags"], f"{where}.{index}.runTags", existing=default_run_tags)
+
+    def _op_GetBatch(self, params: dict, query: dict, body: dict) -> tuple[int, dict]:
+        batch = self._find_batch(params["batchId"], "GetBatch")
+        self._settle_on_read(batch)
+        return 200, {k: copy.deepcopy(v) for k, v in batch.items() if k in GET_BATCH_OUTPUT_MEMBERS}
+
+    def _op_ListRunsInBatch(self, params: dict, query: dict, body: dict) -> tuple[int, dict]:
+        batch = self._find_batch(params["batchId"], "ListRunsInBatch")
+        given = {name: value for name in _LIST_RUNS_IN_BATCH_FILTERS if (value := _query_value(query, name))}
+        if len(given) > 1:
+            raise _invalid(f"Only one filter per call is supported (got {', '.join(given)})")
+        status = given.get("submissionStatus")
+        if status is not None and status not in _SUBMISSION_STATUSES:
+            raise _invalid(
+                f"1 validation error detected: Value {status!r} at 'submissionStatus' failed to satisfy "
+                f"constraint: Member must satisfy enum value set: {sorted(_SUBMISSION_STATUSES)}"
+            )
+        size = _page_size(query, "maxItems")
+        matching = [entry for entry in batch["_entries"] if all(entry.get(k) == v for k, v in given.items())]
+        page, next_token = _paginate(matching, query, "ListRunsInBatch", batch["id"], size)
+        response: dict[str, Any] = {
+            "runs": [{k: copy.deepcopy(v) for k, v in e.items() if k in RUN_BATCH_LIST_ITEM_MEMBERS} for e in page]
+        }
+        if next_token:
+            response["nextToken"] = next_token
+        return 200, response
+
+    def _op_CancelRunBatch(self, params: dict, query: dict, body: dict) -> tuple[int, None]:
+        batch = self._find_batch(body.get("batchId"), "CancelRunBatch")
+        if batch["status"] not in BATCH_CANCELLABLE_STATUSES:
+            raise self._batch_conflict(batch, "cancelled", BATCH_CANCELLABLE_STATUSES)
+        summary = batch["submissionSummary"]
+        for entry in batch["_entries"]:
+            run = self._entry_run(entry)
+            if run is None or run.get("status") not in ACTIVE_STATUSES:
+                continue
+            run["status"] = "CANCELLED"
+            run.setdefault("stopTime", _now())
+            entry["submissionStatus"] = "CANCEL_SUCCESS"
+            summary["successfulCancelSubmissionCount"] += 1
+        self._move_batch(batch, "STOPPING")
+        self._refresh_batch(batch)
+        return 202, None
+
+    def _op_DeleteRunBatch(self, params: dict, query: dict, body: dict) -> tuple[int, None]:
+        batch = self._find_batch(body.get("batchId"), "DeleteRunBatch")
+        live = [(entry, run) for entry in batch["_entries"] if (run := self._entry_run(entry)) is not None]
+        # DeleteRunBatch authorizes on the runs too (resource types run* and runBatch*).
+        for _, run in live:
+            self._authorize("DeleteRunBatch", run.get("tags") or {}, run["arn"])
+        if batch["status"] not in BATCH_RUNS_DELETABLE_STATUSES:
+            raise self._batch_conflict(batch, "have its runs deleted", BATCH_RUNS_DELETABLE_STATUSES)
+        summary = batch["submissionSummary"]
+        failures = 0
+        for entry, run in live:
+            if run.get("status") in ACTIVE_STATUSES:  # as DeleteRun refuses
+                entry["submissionStatus"] = "DELETE_FAILED"
+                summary["failedDeleteSubmissionCount"] += 1
+                failures += 1
+                continue
+            del self.runs[run["id"]]
+            self._deleted_ids.append(run["id"])
+            entry["submissionStatus"] = "DELETE_SUCCESS"
+            summary["successfulDeleteSubmissionCount"] += 1
+        self._move_batch(batch, "RUNS_DELETING", settles_to="RUNS_DELETE_FAILED" if failures else "RUNS_DELETED")
+        self._refresh_batch(batch)
+        return 202, None
+
+    def _op_DeleteBatch(self, params: dict, query: dict, body: dict) -> tuple[int, None]:
+        batch = self._find_batch(params["batchId"], "DeleteBatch")
+        if batch["status"] not in BATCH_DELETABLE_STATUSES:
+            raise self._batch_conflict(batch, "deleted", BATCH_DELETABLE_STATUSES)
+        del self.batches[batch["id"]]  # the runs stay (DeleteRunBatch deletes them)
+        return 202, None
+
+    def _op_ListBatch(self, params: dict, query: dict, body: dict) -> tuple[int, dict]:
+        # No authorization: ListBatch's IAM resource is "*".
+        given = {name: value for name in _LIST_BATCH_FILTERS if (value := _query_value(query, name))}
+        if len(given) > 1:
+            raise _invalid(f"Only one filter per call is supported (got {', '.join(given)})")
+        size = _page_size(query, "maxItems")
+        items = []
+        for batch in self.batches.values():
+            self._refresh_batch(batch)
+            default = batch["defaultRunSetting"]
+            values = {"status": batch["status"], "name": batch.get("name"), "runGroupId": default.get("runGroupId")}
+            if any(values[k] != v for k, v in given.items()):
+                continue
+            item = {"id": batch["id"], "status": batch["status"], "createdAt": batch["creationTime"]}
+            item.update({k: batch[k] for k in ("name", "totalRuns") if k in batch})
+            item["workflowId"] = default["workflowId"]
+            items.append(item)
+        page, next_token = _paginate(items, query, "ListBatch", "", size)
+        response: dict[str, Any] = {"items": copy.deepcopy(page)}
+        if next_token:
+            response["nextToken"] = next_token
+        return 200, response
