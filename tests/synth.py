@@ -9,6 +9,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import aws_cdk as cdk
+from cdk_nag import AwsSolutionsChecks
 from conftest import REPO_ROOT
 
 # W3005 flags the DependsOn that aws-cdk-lib itself adds from every Lambda
@@ -58,3 +60,14 @@ def cfn_lint(template: Path) -> tuple[int, str]:
         timeout=120,
     )
     return result.returncode, result.stdout
+
+
+def nag(app: cdk.App) -> None:
+    """Runs cdk-nag's AwsSolutions pack over the app; fails naming every unacknowledged finding."""
+    cdk.Validations.of(app).add_plugins(AwsSolutionsChecks(app))
+    try:
+        app.synth()
+    except RuntimeError as error:
+        report = json.loads((Path(app.outdir) / "validation-report.json").read_text())
+        violations = [v["ruleName"] for p in report["pluginReports"] for v in p["violations"]]
+        raise AssertionError(f"cdk-nag findings: {violations}") from error

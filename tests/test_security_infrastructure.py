@@ -11,8 +11,8 @@ import pytest
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk.assertions import Template
-from cdk_nag import AwsSolutionsChecks
 from conftest import REPO_ROOT
+from synth import nag
 
 from cdk_omics_run import OmicsRun, OmicsRunProvider, WaitFor, WorkflowType
 
@@ -234,18 +234,6 @@ def test_a_run_without_any_tags_sends_no_tags_property() -> None:
 
     [run] = Template.from_stack(stack).find_resources("Custom::OmicsRun").values()
     assert "Tags" not in run["Properties"]
-
-
-def nag(app: cdk.App) -> dict[str, Any]:
-    """Runs cdk-nag's AwsSolutions pack over the app; returns its validation report."""
-    cdk.Validations.of(app).add_plugins(AwsSolutionsChecks(app))
-    try:
-        app.synth()
-    except RuntimeError as error:
-        report = json.loads((Path(app.outdir) / "validation-report.json").read_text())
-        violations = [v["ruleName"] for p in report["pluginReports"] for v in p["violations"]]
-        raise AssertionError(f"cdk-nag findings: {violations}") from error
-    return {}
 
 
 def test_cdk_nag_aws_solutions_finds_nothing_unacknowledged_in_the_example_app(tmp_path: Path) -> None:

@@ -120,8 +120,18 @@ class OmicsRunProviderStack(Stack):
             "the provider serves templates written without CDK, whose configurations are named only when they deploy",
         )
 
-        # Hand-written templates may ask to wait (WaitFor with a WaitHandle): the wake-up queue.
+        # Custom::OmicsRunBatch: StartRunBatch names the same workflows, run groups and caches (its own
+        # runs are allowed by the statement above), then the provider manages the batches it started.
+        self.provider.allow_start_run_batch(
+            f"arn:{self.partition}:omics:{self.region}:*:workflow/*",
+            f"arn:{self.partition}:omics:{self.region}:{self.account}:runGroup/*",
+            f"arn:{self.partition}:omics:{self.region}:{self.account}:runCache/*",
+        )
+
+        # Hand-written templates may ask to wait (WaitFor with a WaitHandle): the wake-up queue, and
+        # ListRuns, with which a batch's wait names its failed runs.
         self.provider.enable_waiting()
+        self.provider.allow_list_runs()
 
         self.service_token_output = CfnOutput(
             self,
