@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from cfnlint.decode import cfn_yaml
 from conftest import REPO_ROOT, handler_environment
 from events import without_bookkeeping
 from support.omics_stand_in import OmicsStandIn
@@ -302,4 +303,29 @@ def test_a_selector_for_an_app_without_runs_says_there_are_none(tmp_path: Path) 
 
     result = preview(str(template), "--run", "Run")
 
-    assert (result.returncode, result.stderr) == (2, "error: --run Run: there is no Custom::OmicsRun to select\n")
+    assert (result.returncode, result.stderr) == (
+        2,
+        "error: --run Run: there is no Custom::OmicsRun or Custom::OmicsRunBatch to select\n",
+    )
+
+
+def test_a_batch_is_previewed_as_its_start_run_batch_request(tmp_path: Path) -> None:
+    # The plain CloudFormation example, as a template file: its preview is the --cli-input-json file it mirrors.
+    template = json.loads(
+        json.dumps(cfn_yaml.loads((REPO_ROOT / "examples" / "plain-cloudformation-batch.yaml").read_text()))
+    )
+    path = tmp_path / "Cohort.template.json"
+    path.write_text(json.dumps(template))
+
+    listed = preview(str(path))
+    selected = preview(str(path), "--run", "Cohort")
+
+    assert json.loads(listed.stdout) == [
+        {
+            "stack": "Cohort",
+            "logicalId": "Cohort",
+            "startRunBatch": json.loads((REPO_ROOT / "examples" / "cohort-batch.json").read_text()),
+            "resourceSettings": {"DeletePolicy": "CANCEL"},
+        }
+    ]
+    assert json.loads(selected.stdout) == json.loads(listed.stdout)[0]["startRunBatch"]

@@ -20,6 +20,7 @@ import pytest
 from botocore.config import Config
 from botocore.retries.standard import ExponentialBackoff
 from support.omics_stand_in import (
+    BATCH_OPERATIONS,
     ERROR_STATUS,
     GET_RUN_OUTPUT_MEMBERS,
     MAX_TAGS_PER_RUN,
@@ -40,6 +41,10 @@ from support.response_bucket import ResponseBucket
 
 ROLE_ARN = "arn:aws:iam::123456789012:role/omics-run"
 OUTPUT_URI = "s3://results-bucket/runs/"
+
+# The run operations this file covers; the batch operations and ListRuns are
+# covered by tests/test_support_batch_stand_in.py.
+RUN_OPERATIONS = OPERATIONS - BATCH_OPERATIONS - {"ListRuns"}
 
 # No retries by default: a fault must surface on the first call, and retry
 # back-off would only slow the tests down. (In botocore's retries config
@@ -141,7 +146,8 @@ def test_stand_in_matches_botocore_omics_model() -> None:
         "UntagResource": ("DELETE", "/tags/{resourceArn}", 204),
         "ListTagsForResource": ("GET", "/tags/{resourceArn}", 200),
     }
-    assert set(expected_http) == OPERATIONS
+    # The batch operations and ListRuns: tests/test_support_batch_stand_in.py.
+    assert set(expected_http) == RUN_OPERATIONS
     for name, (method, uri, code) in expected_http.items():
         http = model.operation_model(name).http
         assert (http["method"], http["requestUri"], http.get("responseCode", 200)) == (
@@ -675,9 +681,9 @@ _CALLS = {
 }
 
 
-@pytest.mark.parametrize("operation", sorted(OPERATIONS))
+@pytest.mark.parametrize("operation", sorted(RUN_OPERATIONS))
 def test_fail_next_works_for_every_operation(operation: str, client: Any, omics_env: OmicsStandIn) -> None:
-    assert set(_CALLS) == OPERATIONS
+    assert set(_CALLS) == RUN_OPERATIONS  # the others: tests/test_support_batch_stand_in.py
     status = "RUNNING" if operation == "CancelRun" else "COMPLETED"
     run = omics_env.add_run(status=status, outputUri="s3://b/o")
     omics_env.fail_next(operation, "ConflictException")  # status from the model: 409
@@ -694,7 +700,7 @@ def test_fail_next_works_for_every_operation(operation: str, client: Any, omics_
 
 def test_fail_next_refuses_what_it_cannot_inject(omics: OmicsStandIn) -> None:
     with pytest.raises(ValueError, match="unknown operation"):
-        omics.fail_next("ListRuns", "ThrottlingException", 429)
+        omics.fail_next("ListWorkflows", "ThrottlingException", 429)
     with pytest.raises(ValueError, match="give its status"):
         omics.fail_next("GetRun", "ServiceUnavailable")
     omics.fail_next("GetRun", "ServiceUnavailable", 503)  # fine with a status
@@ -718,7 +724,7 @@ def test_enforce_stack_tag_denies_other_stacks_runs(client: Any, omics_env: Omic
         "TagResource": lambda run: client.tag_resource(resourceArn=run["arn"], tags={"x": "y"}),
         "UntagResource": lambda run: client.untag_resource(resourceArn=run["arn"], tagKeys=["x"]),
     }
-    assert set(denied_calls) == STACK_TAG_OPERATIONS - {"StartRun"}
+    assert set(denied_calls) == STACK_TAG_OPERATIONS - {"StartRun"} - BATCH_OPERATIONS
     for run in (other, untagged):
         for operation, call in denied_calls.items():
             with pytest.raises(client.exceptions.AccessDeniedException) as excinfo:

@@ -1,4 +1,5 @@
-"""Run preview: the StartRun request each Custom::OmicsRun of a synthesized app will make.
+"""Run preview: the StartRun request each Custom::OmicsRun of a synthesized app will make,
+and the StartRunBatch request of each Custom::OmicsRunBatch.
 
 Usage::
 
@@ -7,8 +8,9 @@ Usage::
     python -m cdk_omics_run.preview cdk.out --run Run         # the same, by construct ID or logical ID
 
 Each request is in the AWS CLI's ``--cli-input-json`` form (camelCase StartRun
-members), converted the way the provider converts the properties: integers
-and booleans get their types back, ``Parameters`` and ``EngineSettings`` are
+or StartRunBatch members, for ``aws omics start-run`` or ``start-run-batch``),
+converted the way the provider converts the properties: integers and booleans
+get their types back, ``Parameters`` and ``EngineSettings`` are
 objects. Values known only at deploy time are placeholders such as
 ``"<Ref RoleArn>"`` or ``"<Fn::GetAtt Workflow.Id>"``. ``requestId`` is left
 out: the provider derives its own, and the CLI generates one.
@@ -30,6 +32,7 @@ from typing import Any
 from cdk_omics_run.handler_source import start_run_shape
 
 RESOURCE_TYPE = "Custom::OmicsRun"
+BATCH_RESOURCE_TYPE = "Custom::OmicsRunBatch"
 # Properties CloudFormation itself reads; they reach neither StartRun nor the resource settings.
 CLOUDFORMATION_PROPERTIES = frozenset({"ServiceToken", "ServiceTimeout"})
 CDK_PATH_METADATA = "aws:cdk:path"
@@ -53,6 +56,8 @@ class RunPreview:
     resource_settings: dict[str, Any] = field(default_factory=dict)
     condition: str | None = None
     problems: list[str] = field(default_factory=list)
+    operation: str = "startRun"
+    """``startRun``, or ``startRunBatch`` for a Custom::OmicsRunBatch (then ``start_run`` is that request)."""
 
     def as_json(self) -> dict[str, Any]:
         """The preview as printed: optional keys only when they say something."""
@@ -61,7 +66,7 @@ class RunPreview:
             document["path"] = self.path
         if self.condition:
             document["condition"] = self.condition
-        document["startRun"] = self.start_run
+        document[self.operation] = self.start_run
         if self.resource_settings:
             document["resourceSettings"] = self.resource_settings
         return document
@@ -115,9 +120,8 @@ def preview_runs(location: Path) -> list[RunPreview]:
     previews: list[RunPreview] = []
     for stack, template in _templates(location):
         for logical_id, resource in template.get("Resources", {}).items():
-            if resource.get("Type") != RESOURCE_TYPE:
-                continue
-            previews.append(_preview(stack, logical_id, resource))
+            if resource.get("Type") in (RESOURCE_TYPE, BATCH_RESOURCE_TYPE):
+                previews.append(_preview(stack, logical_id, resource))
     return previews
 
 
@@ -146,7 +150,7 @@ def select_run(previews: Sequence[RunPreview], selector: str) -> RunPreview:
     if chosen:
         raise SelectionError(f"--run {selector} matches {len(chosen)} runs; name one of them:\n{_listing(chosen)}")
     if not previews:
-        raise SelectionError(f"--run {selector}: there is no {RESOURCE_TYPE} to select")
+        raise SelectionError(f"--run {selector}: there is no {RESOURCE_TYPE} or {BATCH_RESOURCE_TYPE} to select")
     raise SelectionError(f"--run {selector} matches no run; the runs are:\n{_listing(previews)}")
 
 
@@ -174,15 +178,49 @@ def start_run_input(properties: Mapping[str, Any]) -> tuple[dict[str, Any], dict
     >>> settings, problems
     ({'DeletePolicy': 'LEAVE'}, [])
     """
+    members = start_run_shape().start_run_members()
+    request, settings, problems = _request_input(properties, {None: members}, "StartRun")
+    # In the service model's order, whatever order the template has: previews diff cleanly.
+    ordered = {m.wire_name: request[m.wire_name] for m in members.values() if m.wire_name in request}
+    return ordered, settings, problems
+
+
+def start_run_batch_input(properties: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any], list[str]]:
+    """As :func:`start_run_input`, for a Custom::OmicsRunBatch: the StartRunBatch request, nested as the CLI takes it.
+
+    >>> request, settings, _ = start_run_batch_input({"WorkflowId": "1", "RoleArn": "arn:aws:iam::1:role/r",
+    ...     "BatchName": "b", "InlineSettings": [{"RunSettingId": "s1", "Priority": "2"}], "RunCount": 1})
+    >>> request
+    {'batchName': 'b', 'defaultRunSetting': {'workflowId': '1', 'roleArn': 'arn:aws:iam::1:role/r'}, \
+'batchRunSettings': {'inlineSettings': [{'runSettingId': 's1', 'priority': 2}]}}
+    >>> settings
+    {'RunCount': 1}
+    """
     shape = start_run_shape()
-    members = shape.start_run_members()
+    groups = {
+        "defaultRunSetting": shape.default_run_setting_members(),
+        "batchRunSettings": shape.batch_run_settings_members(),
+        None: shape.batch_members(),
+    }
+    flat, settings, problems = _request_input(properties, groups, "StartRunBatch")
+    request = {m.wire_name: flat[m.wire_name] for m in shape.batch_members().values() if m.wire_name in flat}
+    for group in ("defaultRunSetting", "batchRunSettings"):
+        request[group] = {m.wire_name: flat[m.wire_name] for m in groups[group].values() if m.wire_name in flat}
+    return request, settings, problems
+
+
+def _request_input(
+    properties: Mapping[str, Any], groups: Mapping[str | None, Mapping[str, Any]], operation: str
+) -> tuple[dict[str, Any], dict[str, Any], list[str]]:
+    """The members the properties set (by wire name), the other properties, and the literal values refused."""
+    shape = start_run_shape()
     request: dict[str, Any] = {}
     settings: dict[str, Any] = {}
     problems: list[str] = []
     for name, value in properties.items():
         if name in CLOUDFORMATION_PROPERTIES:
             continue
-        member = members.get(name)
+        member = next((members[name] for members in groups.values() if name in members), None)
         if member is None:
             settings[name] = render(value)
             continue
@@ -195,12 +233,11 @@ def start_run_input(properties: Mapping[str, Any]) -> tuple[dict[str, Any], dict
             request[member.wire_name] = rendered
             if not has_intrinsic(value):
                 problems.append(f"property {error.property_name}: {error.problem}")
-    for member in members.values():
-        if member.required and member.wire_name not in request:
-            problems.append(f"property {member.property_name}: missing; it is required by StartRun")
-    # In the service model's order, whatever order the template has: previews diff cleanly.
-    ordered = {m.wire_name: request[m.wire_name] for m in members.values() if m.wire_name in request}
-    return ordered, dict(sorted(settings.items())), problems
+    for members in groups.values():
+        for member in members.values():
+            if member.required and member.wire_name not in request:
+                problems.append(f"property {member.property_name}: missing; it is required by {operation}")
+    return request, dict(sorted(settings.items())), problems
 
 
 def has_intrinsic(value: Any) -> bool:
@@ -289,8 +326,10 @@ def _text(value: Any) -> str:
 
 
 def _preview(stack: str, logical_id: str, resource: Mapping[str, Any]) -> RunPreview:
-    request, settings, problems = start_run_input(resource.get("Properties", {}))
+    batch = resource.get("Type") == BATCH_RESOURCE_TYPE
+    request, settings, problems = (start_run_batch_input if batch else start_run_input)(resource.get("Properties", {}))
     return RunPreview(
+        operation="startRunBatch" if batch else "startRun",
         stack=stack,
         logical_id=logical_id,
         path=(resource.get("Metadata") or {}).get(CDK_PATH_METADATA),
@@ -328,8 +367,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     """The command line: prints the previews, or one request with ``--run``."""
     parser = argparse.ArgumentParser(
         prog="python -m cdk_omics_run.preview",
-        description="Lists each Custom::OmicsRun of a synthesized app and the StartRun request it will make, "
-        "in the AWS CLI's --cli-input-json form. Deploy-time values are shown as <placeholders>.",
+        description="Lists each Custom::OmicsRun of a synthesized app and the StartRun request it will make "
+        "(StartRunBatch for a Custom::OmicsRunBatch), in the AWS CLI's --cli-input-json form. Deploy-time "
+        "values are shown as <placeholders>.",
     )
     parser.add_argument(
         "location", nargs="?", type=Path, default=Path("cdk.out"),

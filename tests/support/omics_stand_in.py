@@ -250,8 +250,8 @@ STACK_TAG_OPERATIONS = frozenset(
     }
 )
 # Operations whose IAM resource is "*" (Service Authorization Reference: no
-# resource type), so no tag condition can guard them; enforce_stack_tag()
-# refuses them.
+# resource type for ListRuns; assumed, not checked, for ListBatch), so no tag
+# condition can guard them; enforce_stack_tag() refuses them.
 _UNGUARDABLE_OPERATIONS = frozenset({"ListRuns", "ListBatch"})
 
 # HTTP status of each error shape the run operations declare (the model's
