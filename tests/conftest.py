@@ -118,6 +118,10 @@ def handler_module(
     monkeypatch.delenv("AWS_PROFILE", raising=False)
     monkeypatch.setenv("OMICS_RUN_WAIT_QUEUE_URL", wake_queue)
     module = importlib.import_module("omics_run_handler")
+    # crhelper pauses this long before answering a Delete, for CloudWatch Logs to catch up: a
+    # deployed function's concern, not the handler's behaviour, and 2 s for every Delete in the suite.
+    assert module.helper._sleep_on_delete == module.SLEEP_ON_DELETE_SECONDS == 2
+    monkeypatch.setattr(module.helper, "_sleep_on_delete", 0)
     from omics_run.client import omics_client, sqs_client, wake_omics_client
 
     for client in (omics_client, sqs_client, wake_omics_client):

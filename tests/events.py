@@ -44,6 +44,7 @@ def cfn_event(
     physical_id: str | None = None,
     logical_id: str = LOGICAL_ID,
     request_id: str | None = None,
+    resource_type: str = "Custom::OmicsRun",
 ) -> dict[str, Any]:
     """A custom-resource request as CloudFormation sends it."""
     event: dict[str, Any] = {
@@ -53,7 +54,7 @@ def cfn_event(
         "StackId": STACK_ID,
         "RequestId": request_id or str(uuid.uuid4()),
         "LogicalResourceId": logical_id,
-        "ResourceType": "Custom::OmicsRun",
+        "ResourceType": resource_type,
         "ResourceProperties": as_cloudformation_sends({"ServiceToken": SERVICE_TOKEN, **properties}),
     }
     if old_properties is not None:
@@ -143,20 +144,24 @@ def without_bookkeeping(start_run_body: Mapping[str, Any]) -> dict[str, Any]:
 
 
 class Stack:
-    """Plays requests for one Custom::OmicsRun the way CloudFormation does, tracking its physical ID."""
+    """Plays requests for one Custom::OmicsRun (or ``resource_type``) the way CloudFormation does,
+    tracking its physical ID."""
 
-    def __init__(self, handler: ModuleType, bucket: ResponseBucket) -> None:
+    def __init__(self, handler: ModuleType, bucket: ResponseBucket, resource_type: str = "Custom::OmicsRun") -> None:
         self.handler = handler
         self.bucket = bucket
+        self.resource_type = resource_type
         self.properties: dict[str, Any] = {}
         self.physical_id = ""
 
     def create(self, properties: dict[str, Any], **fields: Any) -> dict[str, Any]:
+        fields.setdefault("resource_type", self.resource_type)
         response = invoke_handler(self.handler, self.bucket, "Create", properties, **fields).response
         self.properties, self.physical_id = properties, response["PhysicalResourceId"]
         return response
 
     def update(self, properties: dict[str, Any], expected_status: str = "SUCCESS", **fields: Any) -> dict[str, Any]:
+        fields.setdefault("resource_type", self.resource_type)
         response = invoke_handler(
             self.handler, self.bucket, "Update", properties, old_properties=self.properties,
             physical_id=self.physical_id, expected_status=expected_status, **fields,
@@ -168,7 +173,7 @@ class Stack:
     def delete(self, physical_id: str | None = None, properties: dict[str, Any] | None = None) -> dict[str, Any]:
         return invoke_handler(
             self.handler, self.bucket, "Delete", properties if properties is not None else self.properties,
-            physical_id=physical_id or self.physical_id,
+            physical_id=physical_id or self.physical_id, resource_type=self.resource_type,
         ).response  # fmt: skip
 
 

@@ -155,6 +155,7 @@ def test_a_sample_sheet_of_1000_rows_becomes_1000_typed_settings(tmp_path: Path)
         parameters={"input_cram": "cram", "read_length": ("read_length", int)},
         run_priority="priority",
         run_name=lambda row: f"align-{row['sample_id']}",
+        default_parameters={"reference": "s3://bucket/ref/GRCh38.fa"},
         workflow_id="1234567",
         output_uri=OUTPUT,
     )
@@ -170,6 +171,7 @@ def test_a_sample_sheet_of_1000_rows_becomes_1000_typed_settings(tmp_path: Path)
     }
     # An empty cell leaves the parameter to the batch's defaults.
     assert settings[7]["parameters"] == {"input_cram": "s3://bucket/crams/S0007.cram"}
+    assert json.loads(batch_properties(stack)["Parameters"]) == {"reference": "s3://bucket/ref/GRCh38.fa"}
 
 
 @pytest.mark.parametrize(

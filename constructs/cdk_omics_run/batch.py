@@ -260,6 +260,7 @@ class OmicsRunBatch(Construct):
         run_output_uri: str | Callable[[Row], str] | None = None,
         run_priority: str | Callable[[Row], int] | None = None,
         run_tags_of: Callable[[Row], Mapping[str, str]] | None = None,
+        default_parameters: Document | None = None,
         **batch_arguments: Any,
     ) -> OmicsRunBatch:
         """A batch with one run per row of a CSV sample sheet.
@@ -268,10 +269,11 @@ class OmicsRunBatch(Construct):
         the row). ``parameters``: workflow parameter -> column, or
         ``(column, type)`` to type the value (``("read_length", int)``), or a
         function of the row returning the run's parameters; they are merged
-        with the batch's ``parameters``. ``run_name``, ``run_output_uri`` and
-        ``run_priority`` (a column or a function of the row) and
-        ``run_tags_of`` (a function) set the rest of each run. The other
-        keyword arguments are those of the constructor.
+        with ``default_parameters``, the batch's ``parameters`` that every run
+        shares. ``run_name``, ``run_output_uri`` and ``run_priority`` (a
+        column or a function of the row) and ``run_tags_of`` (a function) set
+        the rest of each run. The other keyword arguments are those of the
+        constructor.
 
         Example::
 
@@ -279,6 +281,7 @@ class OmicsRunBatch(Construct):
                 stack, "Cohort", "samples.csv",
                 run_setting_id="sample_id",
                 parameters={"input_cram": "cram_uri", "read_length": ("read_length", int)},
+                default_parameters={"reference": "s3://my-bucket/ref/GRCh38.fa"},
                 workflow_id="1234567", output_uri="s3://my-bucket/cohort/",
             )
         """
@@ -292,6 +295,8 @@ class OmicsRunBatch(Construct):
             priority=run_priority,
             run_tags=run_tags_of,
         )
+        if default_parameters is not None:
+            batch_arguments["parameters"] = default_parameters
         return cls(scope, id, runs=settings, **batch_arguments)
 
     @classmethod

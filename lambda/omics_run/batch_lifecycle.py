@@ -131,18 +131,20 @@ def delete(
             return outcome
         follow = _Follower(client, physical_id, seconds_left, sleep)
         status = follow.until_not({"CREATING"}, str(batch.get("status")))
-        if status in batch_progress.CANCELLABLE:
+        cancelled = status in batch_progress.CANCELLABLE
+        if cancelled:
             ignoring_finished_or_gone(lambda: client.cancel_run_batch(batchId=physical_id))
         if policy == "CANCEL_AND_DELETE":
-            _delete_runs_and_batch(client, physical_id, follow)
+            _delete_runs_and_batch(client, physical_id, follow, None if cancelled else status)
     except (ResourceFailure, ClientError, BotoCoreError) as error:
         # Delete must never fail or hang the stack: report and leave the batch.
         logger.warning("leaving batch %s: %s", physical_id, error)
     return outcome
 
 
-def _delete_runs_and_batch(client: Any, batch_id: str, follow: _Follower) -> None:
-    status = follow.until_in(batch_progress.TERMINAL)
+def _delete_runs_and_batch(client: Any, batch_id: str, follow: _Follower, status: str | None) -> None:
+    """DeleteRunBatch once the batch allows it, then DeleteBatch; ``status``: the batch's, when known."""
+    status = follow.until_in(batch_progress.TERMINAL, status)
     if status in batch_progress.RUNS_DELETABLE:
         ignoring_finished_or_gone(lambda: client.delete_run_batch(batchId=batch_id))
         status = follow.until_in({"RUNS_DELETED", "RUNS_DELETE_FAILED"})
@@ -170,8 +172,8 @@ class _Follower:
     def until_not(self, states: set[str], current: str) -> str:
         return self._until(lambda status: status not in states, current)
 
-    def until_in(self, states: set[str] | frozenset[str]) -> str:
-        return self._until(lambda status: status in states, None)
+    def until_in(self, states: set[str] | frozenset[str], current: str | None = None) -> str:
+        return self._until(lambda status: status in states, current)
 
     def _until(self, done: Callable[[str], bool], current: str | None) -> str:
         status = current if current is not None else self._status()
