@@ -22,7 +22,7 @@ from aws_cdk import aws_omics as omics
 from aws_cdk.assertions import Template
 from policy_sentry.querying.arns import get_arn_type_details
 
-from cdk_omics_run import OmicsRun, OmicsRunProviderStack, WorkflowType
+from cdk_omics_run import BatchWaitFor, OmicsRun, OmicsRunBatch, OmicsRunProviderStack, RunSetting, WorkflowType
 
 PARTITION, REGION, ACCOUNT = "aws", "us-east-1", "123456789012"
 STACK_ARN = f"arn:aws:cloudformation:{REGION}:{ACCOUNT}:stack/Stack/5b918d10-cd98-11ee-a3ff-0a5d9f5b5b5b"
@@ -310,3 +310,82 @@ def test_the_iam_evaluator_here_matches_wildcards_as_iam_does() -> None:
     assert iam_match("arn:aws:s3:::b/p*", "arn:aws:s3:::b/p/deeper/key")
     assert not iam_match("arn:aws:s3:::b/p*", "arn:aws:s3:::B/p")
     assert not iam_match("arn:aws:omics:*:*:run/[0-9]", "arn:aws:omics:r:a:run/1")  # no character classes
+
+
+# --- batches ---------------------------------------------------------------------------------------
+
+# The batch rows of the Service Authorization Reference for AWS HealthOmics, which policy_sentry 0.15.2
+# and parliament 1.6.4 predate: each action the provider calls, with the resource types it takes
+# (required ones marked *) and the condition keys on them. runBatch: arn:${Partition}:omics:${Region}:
+# ${Account}:runBatch/${BatchId}. The API operation StartRunBatch also authorizes omics:StartRun (the
+# batch's runs; the user guide calls it dual authorization) and omics:TagResource.
+BATCH_AUTHORIZATION = {
+    "omics:StartRunBatch": ("run*", "runBatch*", "runCache", "runGroup", "workflow"),
+    "omics:GetBatch": ("runBatch*",),
+    "omics:ListRunsInBatch": ("runBatch*",),
+    "omics:CancelRunBatch": ("runBatch*",),
+    "omics:DeleteRunBatch": ("run*", "runBatch*"),
+    "omics:DeleteBatch": ("runBatch*",),
+}
+BATCH_ARN = f"arn:{PARTITION}:omics:{REGION}:{ACCOUNT}:runBatch/5000001"
+
+
+def batch_stack(**arguments: Any) -> cdk.Stack:
+    stack = cdk.Stack(cdk.App(context={"aws:cdk:bundling-stacks": []}), "Stack")
+    OmicsRunBatch(stack, "Cohort", role_arn=ROLE, output_uri=OUTPUT, runs=[RunSetting("S1")], **arguments)
+    return stack
+
+
+def test_batch_actions_are_allowed_on_what_the_reference_lists_and_only_for_this_stack() -> None:
+    statements = provider_policy(batch_stack(workflow_id="1111111", run_group_id="2222222", cache_id="3333333"))
+    resources = {
+        "run": arn("run", Id="9999999"),
+        "runBatch": BATCH_ARN,
+        "workflow": arn("workflow", Id="1111111"),
+        "runGroup": arn("runGroup", Id="2222222"),
+        "runCache": arn("runCache", Id="3333333"),
+    }
+
+    for action, resource_types in BATCH_AUTHORIZATION.items():
+        key = STACK_TAG if action == "omics:StartRunBatch" else RUN_STACK_TAG
+        for resource_type in resource_types:
+            resource = resources[resource_type.rstrip("*")]
+            assert allows(statements, action, resource, {key: STACK_ARN}), (action, resource)
+            assert not allows(statements, action, resource, {key: OTHER_STACK_ARN}), (action, resource)
+            assert not allows(statements, action, resource, {}), (action, resource)
+    for resource in (resources["run"], resources["workflow"], resources["runGroup"], resources["runCache"]):
+        assert allows(statements, "omics:StartRun", resource, {STACK_TAG: STACK_ARN}), resource
+    assert allows(statements, "omics:TagResource", BATCH_ARN, {STACK_TAG: STACK_ARN})
+    assert not allows(statements, "omics:TagResource", BATCH_ARN, {STACK_TAG: OTHER_STACK_ARN})
+    # Other workflows and run groups stay denied.
+    assert not allows(statements, "omics:StartRunBatch", arn("workflow", Id="8888888"), {STACK_TAG: STACK_ARN})
+    assert not allows(statements, "omics:StartRunBatch", arn("runGroup", Id="8888888"), {STACK_TAG: STACK_ARN})
+    # ListRuns (Resource "*" only) comes with a wait, which names the failed runs.
+    assert not allows(statements, "omics:ListRuns", "*", {})
+
+
+def test_a_waiting_batch_may_list_runs_and_the_standalone_provider_may_start_batches_of_any_stack() -> None:
+    waiting = provider_policy(batch_stack(workflow_id="1111111", wait_for=BatchWaitFor.PROCESSED))
+    standalone = provider_policy(OmicsRunProviderStack(cdk.App(context={"aws:cdk:bundling-stacks": []}), "Provider"))
+
+    assert allows(waiting, "omics:ListRuns", "*", {})
+    assert allows(standalone, "omics:ListRuns", "*", {})
+    for resource in (BATCH_ARN, arn("workflow", Id="1111111"), arn("runGroup", Id="2222222")):
+        assert allows(standalone, "omics:StartRunBatch", resource, {STACK_TAG: OTHER_STACK_ARN}), resource
+        assert not allows(standalone, "omics:StartRunBatch", resource, {}), resource
+    assert allows(standalone, "omics:CancelRunBatch", BATCH_ARN, {RUN_STACK_TAG: OTHER_STACK_ARN})
+    assert not allows(standalone, "omics:CancelRunBatch", BATCH_ARN, {})
+
+
+def test_parliament_knows_no_batch_action_yet_and_finds_nothing_else_in_a_batch_stack() -> None:
+    # parliament 1.6.4's reference predates HealthOmics batches: its only findings are UNKNOWN_ACTION
+    # for them, which the table above checks instead. Anything else would be a real finding.
+    policies = policies_of(batch_stack(workflow_id="1111111", run_group_id="2222222"))
+
+    findings = [finding for document in policies.values() for finding in parliament_findings(document)]
+
+    batch_actions = {action.split(":")[1].lower() for action in BATCH_AUTHORIZATION}
+    assert findings and all(
+        finding.startswith("UNKNOWN_ACTION") and any(action in finding.lower() for action in batch_actions)
+        for finding in findings
+    ), findings

@@ -46,10 +46,15 @@ def test_the_readme_has_commands_to_check() -> None:
     assert not any(c.startswith("aws ") for c in commands)
 
 
+PYTHON_EXAMPLES = {"Genomics": ("Custom::OmicsRun", 2), "Cohort": ("Custom::OmicsRunBatch", 1)}
+
+
 @pytest.mark.slow
-def test_the_readme_python_example_synthesizes_as_written(tmp_path: Path) -> None:
-    [example] = re.findall(r"^```python\n(.*?)^```", (REPO_ROOT / "README.md").read_text(), re.MULTILINE | re.DOTALL)
-    (tmp_path / "example.py").write_text(example)
+@pytest.mark.parametrize("index", range(len(PYTHON_EXAMPLES)))
+def test_each_readme_python_example_synthesizes_as_written(tmp_path: Path, index: int) -> None:
+    examples = re.findall(r"^```python\n(.*?)^```", (REPO_ROOT / "README.md").read_text(), re.MULTILINE | re.DOTALL)
+    assert len(examples) == len(PYTHON_EXAMPLES)
+    (tmp_path / "example.py").write_text(examples[index])
 
     result = subprocess.run(
         [sys.executable, "example.py"], cwd=tmp_path, env={**os.environ, "CDK_OUTDIR": str(tmp_path / "out")},
@@ -57,8 +62,9 @@ def test_the_readme_python_example_synthesizes_as_written(tmp_path: Path) -> Non
     )  # fmt: skip
 
     assert result.returncode == 0, result.stderr[-4000:]
-    template = json.loads((tmp_path / "out" / "Genomics.template.json").read_text())
-    assert sum(r["Type"] == "Custom::OmicsRun" for r in template["Resources"].values()) == 2
+    stack_name, (resource_type, count) = list(PYTHON_EXAMPLES.items())[index]
+    template = json.loads((tmp_path / "out" / f"{stack_name}.template.json").read_text())
+    assert sum(r["Type"] == resource_type for r in template["Resources"].values()) == count
 
 
 @pytest.mark.slow
