@@ -292,3 +292,32 @@ def test_the_waiting_yaml_example_passes_cfn_lint_and_its_run_starts_a_wait_thro
     assert "cdk-omics-run:wait" in body["tags"]
     queued = sqs.get_queue_attributes(QueueUrl=wake_queue, AttributeNames=["ApproximateNumberOfMessagesDelayed"])
     assert queued["Attributes"]["ApproximateNumberOfMessagesDelayed"] == "1"  # the first wake, 60 s away
+
+
+def test_the_batch_yaml_example_makes_the_start_run_batch_request_of_its_cli_input_json_through_the_shipped_zip(
+    unzipped_provider: Path, omics: OmicsStandIn, response_bucket: ResponseBucket
+) -> None:
+    template = json.loads(
+        json.dumps(cfn_yaml.loads((REPO_ROOT / "examples" / "plain-cloudformation-batch.yaml").read_text()))
+    )
+    [(logical_id, batch)] = resources_of_type(template, "Custom::OmicsRunBatch").items()
+    properties = dict(batch["Properties"])
+    assert properties.pop("ServiceToken") == {"Fn::ImportValue": DEFAULT_EXPORT_NAME}
+    key = f"responses/{uuid.uuid4()}"
+    event = cfn_event(
+        "Create", properties, response_url=response_bucket.presigned_response_url(key), logical_id=logical_id,
+        resource_type="Custom::OmicsRunBatch",
+    )  # fmt: skip
+
+    run_bundled_handler(unzipped_provider, event, handler_environment(omics, response_bucket))
+
+    answer = response_bucket.wait_for_response(key)
+    assert answer["Status"] == "SUCCESS" and answer["Data"]["TotalRuns"] == "3"
+    [body] = [r.body for r in omics.requests if r.operation == "StartRunBatch"]
+    assert body is not None
+    declared = json.loads((REPO_ROOT / "examples" / "cohort-batch.json").read_text())
+    assert {k: v for k, v in body["tags"].items() if not k.startswith("cdk-omics-run:")} == declared["tags"]
+    assert body["defaultRunSetting"]["runTags"].pop("cdk-omics-run:stack") == event["StackId"]
+    assert {k: v for k, v in body.items() if k not in ("tags", "requestId")} == {
+        k: v for k, v in declared.items() if k != "tags"
+    }
