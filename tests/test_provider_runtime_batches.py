@@ -469,3 +469,20 @@ def test_the_stand_in_runs_of_a_batch_carry_the_stack_tag_the_provider_policy_re
 
     assert {omics.runs[run_id]["tags"][STACK_TAG] for run_id in run_ids} == {STACK_ID}
     assert Path(REPO_ROOT / "examples" / "cohort-batch.json").is_file()
+
+
+def test_a_refused_start_run_batch_fails_with_its_error_and_the_rollback_delete_touches_nothing(
+    cohort: Stack, omics: OmicsStandIn, handler_module: ModuleType, response_bucket: ResponseBucket
+) -> None:
+    message = "The run role cannot read s3://omics-artifacts/cohort/settings.json"
+    omics.fail_next("StartRunBatch", "ValidationException", message=message)
+
+    failed = invoke_handler(
+        handler_module, response_bucket, "Create", PROPERTIES, expected_status="FAILED", resource_type=BATCH
+    ).response
+    omics.reset_requests()
+    cohort.delete(physical_id=failed["PhysicalResourceId"], properties=PROPERTIES)
+
+    assert failed["Reason"] == f"CramToBam: StartRunBatch failed: ValidationException: {message}"
+    assert failed["PhysicalResourceId"].startswith("not-started-")
+    assert omics.batches == {} and omics.requests == []
