@@ -14,26 +14,29 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from omics_run import batch_progress, bookkeeping, waiting
+from omics_run import batch_progress, bookkeeping
 from omics_run.batch_request import BatchSettings, batch_settings, inline_run_count, start_run_batch_request
 from omics_run.lifecycle import (
     DELETE_MARGIN_SECONDS,
     CloudFormationEvent,
+    Desired,
     Outcome,
     ResourceFailure,
     apply_tag_difference,
     call,
+    desired_of,
+    first_wake,
     ignoring_finished_or_gone,
+    kept,
     own_resource_or_none,
-    property_failure_reason,
     retire,
+    unchanged_wait_handle_failure,
+    wait_handle_changed,
 )
-from omics_run.request_mapping import derive_request_id
 from omics_run.start_run_shape import PropertyError
 
 logger = logging.getLogger(__name__)
@@ -46,20 +49,9 @@ SETTLE_POLL_SECONDS = 5.0
 NOT_RESTORABLE = batch_progress.ENDED
 
 
-@dataclass(frozen=True)
-class _DesiredBatch:
-    """The batch the template asks for, checked."""
-
-    request: dict[str, Any]
-    settings: BatchSettings
-    fingerprint: str
-    owner: str
-    wait_token: str
-
-
 def create(event: CloudFormationEvent, client: Any) -> Outcome:
     """Starts the batch the properties describe; the batch ID becomes the physical ID."""
-    desired = _desired(event, event.get("ResourceProperties", {}))
+    desired = desired_of(event, start_run_batch_request, batch_settings, kind="batch")
     batch = _start_batch(event, client, desired, replaced=None)
     return _started(event, desired, batch)
 
@@ -73,7 +65,7 @@ def update(event: CloudFormationEvent, client: Any) -> Outcome:
       rollback): return that batch, unless cleanup already retired it.
     - Otherwise start a new batch; cleanup applies the delete policy to this one.
     """
-    desired = _desired(event, event.get("ResourceProperties", {}))
+    desired = desired_of(event, start_run_batch_request, batch_settings, kind="batch")
     current = _own_batch_or_none(event, client, event.get("PhysicalResourceId", ""), desired.owner)
     current_tags = bookkeeping.tags_of(current or {})
     if current is not None and current_tags.get(bookkeeping.FINGERPRINT_TAG) == desired.fingerprint:
@@ -86,15 +78,8 @@ def update(event: CloudFormationEvent, client: Any) -> Outcome:
             logger.info("rollback to batch %s, which batch %s replaced", replaced_id, event.get("PhysicalResourceId"))
             return _kept(event, client, desired, replaced)
         logger.info("batch %s was retired or stopped; starting a batch instead of restoring it", replaced_id)
-    if desired.settings.wait_handle is not None and not _wait_handle_changed(event, desired):
-        raise ResourceFailure(
-            property_failure_reason(
-                event["LogicalResourceId"],
-                "WaitHandle",
-                "unchanged, but a value known only at deploy time changed the batch, and a new batch needs a new "
-                "WaitCondition; change rerun_token (or another run-defining argument) to start it with a new wait",
-            )
-        )
+    if desired.settings.wait_handle is not None and not wait_handle_changed(event, desired):
+        raise unchanged_wait_handle_failure(event, "batch")
     batch = _start_batch(event, client, desired, replaced=current)
     return _started(event, desired, batch)
 
@@ -192,24 +177,6 @@ class _Follower:
             return "GONE"
 
 
-def _desired(event: CloudFormationEvent, properties: Mapping[str, Any]) -> _DesiredBatch:
-    request_id = derive_request_id(event["StackId"], event["LogicalResourceId"], event["RequestId"])
-    try:
-        request = start_run_batch_request(properties, request_id=request_id)
-        settings = batch_settings(properties)
-    except PropertyError as error:
-        raise ResourceFailure(
-            property_failure_reason(event["LogicalResourceId"], error.property_name, error.problem)
-        ) from None
-    return _DesiredBatch(
-        request=request,
-        settings=settings,
-        fingerprint=bookkeeping.fingerprint(request, settings.rerun_token),
-        owner=bookkeeping.owner(event["StackId"], event["LogicalResourceId"]),
-        wait_token=waiting.first_token(request_id),
-    )
-
-
 def _settings_or_default(properties: Mapping[str, Any]) -> BatchSettings:
     try:
         return batch_settings(properties)
@@ -218,7 +185,7 @@ def _settings_or_default(properties: Mapping[str, Any]) -> BatchSettings:
 
 
 def _start_batch(
-    event: CloudFormationEvent, client: Any, desired: _DesiredBatch, replaced: Mapping[str, Any] | None
+    event: CloudFormationEvent, client: Any, desired: Desired, replaced: Mapping[str, Any] | None
 ) -> dict[str, Any]:
     """StartRunBatch, with the bookkeeping tags on the batch and the stack tag on each of its runs.
 
@@ -244,48 +211,17 @@ def _start_batch(
     return dict(call(event, "StartRunBatch", lambda: client.start_run_batch(**sent)))
 
 
-def _started(event: CloudFormationEvent, desired: _DesiredBatch, batch: Mapping[str, Any]) -> Outcome:
-    return Outcome(batch["id"], _attributes(desired, batch), _first_wake(event, desired, batch["id"]))
+def _started(event: CloudFormationEvent, desired: Desired, batch: Mapping[str, Any]) -> Outcome:
+    return Outcome(batch["id"], _attributes(desired, batch), first_wake(event, desired, batch["id"]))
 
 
-def _kept(event: CloudFormationEvent, client: Any, desired: _DesiredBatch, batch: Mapping[str, Any]) -> Outcome:
-    """The answer for a batch the resource keeps, with its wait chain made to match the properties."""
-    if _wait_handle_changed(event, desired):
-        tag = {bookkeeping.WAIT_TAG: desired.wait_token}
-        call(event, "TagResource", lambda: client.tag_resource(resourceArn=batch["arn"], tags=tag))
-        return _started(event, desired, batch)
-    if desired.settings.wait_handle is None and bookkeeping.WAIT_TAG in bookkeeping.tags_of(batch):
-        wait_tag = [bookkeeping.WAIT_TAG]
-        call(event, "UntagResource", lambda: client.untag_resource(resourceArn=batch["arn"], tagKeys=wait_tag))
-    return Outcome(batch["id"], _attributes(desired, batch))
+def _kept(event: CloudFormationEvent, client: Any, desired: Desired, batch: Mapping[str, Any]) -> Outcome:
+    return kept(event, client, desired, batch, _attributes(desired, batch))
 
 
-def _attributes(desired: _DesiredBatch, batch: Mapping[str, Any]) -> dict[str, str]:
+def _attributes(desired: Desired, batch: Mapping[str, Any]) -> dict[str, str]:
     known_count = inline_run_count(desired.request) or desired.settings.run_count
     return batch_progress.batch_attributes(batch, run_count=known_count)
-
-
-def _first_wake(event: CloudFormationEvent, desired: _DesiredBatch, batch_id: str) -> waiting.WaitMessage | None:
-    settings = desired.settings
-    if settings.wait_for == "NONE" or settings.wait_handle is None:
-        return None
-    return waiting.WaitMessage(
-        run_id=batch_id,
-        target=settings.wait_for,
-        deadline=waiting.deadline_for(settings.wait_timeout, time.time()),
-        poll_seconds=settings.wait_poll_interval,
-        token=desired.wait_token,
-        handle_url=settings.wait_handle,
-        logical_resource_id=event["LogicalResourceId"],
-        delete_policy=settings.delete_policy,
-        kind="batch",
-        max_failed_runs=settings.max_failed_runs,
-    )
-
-
-def _wait_handle_changed(event: CloudFormationEvent, desired: _DesiredBatch) -> bool:
-    old_handle = event.get("OldResourceProperties", {}).get("WaitHandle")
-    return desired.settings.wait_handle is not None and desired.settings.wait_handle != old_handle
 
 
 def _restorable(batch: Mapping[str, Any]) -> bool:

@@ -16,11 +16,10 @@ from typing import Any
 
 from omics_run.request_mapping import (
     DEFAULT_DELETE_POLICY,
-    DELETE_POLICIES,
-    RERUN_TOKEN_LIMIT,
     SERVICE_PROPERTIES,
     WAIT_POLL_INTERVAL_RANGE,
     WAIT_TIMEOUT_RANGE,
+    delete_policy_and_rerun_token,
     integer_setting,
     wait_handle_setting,
 )
@@ -143,14 +142,7 @@ class BatchSettings:
 
 def batch_settings(properties: Mapping[str, Any]) -> BatchSettings:
     """Reads the control properties of a batch resource; raises PropertyError for bad values."""
-    policy = properties.get("DeletePolicy", DEFAULT_DELETE_POLICY)
-    if policy not in DELETE_POLICIES:
-        raise PropertyError("DeletePolicy", f"got {quote(policy)}; allowed: {', '.join(DELETE_POLICIES)}")
-    token = properties.get("RerunToken")
-    if token is not None and (not isinstance(token, str) or len(token) > RERUN_TOKEN_LIMIT):
-        raise PropertyError(
-            "RerunToken", f"got {quote(token)}; allowed: a string of at most {RERUN_TOKEN_LIMIT} characters"
-        )
+    policy, token = delete_policy_and_rerun_token(properties)
     wait_for = properties.get("WaitFor", "NONE")
     if wait_for not in BATCH_WAIT_TARGETS:
         raise PropertyError("WaitFor", f"got {quote(wait_for)}; allowed: {', '.join(BATCH_WAIT_TARGETS)}")

@@ -103,19 +103,50 @@ def not_started_physical_id(event: CloudFormationEvent) -> str:
 
 
 @dataclass(frozen=True)
-class _Desired:
-    """The run the template asks for, checked."""
+class Desired:
+    """The run (or batch) the template asks for, checked.
+
+    ``settings``: a ``ResourceSettings`` for a run, a ``BatchSettings`` for a batch; both carry
+    the delete policy, the rerun token and the wait settings.
+    """
 
     request: dict[str, Any]
-    settings: ResourceSettings
+    settings: Any
     fingerprint: str
     owner: str
     wait_token: str
+    kind: Literal["run", "batch"] = "run"
+
+
+def desired_of(
+    event: CloudFormationEvent,
+    request_of: Callable[..., dict[str, Any]],
+    settings_of: Callable[[Mapping[str, Any]], Any],
+    kind: Literal["run", "batch"] = "run",
+) -> Desired:
+    """The request and settings the event's properties declare; a bad property is a ResourceFailure naming it."""
+    properties = event.get("ResourceProperties", {})
+    request_id = derive_request_id(event["StackId"], event["LogicalResourceId"], event["RequestId"])
+    try:
+        request = request_of(properties, request_id=request_id)
+        settings = settings_of(properties)
+    except PropertyError as error:
+        raise ResourceFailure(
+            property_failure_reason(event["LogicalResourceId"], error.property_name, error.problem)
+        ) from None
+    return Desired(
+        request=request,
+        settings=settings,
+        fingerprint=bookkeeping.fingerprint(request, settings.rerun_token),
+        owner=bookkeeping.owner(event["StackId"], event["LogicalResourceId"]),
+        wait_token=waiting.first_token(request_id),
+        kind=kind,
+    )
 
 
 def create(event: CloudFormationEvent, client: Any) -> Outcome:
     """Starts the run the properties describe; the run ID becomes the physical ID."""
-    desired = _desired(event, event.get("ResourceProperties", {}))
+    desired = desired_of(event, start_run_request, resource_settings)
     run = _start_run(event, client, desired, desired.request, replaced_run=None)
     return _started(event, desired, run)
 
@@ -130,7 +161,7 @@ def update(event: CloudFormationEvent, client: Any) -> Outcome:
     - Otherwise start a run: a re-run by run ID, or a fresh run when the
       workflow changed or is shared with the account.
     """
-    desired = _desired(event, event.get("ResourceProperties", {}))
+    desired = desired_of(event, start_run_request, resource_settings)
     current = _own_run_or_none(event, client, event.get("PhysicalResourceId", ""), desired.owner)
     current_tags = bookkeeping.tags_of(current or {})
     if current is not None and current_tags.get(bookkeeping.FINGERPRINT_TAG) == desired.fingerprint:
@@ -144,17 +175,10 @@ def update(event: CloudFormationEvent, client: Any) -> Outcome:
             return _kept(event, client, desired, replaced)
         # A revert after cleanup retired that run: it will never produce outputs, so run again.
         logger.info("run %s was retired by cleanup; starting a run instead of restoring it", replaced_id)
-    if desired.settings.wait_handle is not None and not _wait_handle_changed(event, desired):
+    if desired.settings.wait_handle is not None and not wait_handle_changed(event, desired):
         # The template text is unchanged but a deploy-time value changed the run: its WaitCondition,
         # already signalled, would not wait for the new run (README: Limits).
-        raise ResourceFailure(
-            property_failure_reason(
-                event["LogicalResourceId"],
-                "WaitHandle",
-                "unchanged, but a value known only at deploy time changed the run, and a new run needs a new "
-                "WaitCondition; change rerun_token (or another run-defining argument) to re-run with a new wait",
-            )
-        )
+        raise unchanged_wait_handle_failure(event, "run")
     request = desired.request
     if current is not None and _can_rerun(event, request):
         request = rerun_request(request, source_run_id=current["id"])
@@ -162,21 +186,27 @@ def update(event: CloudFormationEvent, client: Any) -> Outcome:
     return _started(event, desired, run)
 
 
-def _kept(event: CloudFormationEvent, client: Any, desired: _Desired, run: Mapping[str, Any]) -> Outcome:
-    """The answer for a run the resource keeps (or gets back), with its wait chain made to match the properties.
+def _kept(event: CloudFormationEvent, client: Any, desired: Desired, run: Mapping[str, Any]) -> Outcome:
+    return kept(event, client, desired, run, run_attributes(run))
+
+
+def kept(
+    event: CloudFormationEvent, client: Any, desired: Desired, resource: Mapping[str, Any], attributes: dict[str, str]
+) -> Outcome:
+    """The answer for a run (or batch) the resource keeps or gets back, its wait chain made to match the properties.
 
     A new WaitCondition for the same run (only the wait settings changed) starts a chain on it; properties
     without a wait end any chain still on the run (a rollback from a waiting Update), so that no wake
     later cancels the run the stack points at.
     """
-    if _wait_handle_changed(event, desired):
+    if wait_handle_changed(event, desired):
         tag = {bookkeeping.WAIT_TAG: desired.wait_token}
-        call(event, "TagResource", lambda: client.tag_resource(resourceArn=run["arn"], tags=tag))
-        return _started(event, desired, run)
-    if desired.settings.wait_handle is None and bookkeeping.WAIT_TAG in bookkeeping.tags_of(run):
+        call(event, "TagResource", lambda: client.tag_resource(resourceArn=resource["arn"], tags=tag))
+        return Outcome(resource["id"], attributes, first_wake(event, desired, resource["id"]))
+    if desired.settings.wait_handle is None and bookkeeping.WAIT_TAG in bookkeeping.tags_of(resource):
         wait_tag = [bookkeeping.WAIT_TAG]
-        call(event, "UntagResource", lambda: client.untag_resource(resourceArn=run["arn"], tagKeys=wait_tag))
-    return Outcome(run["id"], run_attributes(run))
+        call(event, "UntagResource", lambda: client.untag_resource(resourceArn=resource["arn"], tagKeys=wait_tag))
+    return Outcome(resource["id"], attributes)
 
 
 def resource_settings_or_default(properties: Mapping[str, Any]) -> ResourceSettings:
@@ -187,17 +217,18 @@ def resource_settings_or_default(properties: Mapping[str, Any]) -> ResourceSetti
         return ResourceSettings()
 
 
-def _started(event: CloudFormationEvent, desired: _Desired, run: Mapping[str, Any]) -> Outcome:
+def _started(event: CloudFormationEvent, desired: Desired, run: Mapping[str, Any]) -> Outcome:
     """The answer for a run just started (or kept, with a new wait): its attributes, and its first wake."""
-    return Outcome(run["id"], run_attributes(run), _first_wake(event, desired, run["id"]))
+    return Outcome(run["id"], run_attributes(run), first_wake(event, desired, run["id"]))
 
 
-def _first_wake(event: CloudFormationEvent, desired: _Desired, run_id: str) -> waiting.WaitMessage | None:
+def first_wake(event: CloudFormationEvent, desired: Desired, resource_id: str) -> waiting.WaitMessage | None:
+    """The first wake-up of the wait the properties ask for, or None when they ask for none."""
     settings = desired.settings
     if settings.wait_for == "NONE" or settings.wait_handle is None:
         return None
     return waiting.WaitMessage(
-        run_id=run_id,
+        run_id=resource_id,
         target=settings.wait_for,
         deadline=waiting.deadline_for(settings.wait_timeout, time.time()),
         poll_seconds=settings.wait_poll_interval,
@@ -205,13 +236,27 @@ def _first_wake(event: CloudFormationEvent, desired: _Desired, run_id: str) -> w
         handle_url=settings.wait_handle,
         logical_resource_id=event["LogicalResourceId"],
         delete_policy=settings.delete_policy,
+        kind=desired.kind,
+        max_failed_runs=getattr(settings, "max_failed_runs", 0),
     )
 
 
-def _wait_handle_changed(event: CloudFormationEvent, desired: _Desired) -> bool:
+def wait_handle_changed(event: CloudFormationEvent, desired: Desired) -> bool:
     """Whether this Update brings a new WaitCondition for a run it keeps (only the wait settings changed)."""
     old_handle = event.get("OldResourceProperties", {}).get("WaitHandle")
     return desired.settings.wait_handle is not None and desired.settings.wait_handle != old_handle
+
+
+def unchanged_wait_handle_failure(event: CloudFormationEvent, what: str) -> ResourceFailure:
+    """The failure of an Update that needs a new run (or batch) but keeps its already signalled WaitCondition."""
+    return ResourceFailure(
+        property_failure_reason(
+            event["LogicalResourceId"],
+            "WaitHandle",
+            f"unchanged, but a value known only at deploy time changed the {what}, and a new {what} needs a new "
+            "WaitCondition; change rerun_token (or another run-defining argument) to start it with a new wait",
+        )
+    )
 
 
 def delete(
@@ -270,28 +315,10 @@ def retire(client: Any, run: Mapping[str, Any]) -> None:
             logger.error("%s could not be tagged retired: %s", run["arn"], error)
 
 
-def _desired(event: CloudFormationEvent, properties: Mapping[str, Any]) -> _Desired:
-    request_id = derive_request_id(event["StackId"], event["LogicalResourceId"], event["RequestId"])
-    try:
-        request = start_run_request(properties, request_id=request_id)
-        settings = resource_settings(properties)
-    except PropertyError as error:
-        raise ResourceFailure(
-            property_failure_reason(event["LogicalResourceId"], error.property_name, error.problem)
-        ) from None
-    return _Desired(
-        request=request,
-        settings=settings,
-        fingerprint=bookkeeping.fingerprint(request, settings.rerun_token),
-        owner=bookkeeping.owner(event["StackId"], event["LogicalResourceId"]),
-        wait_token=waiting.first_token(request_id),
-    )
-
-
 def _start_run(
     event: CloudFormationEvent,
     client: Any,
-    desired: _Desired,
+    desired: Desired,
     request: Mapping[str, Any],
     replaced_run: Mapping[str, Any] | None,
 ) -> dict[str, Any]:
@@ -463,6 +490,7 @@ __all__ = [
     "ACCESS_DENIED",
     "DELETE_MARGIN_SECONDS",
     "CloudFormationEvent",
+    "Desired",
     "Outcome",
     "ResourceFailure",
     "apply_tag_difference",
@@ -470,14 +498,19 @@ __all__ = [
     "call",
     "create",
     "delete",
+    "desired_of",
     "error_code",
+    "first_wake",
     "ignoring_finished_or_gone",
+    "kept",
     "not_started_physical_id",
     "own_resource_or_none",
     "property_failure_reason",
     "resource_reason",
     "retire",
     "service_failure_reason",
+    "unchanged_wait_handle_failure",
     "unexpected_failure_reason",
     "update",
+    "wait_handle_changed",
 ]

@@ -93,14 +93,7 @@ class ResourceSettings:
 
 def resource_settings(properties: Mapping[str, Any]) -> ResourceSettings:
     """Reads ``DeletePolicy``, ``RerunToken`` and the ``Wait*`` settings; raises PropertyError for bad values."""
-    policy = properties.get("DeletePolicy", DEFAULT_DELETE_POLICY)
-    if policy not in DELETE_POLICIES:
-        raise PropertyError("DeletePolicy", f"got {quote(policy)}; allowed: {', '.join(DELETE_POLICIES)}")
-    token = properties.get("RerunToken")
-    if token is not None and (not isinstance(token, str) or len(token) > RERUN_TOKEN_LIMIT):
-        raise PropertyError(
-            "RerunToken", f"got {quote(token)}; allowed: a string of at most {RERUN_TOKEN_LIMIT} characters"
-        )
+    policy, token = delete_policy_and_rerun_token(properties)
     wait_for = properties.get("WaitFor", "NONE")
     if wait_for not in WAIT_TARGETS:
         raise PropertyError("WaitFor", f"got {quote(wait_for)}; allowed: {', '.join(WAIT_TARGETS)}")
@@ -114,6 +107,19 @@ def resource_settings(properties: Mapping[str, Any]) -> ResourceSettings:
             properties, "WaitPollInterval", WAIT_POLL_INTERVAL_RANGE, DEFAULT_WAIT_POLL_INTERVAL
         ),
     )
+
+
+def delete_policy_and_rerun_token(properties: Mapping[str, Any]) -> tuple[str, str | None]:
+    """``DeletePolicy`` (CANCEL by default) and ``RerunToken``; raises PropertyError for bad values."""
+    policy = properties.get("DeletePolicy", DEFAULT_DELETE_POLICY)
+    if policy not in DELETE_POLICIES:
+        raise PropertyError("DeletePolicy", f"got {quote(policy)}; allowed: {', '.join(DELETE_POLICIES)}")
+    token = properties.get("RerunToken")
+    if token is not None and (not isinstance(token, str) or len(token) > RERUN_TOKEN_LIMIT):
+        raise PropertyError(
+            "RerunToken", f"got {quote(token)}; allowed: a string of at most {RERUN_TOKEN_LIMIT} characters"
+        )
+    return policy, token
 
 
 def wait_handle_setting(properties: Mapping[str, Any], wait_for: str) -> str | None:
