@@ -179,3 +179,16 @@ class Stack:
 
 def operations(omics: OmicsStandIn) -> list[str]:
     return [r.operation for r in omics.requests]
+
+
+class Handle:
+    """A WaitCondition handle: a presigned S3 URL, and the signal CloudFormation would read from it."""
+
+    def __init__(self, bucket: ResponseBucket) -> None:
+        self.bucket = bucket
+        self.key = f"handles/{uuid.uuid4()}"
+        self.url = bucket.presigned_response_url(self.key)
+
+    @property
+    def signal(self) -> dict[str, Any] | None:
+        return self.bucket.read_response(self.key)

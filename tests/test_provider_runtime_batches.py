@@ -12,7 +12,6 @@ import os
 import subprocess
 import sys
 import time
-import uuid
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -21,7 +20,7 @@ import aws_cdk as cdk
 import pytest
 from aws_cdk.assertions import Template
 from conftest import REPO_ROOT, handler_environment
-from events import LOGICAL_ID, ROLE_ARN, STACK_ID, LambdaContext, Stack, invoke_handler, operations
+from events import LOGICAL_ID, ROLE_ARN, STACK_ID, Handle, LambdaContext, Stack, invoke_handler, operations
 from support.event_source_mapping import EventSourceMapping
 from support.omics_stand_in import OmicsStandIn
 from support.response_bucket import ResponseBucket
@@ -365,19 +364,6 @@ def without_batch_bookkeeping(body: dict[str, Any]) -> dict[str, Any]:
 
 
 # --- waits
-
-
-class Handle:
-    """A WaitCondition handle: a presigned S3 URL, and the signal CloudFormation would read from it."""
-
-    def __init__(self, bucket: ResponseBucket) -> None:
-        self.bucket = bucket
-        self.key = f"handles/{uuid.uuid4()}"
-        self.url = bucket.presigned_response_url(self.key)
-
-    @property
-    def signal(self) -> dict[str, Any] | None:
-        return self.bucket.read_response(self.key)
 
 
 def waiting(handle: Handle, target: str, **extra: Any) -> dict[str, Any]:

@@ -10,31 +10,17 @@ from __future__ import annotations
 
 import json
 import time
-import uuid
 from types import ModuleType
 from typing import Any
 
 import pytest
-from events import MINIMAL_PROPERTIES, STACK_ID, Stack, invoke_handler, operations
+from events import MINIMAL_PROPERTIES, STACK_ID, Handle, Stack, invoke_handler, operations
 from support.event_source_mapping import EventSourceMapping
 from support.lambda_stand_in import LambdaStandIn
 from support.omics_stand_in import OmicsStandIn
 from support.response_bucket import ResponseBucket
 
 WAIT_TAG = "cdk-omics-run:wait"
-
-
-class Handle:
-    """A WaitCondition handle: a presigned S3 URL, and the signal CloudFormation would read from it."""
-
-    def __init__(self, bucket: ResponseBucket) -> None:
-        self.bucket = bucket
-        self.key = f"handles/{uuid.uuid4()}"
-        self.url = bucket.presigned_response_url(self.key)
-
-    @property
-    def signal(self) -> dict[str, Any] | None:
-        return self.bucket.read_response(self.key)
 
 
 @pytest.fixture

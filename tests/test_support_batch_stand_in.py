@@ -4,14 +4,11 @@ DeleteBatch, ListBatch) and ListRuns, exercised over real HTTP with boto3."""
 
 from __future__ import annotations
 
-import http.client
-import json
 import re
 import uuid
 from collections.abc import Callable, Iterator
 from datetime import datetime
 from typing import Any
-from urllib.parse import urlsplit
 
 import boto3
 import botocore.loaders
@@ -41,6 +38,7 @@ from support.omics_stand_in import (
     SUBMISSION_SUMMARY_MEMBERS,
     OmicsStandIn,
 )
+from support.raw_http import raw_request, service_error
 
 ROLE_ARN = "arn:aws:iam::123456789012:role/omics-run"
 OUTPUT_URI = "s3://results-bucket/runs/"
@@ -158,27 +156,6 @@ def _body(response: dict) -> dict:
     return {k: v for k, v in response.items() if k != "ResponseMetadata"}
 
 
-def _assert_error(excinfo: pytest.ExceptionInfo, code: str, status: int) -> str:
-    """The exact error code and HTTP status botocore parsed; returns the message."""
-    response = excinfo.value.response
-    assert (response["Error"]["Code"], response["ResponseMetadata"]["HTTPStatusCode"]) == (code, status)
-    return response["Error"]["Message"]
-
-
-def _raw(stand_in: OmicsStandIn, method: str, path: str, body: dict | None = None) -> tuple[int, dict[str, str], dict]:
-    parts = urlsplit(stand_in.endpoint_url)
-    connection = http.client.HTTPConnection(parts.netloc, timeout=5)
-    try:
-        payload = json.dumps(body) if body is not None else None
-        connection.request(method, path, body=payload, headers={"content-type": "application/json"})
-        response = connection.getresponse()
-        data = response.read()
-        headers = {k.lower(): v for k, v in response.getheaders()}
-        return response.status, headers, json.loads(data) if data else {}
-    finally:
-        connection.close()
-
-
 def _text(documentation: str) -> str:
     """Model documentation without its HTML tags, whitespace collapsed."""
     return " ".join(re.sub(r"<[^>]+>", "", documentation).split())
@@ -285,7 +262,7 @@ def test_each_new_operation_routes_by_the_model_and_takes_injected_faults(
     omics_env.fail_next(operation, "ThrottlingException")  # status from the model: 429
     with pytest.raises(client.exceptions.ThrottlingException) as excinfo:
         _CALLS[operation](client, batch_id)
-    assert "Injected ThrottlingException" in _assert_error(excinfo, "ThrottlingException", 429)
+    assert "Injected ThrottlingException" in service_error(excinfo, "ThrottlingException", 429)
 
     response = _CALLS[operation](client, batch_id)  # the queue is empty again
     method, uri, code = EXPECTED_HTTP[operation]
@@ -301,11 +278,11 @@ def test_routes_that_look_alike_stay_apart(client: Any, omics_env: OmicsStandIn)
     assert [item["id"] for item in client.list_runs()["items"]] == [started["id"]]
     # GET /runBatch/cancel is a GetBatch of a batch called "cancel" (a 404);
     # POST /runBatch/{id} and GET /runBatch/{id}/cancel are no route at all.
-    status, headers, _ = _raw(omics_env, "GET", "/runBatch/cancel")
+    status, headers, _ = raw_request(omics_env, "GET", "/runBatch/cancel")
     assert (status, headers["x-amzn-errortype"]) == (404, "ResourceNotFoundException")
     assert omics_env.requests[-1].operation == "GetBatch"
     for method, path in (("POST", "/runBatch/5000001"), ("GET", "/runBatch/5000001/cancel"), ("PUT", "/runBatch")):
-        status, headers, _ = _raw(omics_env, method, path, {})
+        status, headers, _ = raw_request(omics_env, method, path, {})
         assert (status, headers["x-amzn-errortype"]) == (404, "UnknownOperationException"), (method, path)
 
 
@@ -395,14 +372,14 @@ def test_start_run_batch_refuses_what_the_model_and_docs_refuse(
     members = {"defaultRunSetting": _default_setting(), "batchRunSettings": _inline("s1"), **request_members}
     with pytest.raises(lax.exceptions.ValidationException) as excinfo:
         lax.start_run_batch(**{k: v for k, v in members.items() if v is not None})
-    assert message in _assert_error(excinfo, "ValidationException", 400)
+    assert message in service_error(excinfo, "ValidationException", 400)
     assert omics_env.batches == {}
 
 
 def test_start_run_batch_request_id_is_required_on_the_wire(omics: OmicsStandIn) -> None:
     # botocore fills in requestId itself (idempotency token), so drop it raw.
     body = {"defaultRunSetting": _default_setting(), "batchRunSettings": _inline("s1")}
-    status, headers, response = _raw(omics, "POST", "/runBatch", body)
+    status, headers, response = raw_request(omics, "POST", "/runBatch", body)
     assert (status, headers["x-amzn-errortype"]) == (400, "ValidationException")
     assert "'requestId' failed to satisfy constraint: Member must not be null" in response["message"]
 
@@ -590,7 +567,7 @@ def test_list_runs_in_batch_filters_and_pages(client: Any, omics_env: OmicsStand
 
     with pytest.raises(client.exceptions.ValidationException) as excinfo:
         client.list_runs_in_batch(batchId=batch_id, submissionStatus="SUCCESS", runSettingId="s1")
-    assert "Only one filter per call is supported" in _assert_error(excinfo, "ValidationException", 400)
+    assert "Only one filter per call is supported" in service_error(excinfo, "ValidationException", 400)
     with pytest.raises(client.exceptions.ValidationException):
         client.list_runs_in_batch(batchId=batch_id, submissionStatus="DONE")
 
@@ -639,7 +616,7 @@ def test_batch_operations_allowed_and_refused_per_status(status: str, client: An
         else:
             with pytest.raises(client.exceptions.ConflictException) as excinfo:
                 call(batch_id)
-            message = _assert_error(excinfo, "ConflictException", 409)
+            message = service_error(excinfo, "ConflictException", 409)
             assert f"in status {status}" in message, operation
             assert omics_env.batches[batch_id]["status"] == status
 
@@ -764,7 +741,7 @@ def test_delete_batch_forgets_the_batch_but_not_its_runs(client: Any, omics_env:
     for operation, call in gone.items():
         with pytest.raises(client.exceptions.ResourceNotFoundException) as excinfo:
             call()
-        assert f"{batch_id} not found" in _assert_error(excinfo, "ResourceNotFoundException", 404), operation
+        assert f"{batch_id} not found" in service_error(excinfo, "ResourceNotFoundException", 404), operation
 
 
 # ---------------------------------------------------------- tags and IAM
@@ -781,7 +758,7 @@ def test_tags_on_batch_arns(client: Any, omics_env: OmicsStandIn) -> None:
 
     with pytest.raises(client.exceptions.ValidationException) as excinfo:
         client.tag_resource(resourceArn=arn, tags={f"k{i}": "v" for i in range(MAX_TAGS_PER_RUN)})
-    assert "a batch can have at most 50 tags (this request would leave 51)" in _assert_error(
+    assert "a batch can have at most 50 tags (this request would leave 51)" in service_error(
         excinfo, "ValidationException", 400
     )
     with pytest.raises(client.exceptions.ValidationException):
@@ -810,7 +787,7 @@ def test_enforce_stack_tag_guards_batches(client: Any, omics_env: OmicsStandIn) 
     for operation, call in denied.items():
         with pytest.raises(client.exceptions.AccessDeniedException) as excinfo:
             call(other)
-        assert _assert_error(excinfo, "AccessDeniedException", 403) == (
+        assert service_error(excinfo, "AccessDeniedException", 403) == (
             f"User: {omics_env.caller_arn} is not authorized to perform: omics:{operation} on resource: "
             f"{BATCH_ARN_PREFIX}{other} because no identity-based policy allows the omics:{operation} action"
         )
@@ -827,7 +804,7 @@ def test_enforce_stack_tag_guards_batches(client: Any, omics_env: OmicsStandIn) 
     # StartRunBatch: aws:RequestTag on the request's (batch) tags.
     with pytest.raises(client.exceptions.AccessDeniedException) as excinfo:
         _start_batch(client, default=_default_setting(runTags={STACK_TAG_KEY: STACK}))
-    assert f"omics:StartRunBatch on resource: {BATCH_ARN_PREFIX}*" in _assert_error(
+    assert f"omics:StartRunBatch on resource: {BATCH_ARN_PREFIX}*" in service_error(
         excinfo, "AccessDeniedException", 403
     )
     assert _start_batch(client, tags={STACK_TAG_KEY: STACK})["status"] == "CREATING"
@@ -836,7 +813,7 @@ def test_enforce_stack_tag_guards_batches(client: Any, omics_env: OmicsStandIn) 
     with pytest.raises(client.exceptions.AccessDeniedException) as excinfo:
         client.delete_run_batch(batchId=mine)
     run_arn = omics_env.batches[mine]["_entries"][0]["runArn"]
-    assert f"omics:DeleteRunBatch on resource: {run_arn} " in _assert_error(excinfo, "AccessDeniedException", 403)
+    assert f"omics:DeleteRunBatch on resource: {run_arn} " in service_error(excinfo, "AccessDeniedException", 403)
     assert omics_env.batches[mine]["status"] == "CANCELLED"
     for entry in omics_env.batches[mine]["_entries"]:
         omics_env.runs[entry["runId"]]["tags"][STACK_TAG_KEY] = STACK
@@ -897,7 +874,7 @@ def test_list_batch_takes_one_filter(client: Any, omics_env: OmicsStandIn) -> No
     assert [item["id"] for item in client.list_batch(runGroupId="77")["items"]] == [first]
     with pytest.raises(client.exceptions.ValidationException) as excinfo:
         client.list_batch(status="CREATING", name="one")
-    assert "Only one filter per call is supported" in _assert_error(excinfo, "ValidationException", 400)
+    assert "Only one filter per call is supported" in service_error(excinfo, "ValidationException", 400)
     page = client.list_batch(maxItems=1)
     assert [item["id"] for item in client.list_batch(startingToken=page["nextToken"])["items"]] == [second]
 

@@ -37,6 +37,7 @@ from support.omics_stand_in import (
     OmicsStandIn,
     RecordedRequest,
 )
+from support.raw_http import raw_request, service_error
 from support.response_bucket import ResponseBucket
 
 ROLE_ARN = "arn:aws:iam::123456789012:role/omics-run"
@@ -381,7 +382,7 @@ def test_start_run_validates_required_members(omics_env: OmicsStandIn) -> None:
     assert omics_env.start_run_bodies()[0]["requestId"]
 
     # requestId can only go missing on the raw wire.
-    status, headers, body = _raw(omics_env, "POST", "/run", {"roleArn": ROLE_ARN, "outputUri": OUTPUT_URI})
+    status, headers, body = raw_request(omics_env, "POST", "/run", {"roleArn": ROLE_ARN, "outputUri": OUTPUT_URI})
     assert status == 400
     assert headers["x-amzn-errortype"] == "ValidationException"
     assert "requestId" in body["message"]
@@ -391,16 +392,6 @@ def test_start_run_validates_required_members(omics_env: OmicsStandIn) -> None:
 def _lax_client() -> Any:
     """A client without botocore's own parameter checks, so the server decides."""
     return _omics_client(Config(parameter_validation=False, retries={"total_max_attempts": 1}))
-
-
-def _assert_error(excinfo: pytest.ExceptionInfo, code: str, status: int) -> str:
-    """The exact error code and HTTP status botocore parsed; returns the message."""
-    response = excinfo.value.response
-    assert (response["Error"]["Code"], response["ResponseMetadata"]["HTTPStatusCode"]) == (
-        code,
-        status,
-    )
-    return response["Error"]["Message"]
 
 
 def _seed_source_run(omics: OmicsStandIn, **overrides: Any) -> dict:
@@ -441,7 +432,7 @@ def test_start_run_needs_workflow_id_or_run_id(omics_env: OmicsStandIn) -> None:
     lax = _lax_client()
     with pytest.raises(lax.exceptions.ValidationException) as excinfo:
         lax.start_run(roleArn=ROLE_ARN, outputUri=OUTPUT_URI, requestId="neither")
-    assert "workflowId" in _assert_error(excinfo, "ValidationException", 400)
+    assert "workflowId" in service_error(excinfo, "ValidationException", 400)
     assert omics_env.runs == {}
 
 
@@ -449,7 +440,7 @@ def test_start_run_refuses_run_id_with_workflow_id_or_owner(client: Any, omics_e
     source = _seed_source_run(omics_env)
     with pytest.raises(client.exceptions.ValidationException) as excinfo:
         _start(client, runId=source["id"])  # _start sends workflowId too
-    message = _assert_error(excinfo, "ValidationException", 400)
+    message = service_error(excinfo, "ValidationException", 400)
     assert message == "Specify either workflowId or runId, not both"
 
     with pytest.raises(client.exceptions.ValidationException) as excinfo:
@@ -460,12 +451,12 @@ def test_start_run_refuses_run_id_with_workflow_id_or_owner(client: Any, omics_e
             outputUri=OUTPUT_URI,
             requestId="with-owner",
         )
-    assert "workflowOwnerId" in _assert_error(excinfo, "ValidationException", 400)
+    assert "workflowOwnerId" in service_error(excinfo, "ValidationException", 400)
 
     # Documented for StartRun: parameters and parametersUri exclude each other.
     with pytest.raises(client.exceptions.ValidationException) as excinfo:
         _start(client, parameters={"a": 1}, parametersUri="s3://bucket/params.json")
-    assert "parametersUri" in _assert_error(excinfo, "ValidationException", 400)
+    assert "parametersUri" in service_error(excinfo, "ValidationException", 400)
     assert list(omics_env.runs) == [source["id"]]
 
 
@@ -476,10 +467,10 @@ def test_duplicate_still_needs_role_arn_and_output_uri(omics_env: OmicsStandIn) 
     lax = _lax_client()
     with pytest.raises(lax.exceptions.ValidationException) as excinfo:
         lax.start_run(runId=source["id"], outputUri=OUTPUT_URI, requestId="no-role")
-    assert "'roleArn'" in _assert_error(excinfo, "ValidationException", 400)
+    assert "'roleArn'" in service_error(excinfo, "ValidationException", 400)
     with pytest.raises(lax.exceptions.ValidationException) as excinfo:
         lax.start_run(runId=source["id"], roleArn=ROLE_ARN, requestId="no-output")
-    assert "'outputUri'" in _assert_error(excinfo, "ValidationException", 400)
+    assert "'outputUri'" in service_error(excinfo, "ValidationException", 400)
 
 
 def test_start_run_with_run_id_copies_the_source_run(client: Any, omics_env: OmicsStandIn) -> None:
@@ -546,14 +537,14 @@ def test_duplicate_copies_neither_member_of_an_exclusive_pair(client: Any, omics
 def test_duplicate_of_a_missing_run_is_404(client: Any, omics_env: OmicsStandIn) -> None:
     with pytest.raises(client.exceptions.ResourceNotFoundException) as excinfo:
         client.start_run(runId="4242424", roleArn=ROLE_ARN, outputUri=OUTPUT_URI)
-    assert _assert_error(excinfo, "ResourceNotFoundException", 404) == "Run 4242424 not found"
+    assert service_error(excinfo, "ResourceNotFoundException", 404) == "Run 4242424 not found"
 
     # A deleted run cannot be duplicated either.
     gone = _seed_source_run(omics_env)
     client.delete_run(id=gone["id"])
     with pytest.raises(client.exceptions.ResourceNotFoundException) as excinfo:
         client.start_run(runId=gone["id"], roleArn=ROLE_ARN, outputUri=OUTPUT_URI)
-    _assert_error(excinfo, "ResourceNotFoundException", 404)
+    service_error(excinfo, "ResourceNotFoundException", 404)
     assert omics_env.runs == {}
 
 
@@ -561,7 +552,7 @@ def test_duplicate_of_a_ready2run_run_needs_workflow_type(client: Any, omics_env
     source = _seed_source_run(omics_env, workflowType="READY2RUN", workflowId="9500001", storageCapacity=None)
     with pytest.raises(client.exceptions.ResourceNotFoundException) as excinfo:
         client.start_run(runId=source["id"], roleArn=ROLE_ARN, outputUri=OUTPUT_URI)
-    assert _assert_error(excinfo, "ResourceNotFoundException", 404) == "Workflow 9500001 not found"
+    assert service_error(excinfo, "ResourceNotFoundException", 404) == "Workflow 9500001 not found"
     with pytest.raises(client.exceptions.ResourceNotFoundException):
         client.start_run(runId=source["id"], workflowType="PRIVATE", roleArn=ROLE_ARN, outputUri=OUTPUT_URI)
 
@@ -602,13 +593,13 @@ def test_start_run_tag_limits(client: Any, omics_env: OmicsStandIn) -> None:
     for tags in refused:
         with pytest.raises(client.exceptions.ValidationException) as excinfo:
             _start(client, tags=tags)
-        _assert_error(excinfo, "ValidationException", 400)
+        service_error(excinfo, "ValidationException", 400)
     # An empty key never leaves botocore (it checks the model's min length),
     # so the server's own check is shown without that validation.
     lax = _lax_client()
     with pytest.raises(lax.exceptions.ValidationException) as excinfo:
         _start(lax, tags={"": "v"})
-    _assert_error(excinfo, "ValidationException", 400)
+    service_error(excinfo, "ValidationException", 400)
     assert len(omics_env.runs) == 2
 
 
@@ -620,21 +611,21 @@ def test_tag_resource_limits_count_the_merged_tags(client: Any, omics_env: Omics
 
     with pytest.raises(client.exceptions.ValidationException) as excinfo:
         client.tag_resource(resourceArn=arn, tags={"one-too-many": "x"})
-    _assert_error(excinfo, "ValidationException", 400)
+    service_error(excinfo, "ValidationException", 400)
     for tags in ({"aws:reserved": "x"}, {"k" * 129: "x"}, {"key-01": "v" * 257}):
         with pytest.raises(client.exceptions.ValidationException) as excinfo:
             client.tag_resource(resourceArn=arn, tags=tags)
-        _assert_error(excinfo, "ValidationException", 400)
+        service_error(excinfo, "ValidationException", 400)
     tags = client.list_tags_for_resource(resourceArn=arn)["tags"]
     assert len(tags) == MAX_TAGS_PER_RUN and tags["key-00"] == "changed"
 
     # Untagging: reserved keys cannot be removed, and at most 50 keys a call.
     with pytest.raises(client.exceptions.ValidationException) as excinfo:
         client.untag_resource(resourceArn=arn, tagKeys=["aws:reserved"])
-    _assert_error(excinfo, "ValidationException", 400)
+    service_error(excinfo, "ValidationException", 400)
     with pytest.raises(client.exceptions.ValidationException) as excinfo:
         client.untag_resource(resourceArn=arn, tagKeys=[f"k{n}" for n in range(51)])
-    _assert_error(excinfo, "ValidationException", 400)
+    service_error(excinfo, "ValidationException", 400)
     client.untag_resource(resourceArn=arn, tagKeys=["one-more"])
     client.tag_resource(resourceArn=arn, tags={"room-again": "x"})
 
@@ -690,10 +681,10 @@ def test_fail_next_works_for_every_operation(operation: str, client: Any, omics_
     omics_env.fail_next(operation, "AccessDeniedException", message="nope")
     with pytest.raises(client.exceptions.ConflictException) as excinfo:
         _CALLS[operation](client, run)
-    assert "Injected ConflictException" in _assert_error(excinfo, "ConflictException", 409)
+    assert "Injected ConflictException" in service_error(excinfo, "ConflictException", 409)
     with pytest.raises(client.exceptions.AccessDeniedException) as excinfo:
         _CALLS[operation](client, run)
-    assert _assert_error(excinfo, "AccessDeniedException", 403) == "nope"
+    assert service_error(excinfo, "AccessDeniedException", 403) == "nope"
     _CALLS[operation](client, run)  # the queue is empty again
     assert len(omics_env.requests_for(operation)) == 3
 
@@ -729,7 +720,7 @@ def test_enforce_stack_tag_denies_other_stacks_runs(client: Any, omics_env: Omic
         for operation, call in denied_calls.items():
             with pytest.raises(client.exceptions.AccessDeniedException) as excinfo:
                 call(run)
-            message = _assert_error(excinfo, "AccessDeniedException", 403)
+            message = service_error(excinfo, "AccessDeniedException", 403)
             assert message == (
                 f"User: {omics_env.caller_arn} is not authorized to perform: "
                 f"omics:{operation} on resource: {run['arn']} because no "
@@ -753,7 +744,7 @@ def test_enforce_stack_tag_denies_other_stacks_runs(client: Any, omics_env: Omic
     # StartRun: the request's tags must carry the stack tag (aws:RequestTag).
     with pytest.raises(client.exceptions.AccessDeniedException) as excinfo:
         _start(client, tags={STACK_TAG_KEY: "someone-else"})
-    message = _assert_error(excinfo, "AccessDeniedException", 403)
+    message = service_error(excinfo, "AccessDeniedException", 403)
     assert "omics:StartRun on resource: arn:aws:omics:us-east-1:123456789012:run/*" in message
     with pytest.raises(client.exceptions.AccessDeniedException):
         _start(client)
@@ -798,22 +789,8 @@ def test_reset_clears_stack_tag_enforcement(client: Any, omics_env: OmicsStandIn
     assert client.get_run(id="1000001")["status"] == "PENDING"
 
 
-def _raw(stand_in: OmicsStandIn, method: str, path: str, body: dict | None = None) -> tuple[int, dict[str, str], dict]:
-    parts = urlsplit(stand_in.endpoint_url)
-    connection = http.client.HTTPConnection(parts.netloc, timeout=5)
-    try:
-        payload = json.dumps(body) if body is not None else None
-        connection.request(method, path, body=payload, headers={"content-type": "application/json"})
-        response = connection.getresponse()
-        data = response.read()
-        headers = {k.lower(): v for k, v in response.getheaders()}
-        return response.status, headers, json.loads(data) if data else {}
-    finally:
-        connection.close()
-
-
 def test_unknown_route_is_a_clear_404(omics: OmicsStandIn) -> None:
-    status, headers, body = _raw(omics, "GET", "/workflow/1")
+    status, headers, body = raw_request(omics, "GET", "/workflow/1")
     assert status == 404
     assert headers["x-amzn-errortype"] == "UnknownOperationException"
     assert "no route for GET /workflow/1" in body["message"]

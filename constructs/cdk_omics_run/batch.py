@@ -36,6 +36,7 @@ from cdk_omics_run.enums import (
 )
 from cdk_omics_run.managed_role import ManagedPolicyRole
 from cdk_omics_run.provider import OmicsRunProvider
+from cdk_omics_run.resource_attributes import ResourceAttributes
 from cdk_omics_run.run import DEFAULT_WAIT_TIMEOUT, Document, _MergedTags, _read_request, _unknown_names
 from cdk_omics_run.run import start_run_resource_arns as start_resource_arns
 from cdk_omics_run.run_role import collapsed_inputs, generated_run_role, is_literal_s3_uri
@@ -58,7 +59,7 @@ BATCH_SETTING_ARGUMENTS = ("rerun_token", "delete_policy", "wait_for", "wait_tim
 
 
 @jsii.implements(ITaggable)
-class OmicsRunBatch(Construct):
+class OmicsRunBatch(ResourceAttributes, Construct):
     """Starts a cohort of AWS HealthOmics runs with one StartRunBatch when the stack deploys.
 
     The keyword arguments from ``workflow_id`` to ``requester_pays_enabled``
@@ -214,38 +215,9 @@ class OmicsRunBatch(Construct):
         return self._tags
 
     @property
-    def resource(self) -> CustomResource:
-        """The underlying ``Custom::OmicsRunBatch`` resource."""
-        return self._resource
-
-    @property
-    def attr_arn(self) -> str:
-        """The batch's ARN."""
-        return self._attributes.get_att_string("Arn")
-
-    @property
-    def attr_id(self) -> str:
-        """The batch's ID, which is also the resource's physical ID."""
-        return self._attributes.get_att_string("Id")
-
-    @property
-    def attr_uuid(self) -> str:
-        """The batch's universally unique identifier."""
-        return self._attributes.get_att_string("Uuid")
-
-    @property
-    def attr_status(self) -> str:
-        """The batch's status when the resource last answered CloudFormation."""
-        return self._attributes.get_att_string("Status")
-
-    @property
     def attr_total_runs(self) -> str:
         """How many runs the batch holds."""
         return self._attributes.get_att_string("TotalRuns")
-
-    @property
-    def _attributes(self) -> CustomResource:
-        return self.wait.result if self.wait is not None else self._resource
 
     @classmethod
     def from_sample_sheet(

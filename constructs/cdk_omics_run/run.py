@@ -50,6 +50,7 @@ from cdk_omics_run.enums import (
 )
 from cdk_omics_run.managed_role import ManagedPolicyRole
 from cdk_omics_run.provider import OmicsRunProvider
+from cdk_omics_run.resource_attributes import ResourceAttributes
 from cdk_omics_run.run_role import generated_run_role, grant_prefix_read, is_literal_s3_uri, s3_prefix_of
 from cdk_omics_run.tokens import is_token
 from cdk_omics_run.wait import RunWait
@@ -110,7 +111,7 @@ class OmicsRunArguments(TypedDict, total=False):
 
 
 @jsii.implements(ITaggable)
-class OmicsRun(Construct):
+class OmicsRun(ResourceAttributes, Construct):
     """Starts an AWS HealthOmics workflow run when the stack deploys.
 
     Every keyword argument but the last five is a StartRun request member in
@@ -343,40 +344,9 @@ class OmicsRun(Construct):
             )
 
     @property
-    def attr_arn(self) -> str:
-        """The run's ARN."""
-        return self._attributes.get_att_string("Arn")
-
-    @property
-    def attr_id(self) -> str:
-        """The run's ID, which is also the resource's physical ID."""
-        return self._attributes.get_att_string("Id")
-
-    @property
-    def attr_uuid(self) -> str:
-        """The run's universally unique identifier."""
-        return self._attributes.get_att_string("Uuid")
-
-    @property
     def attr_run_output_uri(self) -> str:
         """Where the run writes its outputs."""
         return self._attributes.get_att_string("RunOutputUri")
-
-    @property
-    def attr_status(self) -> str:
-        """The run's status when the resource last answered CloudFormation."""
-        return self._attributes.get_att_string("Status")
-
-    @property
-    def resource(self) -> CustomResource:
-        """The underlying ``Custom::OmicsRun`` resource."""
-        return self._resource
-
-    @property
-    def _attributes(self) -> CustomResource:
-        # A waiting run's attributes come from the resource read after its WaitCondition,
-        # so whatever uses them starts only once the wait has succeeded.
-        return self.wait.result if self.wait is not None else self._resource
 
     def on_status_change(
         self,
