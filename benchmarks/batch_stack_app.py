@@ -9,11 +9,9 @@
 ``batch-sheet``: one ``OmicsRunBatch.from_sample_sheet`` reading a CSV written
 by :func:`write_sample_sheet` (not timed: it is written before the app runs).
 ``per-sample``: one ``OmicsRun`` per sample. Every approach starts the same
-workflow with the same output URI, each sample with its own ``input_cram``;
-``batch-runs`` and ``per-sample`` also pass the shared ``reference`` parameter.
-``batch-sheet`` cannot: ``from_sample_sheet``'s own ``parameters`` (the column
-mapping) takes the name of the batch's default ``parameters``. No ``role_arn``,
-so run roles are generated.
+workflow with the same output URI, each sample with its own ``input_cram``
+and the shared ``reference`` parameter (the sheet's batch through
+``default_parameters``). No ``role_arn``, so run roles are generated.
 
 The app prints one JSON line on stdout: seconds spent importing the library,
 building the constructs and in ``app.synth()``.
@@ -80,6 +78,7 @@ def add_batch_from_sheet(stack: Any, sheet: Path) -> None:
         sheet,
         run_setting_id="sample_id",
         parameters={"input_cram": "cram_uri"},
+        default_parameters={"reference": REFERENCE},
         workflow_id=WORKFLOW_ID,
         output_uri=OUTPUT_URI,
     )
