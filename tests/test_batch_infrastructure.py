@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import csv
+import inspect
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -355,3 +357,28 @@ def test_a_stack_with_a_large_waiting_batch_passes_cdk_nag_and_cfn_lint(tmp_path
     nag(app)
 
     assert cfn_lint(tmp_path / "Cohort.template.json") == (0, "")
+
+
+def test_help_documents_every_argument_of_the_batch() -> None:
+    documented = dict(re.findall(r"^:param (\w+): (.+)", OmicsRunBatch.__doc__ or "", re.MULTILINE))
+
+    arguments = list(inspect.signature(OmicsRunBatch).parameters)
+    assert arguments[:3] == ["scope", "id", "runs"]
+    assert [name for name in arguments if not documented.get(name)] == []
+
+
+def test_on_status_change_follows_the_batchs_runbatch_status_change_events() -> None:
+    stack = cdk.Stack(new_app(), "Stack")
+    batch = OmicsRunBatch(stack, "Cohort", **REQUIRED, runs=[RunSetting("A")])
+
+    batch.on_status_change("OnProcessed", statuses=["PROCESSED", "FAILED"])
+
+    [rule] = Template.from_stack(stack).find_resources("AWS::Events::Rule").values()
+    assert rule["Properties"]["EventPattern"] == {
+        "source": ["aws.omics"],
+        "detail-type": ["RunBatch Status Change"],
+        "detail": {
+            "batchId": [{"Fn::GetAtt": [stack.get_logical_id(batch.resource.node.default_child), "Id"]}],
+            "status": ["PROCESSED", "FAILED"],
+        },
+    }

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import json
 import warnings
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import jsii
 from aws_cdk import Annotations, CustomResource, Duration, ITaggable, Lazy, Stack, TagManager, TagType
+from aws_cdk import aws_events as events
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_omics as omics
 from aws_cdk import aws_s3_assets as s3_assets
@@ -22,7 +23,7 @@ from cdk_omics_run.arguments import (
     resource_properties,
     resource_settings,
 )
-from cdk_omics_run.documentation import show_init_signature
+from cdk_omics_run.documentation import BATCH_ARGUMENTS, show_init_signature, with_argument_fields
 from cdk_omics_run.enums import (
     BatchWaitFor,
     CacheBehavior,
@@ -219,6 +220,42 @@ class OmicsRunBatch(ResourceAttributes, Construct):
         """How many runs the batch holds."""
         return self._attributes.get_att_string("TotalRuns")
 
+    def on_status_change(
+        self,
+        id: str,
+        *,
+        target: events.IRuleTarget | None = None,
+        statuses: Sequence[str] | None = None,
+        description: str | None = None,
+    ) -> events.Rule:
+        """An EventBridge rule on this batch's HealthOmics ``RunBatch Status Change`` events.
+
+        The way to follow a cohort beyond the 12 hours a stack can wait
+        (HealthOmics user guide, "Batch runs in HealthOmics": source
+        ``aws.omics``; ``detail`` has ``batchId``, ``status`` and the run counts)
+        as the batch moves through PENDING, SUBMITTING, INPROGRESS, then
+        PROCESSED, FAILED or CANCELLED. The rule follows the batch resource
+        itself, never its wait.
+
+        Example::
+
+            cohort.on_status_change("OnProcessed", target=targets.SfnStateMachine(report), statuses=["PROCESSED"])
+        """
+        detail: dict[str, Any] = {"batchId": [self._resource.get_att_string("Id")]}
+        if statuses is not None:
+            detail["status"] = list(statuses)
+        rule = events.Rule(
+            self,
+            id,
+            description=description or f"HealthOmics status changes of the batch of {self.node.path}",
+            event_pattern=events.EventPattern(
+                source=["aws.omics"], detail_type=["RunBatch Status Change"], detail=detail
+            ),
+        )
+        if target is not None:
+            rule.add_target(target)
+        return rule
+
     @classmethod
     def from_sample_sheet(
         cls,
@@ -401,6 +438,7 @@ def _literal_document(value: Any) -> Any:
     return json.loads(value) if isinstance(value, str) and not is_token(value) else None
 
 
+OmicsRunBatch.__doc__ = with_argument_fields(OmicsRunBatch.__doc__, OmicsRunBatch.__init__, own=BATCH_ARGUMENTS)
 show_init_signature(OmicsRunBatch)
 
 __all__ = ["RESOURCE_TYPE", "OmicsRunBatch", "RunSetting"]

@@ -85,29 +85,83 @@ OWN_ARGUMENTS: Mapping[str, str] = {
     "wait_poll_interval": "How often the provider looks at the run while it waits, 1 s to 15 minutes (default: 60 s).",
 }
 
+# What differs for OmicsRunBatch: its own arguments, and the batch's sense of the shared ones.
+BATCH_ARGUMENTS: Mapping[str, str] = {
+    **OWN_ARGUMENTS,
+    "runs": (
+        "The runs: ``RunSetting`` objects, or dicts with the same snake_case keys, each with a unique "
+        "``run_setting_id``; 1 to 100,000. Up to 100 go inline into the template; more are written as a JSON "
+        "file shipped as a CDK asset (``settings_asset``) that the run role may read. Give ``runs`` or "
+        "``s3_uri_settings``."
+    ),
+    "s3_uri_settings": (
+        "The ``s3://`` URI of your own JSON array of run settings, instead of ``runs``; the run role must read it."
+    ),
+    "workflow_id": "The workflow every run runs. Also accepts an ``aws_omics.CfnWorkflow``.",
+    "role_arn": (
+        "The run role. Also accepts an ``iam.IRole``. When left out, one is generated (``batch.run_role``) that "
+        "reads the inputs every run's parameters name (their folders, past 20 locations) and writes under the "
+        "output URIs."
+    ),
+    "output_uri": "Where runs write their outputs unless a run sets its own; required without ``role_arn``.",
+    "parameters": (
+        "The parameters every run shares, merged with each run's own (the run's keys win). A dict, a JSON "
+        "object as text, or ``file://path/to/file.json``."
+    ),
+    "run_tags": "Tags of every run, merged with each run's own ``run_tags``. Not the batch's tags: see ``tags``.",
+    "tags": (
+        "The batch's own tags (not its runs'), merged over those ``Tags.of(...)`` adds. Keys starting "
+        "``cdk-omics-run:`` or ``aws:`` are reserved."
+    ),
+    "batch_name": "A name for the batch, 1 to 64 characters.",
+    "output_bucket_owner_id": "The account expected to own the output bucket, unless a run sets its own.",
+    "rerun_token": "Not sent to StartRunBatch: change it to start the batch again with unchanged settings.",
+    "delete_policy": (
+        "What deleting the resource does to its batch; by default CANCEL (CancelRunBatch while the batch allows "
+        "it); CANCEL_AND_DELETE also deletes the runs and the batch's record."
+    ),
+    "wait_for": (
+        "Make what uses the batch (its ``attr_*``) wait until every run was submitted (SUBMITTED) or has "
+        "ended (PROCESSED), through a WaitCondition; by default NONE."
+    ),
+    "wait_timeout": "How long the stack may wait, 1 minute to 12 hours (default: 12 hours).",
+    "wait_poll_interval": "How often the provider looks at the batch while it waits (default: 60 s).",
+    "max_failed_runs": (
+        "How many runs may fail (to start, or by ending FAILED) before the wait fails; 0 by default. The "
+        "Reason gives the counts and the first failed run setting IDs."
+    ),
+}
+
 # The width help() shows the fields in.
 FIELD_WIDTH = 100
 
 
-def argument_documentation(function: Callable[..., Any]) -> dict[str, str]:
+def argument_documentation(
+    function: Callable[..., Any], own: Mapping[str, str] = OWN_ARGUMENTS, notes: Mapping[str, str] = CONSTRUCT_NOTES
+) -> dict[str, str]:
     """Argument name -> its documentation, for every parameter of ``function`` but ``self``.
 
     An argument that is neither a StartRun member botocore documents nor one
-    of ``OWN_ARGUMENTS`` gets an empty text (a test fails on it).
+    of ``own`` gets an empty text (a test fails on it).
     """
     documentation: dict[str, str] = {}
     for name, parameter in _parameters(function).items():
         enum_note = _enum_note(parameter.annotation)
-        texts = [OWN_ARGUMENTS.get(name) or ARGUMENT_DOCS.get(name), enum_note, CONSTRUCT_NOTES.get(name)]
+        texts = [own.get(name) or ARGUMENT_DOCS.get(name), enum_note, None if name in own else notes.get(name)]
         documentation[name] = " ".join(text for text in texts if text)
     return documentation
 
 
-def with_argument_fields(docstring: str | None, function: Callable[..., Any]) -> str:
+def with_argument_fields(
+    docstring: str | None,
+    function: Callable[..., Any],
+    own: Mapping[str, str] = OWN_ARGUMENTS,
+    notes: Mapping[str, str] = CONSTRUCT_NOTES,
+) -> str:
     """``docstring``, dedented, followed by a ``:param name:`` field for every argument of ``function``."""
     fields = [
         textwrap.fill(f":param {name}: {text}", width=FIELD_WIDTH, subsequent_indent="    ", break_on_hyphens=False)
-        for name, text in argument_documentation(function).items()
+        for name, text in argument_documentation(function, own, notes).items()
     ]
     return inspect.cleandoc(docstring or "") + "\n\n" + "\n".join(fields) + "\n"
 
