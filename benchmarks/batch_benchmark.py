@@ -7,8 +7,8 @@
 
 Every case synthesizes ``batch_stack_app.py`` in a fresh process (its own
 interpreter and jsii node process, as ``cdk synth`` runs an app) into a new
-temporary assembly folder, with a new ``TMPDIR`` so that the library's cache
-of written settings files is never reused. Per case: the median wall time of
+temporary assembly folder, with a new ``TMPDIR`` (where the settings file is
+written before CDK stages it). Per case: the median wall time of
 that process (min–max), its CPU time (with its node child), the seconds from
 constructing the ``App`` to the end of ``app.synth()`` measured inside it;
 template bytes; resources; bytes of the settings asset (``asset.<hash>.json``,

@@ -6,6 +6,7 @@ import csv
 import inspect
 import json
 import re
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -382,3 +383,66 @@ def test_on_status_change_follows_the_batchs_runbatch_status_change_events() -> 
             "status": ["PROCESSED", "FAILED"],
         },
     }
+
+
+def test_a_deploy_time_value_in_a_settings_file_is_refused() -> None:
+    stack = cdk.Stack(new_app(), "Stack")
+    runs = [*samples(100), RunSetting("late", parameters={"bucket": cdk.Aws.ACCOUNT_ID})]
+    with pytest.raises(ArgumentError, match=r"Stack/Cohort: argument runs\[100\]: holds a value known only at deploy"):
+        OmicsRunBatch(stack, "Cohort", **REQUIRED, runs=runs)
+
+
+def test_the_settings_file_is_written_aside_and_removed_once_cdk_staged_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(scratch))
+    app = new_app(tmp_path / "out")
+    stack = cdk.Stack(app, "Stack")
+
+    OmicsRunBatch(stack, "Cohort", workflow_id="1234567", output_uri=OUTPUT, runs=samples(101))
+    app.synth()
+
+    assert list(scratch.iterdir()) == []
+    assert len(settings_asset_content(tmp_path / "out", stack)) == 101
+
+
+def test_merged_run_tags_over_the_limit_are_refused_at_synth() -> None:
+    stack = cdk.Stack(new_app(), "Stack")
+    runs = [RunSetting("A", run_tags={f"r{i}": "x" for i in range(20)})]
+    with pytest.raises(ArgumentError, match=r"argument runs\[0\].run_tags: with run_tags, the run would have 50 tags"):
+        OmicsRunBatch(stack, "Cohort", **REQUIRED, run_tags={f"d{i}": "x" for i in range(30)}, runs=runs)
+
+
+def test_total_runs_of_your_own_settings_file_is_known_only_after_a_wait() -> None:
+    stack = cdk.Stack(new_app(), "Stack")
+    batch = OmicsRunBatch(stack, "Cohort", **REQUIRED, s3_uri_settings="s3://bucket/settings.json")
+    waiting = OmicsRunBatch(
+        stack, "Waiting", **REQUIRED, s3_uri_settings="s3://bucket/settings.json", wait_for=BatchWaitFor.SUBMITTED
+    )
+
+    with pytest.raises(ArgumentError, match="attr_total_runs: unknown until HealthOmics reads the s3_uri_settings"):
+        _ = batch.attr_total_runs
+    assert waiting.attr_total_runs
+
+
+def test_the_generated_role_keeps_a_root_object_and_collapses_read_sets_to_their_store() -> None:
+    stack = cdk.Stack(new_app(), "Stack")
+    read_set = "omics://123456789012.storage.us-east-1.amazonaws.com/5555555/readSet/{}/source1"
+    runs = [RunSetting(f"S{i}", parameters={"cram": f"s3://bucket/crams/S{i}.cram", "reads": read_set.format(9000 + i)})
+            for i in range(30)]  # fmt: skip
+    batch = OmicsRunBatch(
+        stack, "Cohort", workflow_id="1234567", output_uri=OUTPUT, parameters={"ref": "s3://bucket/ref.fa"}, runs=runs
+    )
+    assert batch.run_role is not None
+    [policy] = [
+        p for k, p in Template.from_stack(stack).find_resources("AWS::IAM::ManagedPolicy").items() if "RunRole" in k
+    ]
+    statements = {s.get("Sid"): s for s in stack.resolve(policy["Properties"]["PolicyDocument"]["Statement"])}
+
+    reads = [part["Fn::Join"][1][2] for part in statements["ReadDeclaredInputs"]["Resource"]]
+    assert reads == [":s3:::bucket/ref.fa", ":s3:::bucket/crams/*"]
+    assert statements["ReadDeclaredReadSets"]["Resource"]["Fn::Join"][1][-1] == (
+        ":omics:us-east-1:123456789012:sequenceStore/5555555/readSet/*"
+    )

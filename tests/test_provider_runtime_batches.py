@@ -472,3 +472,89 @@ def test_a_refused_start_run_batch_fails_with_its_error_and_the_rollback_delete_
     assert failed["Reason"] == f"CramToBam: StartRunBatch failed: ValidationException: {message}"
     assert failed["PhysicalResourceId"].startswith("not-started-")
     assert omics.batches == {} and omics.requests == []
+
+
+def test_a_refused_delete_run_batch_is_not_waited_for(
+    cohort: Stack, omics: OmicsStandIn, handler_module: ModuleType, response_bucket: ResponseBucket
+) -> None:
+    cohort.create({**PROPERTIES, "DeletePolicy": "CANCEL_AND_DELETE"})
+    submitted(omics, cohort.physical_id, {0: "COMPLETED", 1: "COMPLETED", 2: "COMPLETED"})
+    omics.set_batch_status(cohort.physical_id, "PROCESSED")
+    omics.fail_next("DeleteRunBatch", "AccessDeniedException")
+    omics.reset_requests()
+
+    invocation = invoke_handler(
+        handler_module, response_bucket, "Delete", cohort.properties, physical_id=cohort.physical_id,
+        resource_type=BATCH,
+    )  # fmt: skip
+
+    assert invocation.response["Status"] == "SUCCESS" and invocation.seconds < 2
+    assert operations(omics) == ["GetBatch", "TagResource", "DeleteRunBatch"]
+    assert omics.batches[cohort.physical_id]["status"] == "PROCESSED"
+
+
+def test_a_get_batch_that_fails_while_delete_follows_the_batch_is_polled_again(
+    cohort: Stack, omics: OmicsStandIn
+) -> None:
+    cohort.create({**PROPERTIES, "DeletePolicy": "CANCEL_AND_DELETE"})
+    submitted(omics, cohort.physical_id)
+    omics.reset_requests()
+
+    omics.fail_next("GetBatch", "ThrottlingException", times=1)  # the first GetBatch: Delete's own read
+    omics.fail_next("GetBatch", "InternalServerException", times=1)  # the first poll after the cancel
+    cohort.delete()
+
+    assert cohort.physical_id not in omics.batches  # cancelled, runs deleted, record deleted
+    assert operations(omics).count("DeleteBatch") == 1
+
+
+def test_a_batch_still_creating_at_deletes_deadline_is_reported_not_cancelled(
+    cohort: Stack, omics: OmicsStandIn, handler_module: ModuleType, response_bucket: ResponseBucket
+) -> None:
+    cohort.create(PROPERTIES)  # the stand-in keeps it CREATING
+    omics.reset_requests()
+
+    invocation = invoke_handler(
+        handler_module, response_bucket, "Delete", cohort.properties, physical_id=cohort.physical_id,
+        resource_type=BATCH, context=LambdaContext(timeout_seconds=12),
+    )  # fmt: skip
+
+    assert invocation.response["Status"] == "SUCCESS" and invocation.seconds < 5
+    assert "CancelRunBatch" not in operations(omics)
+    assert omics.batches[cohort.physical_id]["tags"]["cdk-omics-run:retired"] == "true"
+
+
+def test_another_propertys_bad_value_never_changes_the_delete_policy(cohort: Stack, omics: OmicsStandIn) -> None:
+    cohort.create({**PROPERTIES, "DeletePolicy": "LEAVE"})
+    omics.set_batch_status(cohort.physical_id, "INPROGRESS")
+
+    cohort.delete(properties={**PROPERTIES, "DeletePolicy": "LEAVE", "WaitTimeout": "forever"})
+
+    assert omics.batches[cohort.physical_id]["status"] == "INPROGRESS"
+
+
+def test_renaming_the_batch_keeps_it(cohort: Stack, omics: OmicsStandIn) -> None:
+    cohort.create({**PROPERTIES, "BatchName": "cohort-a"})
+    batch_id = cohort.physical_id
+
+    answer = cohort.update({**PROPERTIES, "BatchName": "cohort-b"})
+
+    assert answer["PhysicalResourceId"] == batch_id and len(omics.batches) == 1
+
+
+def test_merged_run_tags_over_the_limit_are_refused_before_any_call(
+    handler_module: ModuleType, response_bucket: ResponseBucket, omics: OmicsStandIn
+) -> None:
+    default_tags = {f"d{i}": "x" for i in range(30)}
+    run_tags = {f"r{i}": "x" for i in range(20)}
+    properties = {**PROPERTIES, "RunTags": default_tags, "InlineSettings": [{"RunSettingId": "A", "RunTags": run_tags}]}
+
+    answer = invoke_handler(
+        handler_module, response_bucket, "Create", properties, expected_status="FAILED", resource_type=BATCH
+    ).response
+
+    assert answer["Reason"] == (
+        "CramToBam property InlineSettings[0].RunTags: with RunTags, the run would have 50 tags; allowed: at most "
+        "49 (HealthOmics merges them, and one of a run's 50 is the provider's)"
+    )
+    assert omics.requests == []

@@ -22,7 +22,7 @@ from constructs import Construct
 
 from cdk_omics_run.enums import DeletePolicy, WaitFor
 from cdk_omics_run.handler_source import start_run_shape, tag_rules
-from cdk_omics_run.tokens import is_token
+from cdk_omics_run.tokens import contains_token, is_token
 
 FILE_PREFIX = "file://"
 # What a document argument (parameters, engine_settings) may be, as synth-time errors say.
@@ -263,19 +263,11 @@ def _document_property(scope: Construct, argument: str, member: Any, value: Any)
     if not isinstance(value, Mapping):
         raise ArgumentError(_not_a_document(scope, argument, f"got {_python_quote(value)}"))
     _check(scope, argument, member, value)
-    if _contains_token(value):
+    if contains_token(value):
         # Tokens inside need CloudFormation functions to join the JSON text;
         # CDK's renderer drops null values, so it is used only when needed.
         return Stack.of(scope).to_json_string(value)
     return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
-
-
-def _contains_token(value: Any) -> bool:
-    if isinstance(value, Mapping):
-        return any(_contains_token(k) or _contains_token(v) for k, v in value.items())
-    if isinstance(value, (list, tuple)):
-        return any(_contains_token(item) for item in value)
-    return is_token(value)
 
 
 def _check_json_text(scope: Construct, argument: str, text: str) -> None:

@@ -52,10 +52,12 @@ from cdk_omics_run.run_settings import (
     settings_from_sample_sheet,
     write_settings_file,
 )
-from cdk_omics_run.tokens import is_token
+from cdk_omics_run.tokens import contains_token, is_token
 from cdk_omics_run.wait import RunWait
 
 RESOURCE_TYPE = "Custom::OmicsRunBatch"
+# The handler adds its stack tag to every run's tags: a run may declare 49 of HealthOmics' 50.
+MAX_DECLARED_RUN_TAGS = 49
 BATCH_SETTING_ARGUMENTS = ("rerun_token", "delete_policy", "wait_for", "wait_timeout", "wait_poll_interval")
 
 
@@ -158,10 +160,11 @@ class OmicsRunBatch(ResourceAttributes, Construct):
 
         self.runs: list[RunSetting] = self._runs(runs_given, settings_uri)
         """The per-run settings, checked (empty when ``s3_uri_settings`` names your own file)."""
+        self._check_merged_run_tags(run_tags)
         self.settings_asset: s3_assets.Asset | None = None
         """The asset holding the settings file, when there are more than 100 runs."""
         if len(self.runs) > MAX_INLINE_RUNS:
-            self.settings_asset = s3_assets.Asset(self, "RunSettings", path=str(write_settings_file(self.runs)))
+            self.settings_asset = self._settings_asset()
             properties["S3UriSettings"] = self.settings_asset.s3_object_url
             properties["RunCount"] = len(self.runs)
         elif self.runs:
@@ -217,7 +220,16 @@ class OmicsRunBatch(ResourceAttributes, Construct):
 
     @property
     def attr_total_runs(self) -> str:
-        """How many runs the batch holds."""
+        """How many runs the batch holds.
+
+        Known at once for ``runs``; for your own ``s3_uri_settings`` file only once HealthOmics has
+        read it, so then only after a wait (``wait_for``): otherwise an ArgumentError says so.
+        """
+        if not self.runs and self.wait is None:
+            raise ArgumentError(
+                f"{self.node.path}: attr_total_runs: unknown until HealthOmics reads the s3_uri_settings file; "
+                "allowed: with runs=, or with wait_for (it is read after the wait)"
+            )
         return self._attributes.get_att_string("TotalRuns")
 
     def on_status_change(
@@ -354,6 +366,19 @@ class OmicsRunBatch(ResourceAttributes, Construct):
         arguments.update(overrides)
         return cls(scope, id, **arguments)
 
+    def _settings_asset(self) -> s3_assets.Asset:
+        """The settings file as a CDK asset; staged (copied into the assembly) as it is created."""
+        for index, setting in enumerate(self.runs):
+            if contains_token(setting.request()):
+                raise ArgumentError(
+                    f"{self.node.path}: argument runs[{index}]: holds a value known only at deploy time; allowed "
+                    f"with more than {MAX_INLINE_RUNS} runs: literal values (the settings file is written at synth "
+                    "time; deploy-time values can go in the batch's own arguments, such as parameters)"
+                )
+        staging_disabled = bool(self.node.try_get_context("aws:cdk:disable-asset-staging"))
+        with write_settings_file(self.runs, keep=staging_disabled) as path:
+            return s3_assets.Asset(self, "RunSettings", path=str(path))
+
     def _runs(self, runs: Iterable[RunSettingLike] | None, settings_uri: str | None) -> list[RunSetting]:
         if (runs is None) == (settings_uri is None):
             given = "both" if runs is not None else "neither"
@@ -369,6 +394,18 @@ class OmicsRunBatch(ResourceAttributes, Construct):
                 )
             return []
         return run_settings(self, runs or [])
+
+    def _check_merged_run_tags(self, run_tags: Mapping[str, str] | None) -> None:
+        """HealthOmics merges the batch's and each run's run_tags: at most 49 (one of 50 is the provider's)."""
+        if run_tags is None or is_token(run_tags):
+            return
+        for index, setting in enumerate(self.runs):
+            if setting.run_tags and len(set(run_tags) | set(setting.run_tags)) > MAX_DECLARED_RUN_TAGS:
+                raise ArgumentError(
+                    f"{self.node.path}: argument runs[{index}].run_tags: with run_tags, the run would have "
+                    f"{len(set(run_tags) | set(setting.run_tags))} tags; allowed: at most {MAX_DECLARED_RUN_TAGS} "
+                    "(HealthOmics merges them, and one of a run's 50 is the provider's)"
+                )
 
     def _check_workflow_type(self, properties: Mapping[str, Any]) -> None:
         if properties.get("WorkflowType") == WorkflowType.READY2RUN.value:
@@ -418,16 +455,20 @@ class OmicsRunBatch(ResourceAttributes, Construct):
             return
         grantee = self.run_role if self.run_role is not None else role_arn
         if grantee is not None and not isinstance(grantee, str):
-            iam.Grant.add_to_principal(
+            grant = iam.Grant.add_to_principal(
                 grantee=grantee,
                 actions=["s3:GetObject"],
                 resource_arns=[f"arn:{Stack.of(self).partition}:s3:::{bucket}/{key}"],
             )
-            return
-        if self.settings_asset is None:
+            if grant.success:
+                return
+            cannot = "role_arn is an imported role this stack cannot change"
+        elif self.settings_asset is None:
             return  # the user's own file, for a role given by ARN: theirs to grant, as for any input
+        else:
+            cannot = "role_arn is an ARN"
         message = (
-            "role_arn is an ARN, so the run settings file cannot be granted to it here: let that role "
+            f"{cannot}, so the run settings file cannot be granted to it here: let that role "
             "s3:GetObject the asset (batch.settings_asset.s3_object_url), or pass an iam.IRole"
         )
         Annotations.of(self).add_warning_v2("cdk-omics-run:grantRunSettings", message)

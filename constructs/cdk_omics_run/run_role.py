@@ -45,8 +45,8 @@ class DeclaredInputs:
 def declared_inputs(parameters: Any) -> DeclaredInputs:
     """Finds every ``s3://`` and ``omics://`` URI in a parameters document, however nested.
 
-    >>> sorted(declared_inputs({"bams": ["s3://b/x.bam"], "ref": "s3://b/ref/"}).s3_prefixes)
-    [('b', 'ref/')]
+    >>> sorted(declared_inputs({"bams": ["s3://bkt/x.bam"], "ref": "s3://bkt/ref/"}).s3_prefixes)
+    [('bkt', 'ref/')]
     """
     found = DeclaredInputs()
     for text in _strings(parameters):
@@ -143,15 +143,18 @@ MAX_GRANTED_LOCATIONS = 20
 
 
 def collapsed_inputs(documents: Iterable[Any], limit: int = MAX_GRANTED_LOCATIONS) -> DeclaredInputs:
-    """The inputs of many parameters documents, their S3 locations merged into at most ``limit`` prefixes.
+    """The inputs of many parameters documents, each kind merged into at most about ``limit`` grants.
 
     A cohort's inputs usually share folders (``s3://bucket/crams/S1.cram``,
-    ``.../S2.cram``): objects are granted one by one while they are few, then
-    by the folders that hold them, climbing one level at a time until at most
-    ``limit`` remain (a whole bucket at worst).
+    ``.../S2.cram``): S3 objects are granted one by one while they are few,
+    then by the folders that hold them, the deepest climbing one level at a
+    time until at most ``limit`` remain; an object at a bucket's root stays an
+    object until only whole buckets would do. Read sets and references
+    collapse to their stores (``sequenceStore/1/readSet/*``).
 
-    >>> sorted(collapsed_inputs([{"a": f"s3://b/crams/S{i}.cram"} for i in range(30)]).s3_prefixes)
-    [('b', 'crams/')]
+    >>> found = collapsed_inputs([{"a": f"s3://bkt/crams/S{i}.cram"} for i in range(30)] + [{"r": "s3://bkt/ref.fa"}])
+    >>> sorted(found.s3_prefixes), sorted(found.s3_objects)
+    ([('bkt', 'crams/')], [('bkt', 'ref.fa')])
     """
     found = DeclaredInputs()
     for document in documents:
@@ -160,31 +163,43 @@ def collapsed_inputs(documents: Iterable[Any], limit: int = MAX_GRANTED_LOCATION
         found.s3_prefixes |= one.s3_prefixes
         found.read_sets |= one.read_sets
         found.references |= one.references
-    if len(found.s3_objects) + len(found.s3_prefixes) <= limit:
-        return found
-    locations = {(bucket, key) for bucket, key in found.s3_objects} | found.s3_prefixes
-    found.s3_objects = set()
-    found.s3_prefixes = _folders_within(locations, limit)
+    if len(found.s3_objects) + len(found.s3_prefixes) > limit:
+        found.s3_objects, found.s3_prefixes = _collapsed_locations(found.s3_objects, found.s3_prefixes, limit)
+    if len(found.read_sets) > limit:
+        found.read_sets = {(account, region, store, "*") for account, region, store, _ in found.read_sets}
+    if len(found.references) > limit:
+        found.references = {(account, region, store, "*") for account, region, store, _ in found.references}
     return found
 
 
 def collapsed_prefixes(uris: Sequence[str], limit: int = MAX_GRANTED_LOCATIONS) -> list[str]:
     """``s3://`` URIs as at most ``limit`` prefixes (the output URIs of a batch's runs), in URI form."""
-    locations = {s3_prefix_of(uri) for uri in uris}
-    if len(locations) > limit:
-        locations = _folders_within(locations, limit)
-    return sorted(f"s3://{bucket}/{key}" for bucket, key in locations)
+    prefixes = {s3_prefix_of(uri) for uri in uris}
+    if len(prefixes) > limit:
+        _, prefixes = _collapsed_locations(set(), prefixes, limit)
+    return sorted(f"s3://{bucket}/{key}" for bucket, key in prefixes)
 
 
-def _folders_within(locations: set[tuple[str, str]], limit: int) -> set[tuple[str, str]]:
-    """The folders holding ``locations``, shortened one level at a time until at most ``limit`` remain."""
-    folders = {(bucket, key if key.endswith("/") or not key else _parent(key)) for bucket, key in locations}
-    while len(folders) > limit:
-        deepest = max(key.count("/") for _, key in folders)
+Location = tuple[str, str]
+
+
+def _collapsed_locations(
+    objects: set[Location], prefixes: set[Location], limit: int
+) -> tuple[set[Location], set[Location]]:
+    """(objects, prefixes) covering every given location in about ``limit`` grants, as narrowly as that allows."""
+    at_root = {(bucket, key) for bucket, key in objects if "/" not in key}
+    folders = {(bucket, _parent(key)) for bucket, key in objects - at_root} | prefixes
+    while len(folders) + len(at_root) > limit:
+        deepest = max((key.count("/") for _, key in folders), default=0)
         if deepest == 0:
+            # Only whole buckets are left to climb to: the root objects join them.
+            folders |= {(bucket, "") for bucket, _ in at_root}
+            at_root = set()
             break
         folders = {(bucket, _parent(key) if key.count("/") == deepest else key) for bucket, key in folders}
-    return _without_nested(folders)
+    folders = _without_nested(folders)
+    at_root = {(b, k) for b, k in at_root if not any(b == fb and k.startswith(fk) for fb, fk in folders)}
+    return at_root, folders
 
 
 def _parent(key: str) -> str:
@@ -233,7 +248,7 @@ def _grant_s3_reads(role: iam.Role, inputs: DeclaredInputs, wildcards: dict[str,
         )
     for bucket, key in prefixes:
         wildcards[f"arn:<AWS::Partition>:s3:::{bucket}/{key}*"] = (
-            f"the workflow parameters name the prefix s3://{bucket}/{key} as an input"
+            f"the workflow parameters name inputs under s3://{bucket}/{key} (a prefix, or the folder of many)"
         )
     for bucket in sorted({b for b, _ in objects + prefixes}):
         keys = sorted({k for b, k in objects if b == bucket} | {f"{k}*" for b, k in prefixes if b == bucket})
@@ -289,7 +304,7 @@ def _grant_prefix(
     wildcards[f"arn:<AWS::Partition>:s3:::{bucket}/{prefix}*"] = reason
 
 
-def _grant_omics_reads(role: iam.Role, inputs: DeclaredInputs) -> None:
+def _grant_omics_reads(role: ManagedPolicyRole, inputs: DeclaredInputs) -> None:
     partition = Stack.of(role).partition
     read_sets = [
         f"arn:{partition}:omics:{region}:{account}:sequenceStore/{store}/readSet/{item}"
@@ -299,6 +314,15 @@ def _grant_omics_reads(role: iam.Role, inputs: DeclaredInputs) -> None:
         f"arn:{partition}:omics:{region}:{account}:referenceStore/{store}/reference/{item}"
         for account, region, store, item in sorted(inputs.references)
     ]
+    for arn in read_sets + references:
+        if arn.endswith("/*"):
+            _, _, _, region, account, resource = arn.split(":", 5)
+            acknowledge_wildcard(
+                role.policy,
+                f"arn:<AWS::Partition>:omics:{region}:{account}:{resource}",
+                "the parameters of a batch's runs name more read sets or references of this store than a "
+                "role's policy can list one by one",
+            )
     if read_sets:
         role.add_to_policy(
             iam.PolicyStatement(

@@ -10,10 +10,11 @@ StartRunBatch's ``s3UriSettings`` names, in the request's own member names.
 from __future__ import annotations
 
 import csv
-import hashlib
 import json
+import shutil
 import tempfile
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
@@ -125,22 +126,25 @@ def inline_property(settings: Sequence[RunSetting]) -> list[dict[str, Any]]:
     return rendered
 
 
-def write_settings_file(settings: Sequence[RunSetting]) -> Path:
-    """Writes the settings as the JSON array ``s3UriSettings`` names; returns its path.
+@contextmanager
+def write_settings_file(settings: Sequence[RunSetting], *, keep: bool = False) -> Iterator[Path]:
+    """Writes the settings as the JSON array ``s3UriSettings`` names, in a folder of its own, for the block.
 
-    The file sits in a folder named by its content's digest, so an unchanged
-    cohort is written once and its asset keeps its hash.
+    A CDK asset copies ("stages") the file into the cloud assembly as it is
+    created, so the folder is removed after the block; ``keep`` leaves it, for
+    apps that turn staging off (``aws:cdk:disable-asset-staging``). The file's
+    name is fixed, and CDK names the asset by the file's name and bytes: an
+    unchanged cohort keeps its asset hash.
     """
-    text = json.dumps([setting.request() for setting in settings], separators=(",", ":"), ensure_ascii=False)
-    data = text.encode("utf-8")
-    folder = Path(tempfile.gettempdir()) / "cdk-omics-run-settings" / hashlib.sha256(data).hexdigest()[:32]
-    path = folder / "run-settings.json"
-    if not path.is_file():
-        folder.mkdir(parents=True, exist_ok=True)
-        partial = folder / "run-settings.json.partial"
-        partial.write_bytes(data)
-        partial.replace(path)
-    return path
+    folder = Path(tempfile.mkdtemp(prefix="cdk-omics-run-settings-"))
+    try:
+        path = folder / "run-settings.json"
+        with path.open("w", encoding="utf-8") as handle:
+            json.dump([setting.request() for setting in settings], handle, separators=(",", ":"), ensure_ascii=False)
+        yield path
+    finally:
+        if not keep:
+            shutil.rmtree(folder, ignore_errors=True)
 
 
 Row = Mapping[str, str]

@@ -29,3 +29,12 @@ def is_token(value: Any) -> bool:
         return False
     # Floats may encode number tokens; jsii objects may be IResolvable.
     return bool(Token.is_unresolved(value))
+
+
+def contains_token(value: Any) -> bool:
+    """Whether ``value`` holds a deploy-time value anywhere: in a dict's keys or values, or a list's items."""
+    if isinstance(value, dict):
+        return any(contains_token(k) or contains_token(v) for k, v in value.items())
+    if isinstance(value, (list, tuple)):
+        return any(contains_token(item) for item in value)
+    return is_token(value)

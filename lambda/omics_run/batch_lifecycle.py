@@ -13,13 +13,13 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
 from omics_run import batch_progress, bookkeeping
-from omics_run.batch_request import BatchSettings, batch_settings, inline_run_count, start_run_batch_request
+from omics_run.batch_request import batch_settings, inline_run_count, start_run_batch_request
 from omics_run.lifecycle import (
     DELETE_MARGIN_SECONDS,
     CloudFormationEvent,
@@ -28,7 +28,9 @@ from omics_run.lifecycle import (
     ResourceFailure,
     apply_tag_difference,
     call,
+    delete_policy_of,
     desired_of,
+    error_code,
     first_wake,
     ignoring_finished_or_gone,
     kept,
@@ -45,6 +47,8 @@ logger = logging.getLogger(__name__)
 # invocation's own deadline; past it, the batch is left as it is then (README: Limits).
 SETTLE_SECONDS = 240.0
 SETTLE_POLL_SECONDS = 5.0
+# What _Follower reports once GetBatch says the batch no longer exists.
+GONE = "GONE"
 # A replaced batch in these states will never run again, so a rollback starts a new one.
 NOT_RESTORABLE = batch_progress.ENDED
 
@@ -105,7 +109,7 @@ def delete(
     """
     physical_id = event.get("PhysicalResourceId", "")
     outcome = Outcome(physical_id)
-    policy = _settings_or_default(event.get("ResourceProperties", {})).delete_policy
+    policy = delete_policy_of(event.get("ResourceProperties", {}))
     expected_owner = bookkeeping.owner(event["StackId"], event["LogicalResourceId"])
     try:
         batch = _own_batch_or_none(event, client, physical_id, expected_owner)
@@ -116,9 +120,14 @@ def delete(
             return outcome
         follow = _Follower(client, physical_id, seconds_left, sleep)
         status = follow.until_not({"CREATING"}, str(batch.get("status")))
+        if status == "CREATING":
+            # Its runs will start once it is set up: say so where an operator looks.
+            logger.error("batch %s was still CREATING at Delete's time limit: it was not cancelled", physical_id)
+            return outcome
         cancelled = status in batch_progress.CANCELLABLE
-        if cancelled:
-            ignoring_finished_or_gone(lambda: client.cancel_run_batch(batchId=physical_id))
+        if cancelled and not ignoring_finished_or_gone(lambda: client.cancel_run_batch(batchId=physical_id)):
+            logger.error("batch %s could not be cancelled; it is left as it is", physical_id)
+            return outcome
         if policy == "CANCEL_AND_DELETE":
             _delete_runs_and_batch(client, physical_id, follow, None if cancelled else status)
     except (ResourceFailure, ClientError, BotoCoreError) as error:
@@ -131,7 +140,8 @@ def _delete_runs_and_batch(client: Any, batch_id: str, follow: _Follower, status
     """DeleteRunBatch once the batch allows it, then DeleteBatch; ``status``: the batch's, when known."""
     status = follow.until_in(batch_progress.TERMINAL, status)
     if status in batch_progress.RUNS_DELETABLE:
-        ignoring_finished_or_gone(lambda: client.delete_run_batch(batchId=batch_id))
+        if not ignoring_finished_or_gone(lambda: client.delete_run_batch(batchId=batch_id)):
+            return  # refused (IAM, say): waiting for RUNS_DELETED would only run out the clock
         status = follow.until_in({"RUNS_DELETED", "RUNS_DELETE_FAILED"})
     if status == "RUNS_DELETE_FAILED":
         # Keep the batch's record: its submission summary says which runs remain.
@@ -154,34 +164,31 @@ class _Follower:
         self._sleep = sleep
         self._deadline = time.monotonic() + min(SETTLE_SECONDS, seconds_left() - DELETE_MARGIN_SECONDS)
 
-    def until_not(self, states: set[str], current: str) -> str:
+    def until_not(self, states: Collection[str], current: str) -> str:
         return self._until(lambda status: status not in states, current)
 
-    def until_in(self, states: set[str] | frozenset[str], current: str | None = None) -> str:
+    def until_in(self, states: Collection[str], current: str | None = None) -> str:
         return self._until(lambda status: status in states, current)
 
     def _until(self, done: Callable[[str], bool], current: str | None) -> str:
-        status = current if current is not None else self._status()
-        while not done(status) and status != "GONE":
+        status = current if current is not None else self._status("UNKNOWN")
+        while not done(status) and status != GONE:
             if time.monotonic() + SETTLE_POLL_SECONDS >= self._deadline:
                 logger.warning("batch %s is still %s at Delete's time limit", self._batch_id, status)
                 return status
             self._sleep(SETTLE_POLL_SECONDS)
-            status = self._status()
+            status = self._status(status)
         return status
 
-    def _status(self) -> str:
+    def _status(self, last_seen: str) -> str:
+        """The batch's status; GONE once it is deleted; the last one seen while GetBatch fails otherwise."""
         try:
             return str(self._client.get_batch(batchId=self._batch_id).get("status"))
-        except ClientError:
-            return "GONE"
-
-
-def _settings_or_default(properties: Mapping[str, Any]) -> BatchSettings:
-    try:
-        return batch_settings(properties)
-    except PropertyError:
-        return BatchSettings()
+        except ClientError as error:
+            if error_code(error) == "ResourceNotFoundException":
+                return GONE
+            logger.warning("GetBatch of batch %s failed, polling on: %s", self._batch_id, error)
+            return last_seen
 
 
 def _start_batch(

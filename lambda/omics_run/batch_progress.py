@@ -21,9 +21,6 @@ RUNS_DELETABLE = frozenset({"PROCESSED", "CANCELLED"})
 # DeleteBatch "requires the batch to be in a terminal state: PROCESSED, FAILED, CANCELLED,
 # RUNS_DELETE_FAILED, or RUNS_DELETED".
 TERMINAL = frozenset({"PROCESSED", "FAILED", "CANCELLED", "RUNS_DELETE_FAILED", "RUNS_DELETED"})
-# CREATING: being set up; nothing may be cancelled yet. STOPPING, RUNS_DELETING: a cancel or
-# delete is under way ("Only one cancel or delete operation per batch is allowed at a time").
-SETTLING = frozenset({"CREATING", "STOPPING", "RUNS_DELETING"})
 # User guide: INPROGRESS, "all run submissions have been attempted"; PROCESSED, "all runs
 # have reached a terminal state (completed, failed, or cancelled)".
 REACHED = {"SUBMITTED": frozenset({"INPROGRESS", "PROCESSED"}), "PROCESSED": frozenset({"PROCESSED"})}

@@ -36,7 +36,7 @@ from omics_run.tag_rules import declared_tags_problem
 
 RESOURCE_TYPE = "Custom::OmicsRunBatch"
 
-# HealthOmics user guide, "Batch runs in HealthOmics": every run's status once it was submitted.
+# What a batch's wait may wait for (see batch_progress.REACHED): every run submitted, or every run ended.
 BATCH_WAIT_TARGETS = ("NONE", "SUBMITTED", "PROCESSED")
 BATCH_WAIT_PROPERTIES = frozenset({"WaitFor", "WaitHandle", "WaitTimeout", "WaitPollInterval", "MaxFailedRuns"})
 # RunCount: how many per-run settings the construct wrote, for the TotalRuns attribute of an
@@ -47,7 +47,7 @@ MAX_RUNS_PER_BATCH = 100_000
 # documentation of DefaultRunSetting.workflowType).
 UNSUPPORTED_WORKFLOW_TYPE = "READY2RUN"
 # The provider adds its stack tag to every run's runTags (so IAM's tag conditions hold for the
-# batch's runs): one of a run's 50 tags.
+# batch's runs): one of a run's 50 tags, which HealthOmics merges from the default and the run's own.
 MAX_DECLARED_RUN_TAGS = 49
 
 
@@ -88,9 +88,18 @@ def start_run_batch_request(properties: Mapping[str, Any], *, request_id: str) -
             "WorkflowType", 'got "READY2RUN"; allowed: PRIVATE (batches do not run Ready2Run workflows)'
         )
     _check_tags("Tags", request.get("tags", {}))
-    _check_tags("RunTags", request["defaultRunSetting"].get("runTags", {}), limit=MAX_DECLARED_RUN_TAGS)
+    default_run_tags = request["defaultRunSetting"].get("runTags", {})
+    _check_tags("RunTags", default_run_tags, limit=MAX_DECLARED_RUN_TAGS)
     for index, setting in enumerate(request["batchRunSettings"].get("inlineSettings", [])):
-        _check_tags(f"InlineSettings[{index}].RunTags", setting.get("runTags", {}), limit=MAX_DECLARED_RUN_TAGS)
+        run_tags = setting.get("runTags", {})
+        _check_tags(f"InlineSettings[{index}].RunTags", run_tags)
+        merged = len(set(default_run_tags) | set(run_tags))
+        if merged > MAX_DECLARED_RUN_TAGS:
+            raise PropertyError(
+                f"InlineSettings[{index}].RunTags",
+                f"with RunTags, the run would have {merged} tags; allowed: at most {MAX_DECLARED_RUN_TAGS} "
+                "(HealthOmics merges them, and one of a run's 50 is the provider's)",
+            )
     request["requestId"] = request_id
     return request
 

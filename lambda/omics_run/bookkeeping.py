@@ -31,10 +31,11 @@ STACK_TAG = f"{TAG_PREFIX}stack"
 RETIRED_TAG = f"{TAG_PREFIX}retired"
 WAIT_TAG = f"{TAG_PREFIX}wait"
 
-# Members that never define what a run computes.
+# Members that never define what a run (or a batch's runs) compute: tags, the idempotency token,
+# and a batch's name, which renaming must not answer by starting the whole cohort again.
 # A declared runId (the run to duplicate) defines the run; the one a re-run adds is never
 # fingerprinted, since the fingerprint is taken from the declared request.
-NOT_RUN_DEFINING = frozenset({"tags", "requestId"})
+NOT_RUN_DEFINING = frozenset({"tags", "requestId", "batchName"})
 
 
 def fingerprint(request: Mapping[str, Any], rerun_token: str | None) -> str:

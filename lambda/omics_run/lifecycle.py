@@ -1,4 +1,8 @@
-"""What the provider does for each CloudFormation request type.
+"""What the provider does for each CloudFormation request type on a Custom::OmicsRun.
+
+The steps a Custom::OmicsRunBatch shares with it (``desired_of``, ``kept``,
+``first_wake``, ownership, retiring, tag differences) are public here and used
+by ``batch_lifecycle``.
 
 Each function takes the CloudFormation event and a HealthOmics client and
 returns the outcome; the crhelper wiring in ``omics_run_handler`` only
@@ -20,7 +24,8 @@ from botocore.exceptions import BotoCoreError, ClientError
 from omics_run import bookkeeping, waiting
 from omics_run.attributes import run_attributes
 from omics_run.request_mapping import (
-    ResourceSettings,
+    DEFAULT_DELETE_POLICY,
+    delete_policy_and_rerun_token,
     derive_request_id,
     rerun_request,
     resource_settings,
@@ -209,12 +214,15 @@ def kept(
     return Outcome(resource["id"], attributes)
 
 
-def resource_settings_or_default(properties: Mapping[str, Any]) -> ResourceSettings:
-    """The resource settings, or the defaults when they are invalid (never fails: for Delete and waits)."""
+def delete_policy_of(properties: Mapping[str, Any]) -> str:
+    """The declared delete policy, never failing (for Delete): another property's bad value cannot change it.
+
+    Only a DeletePolicy that is itself invalid (never accepted by a Create) falls back to the default.
+    """
     try:
-        return resource_settings(properties)
+        return delete_policy_and_rerun_token(properties)[0]
     except PropertyError:
-        return ResourceSettings()
+        return DEFAULT_DELETE_POLICY
 
 
 def _started(event: CloudFormationEvent, desired: Desired, run: Mapping[str, Any]) -> Outcome:
@@ -278,7 +286,7 @@ def delete(
     """
     physical_id = event.get("PhysicalResourceId", "")
     outcome = Outcome(physical_id)
-    policy = resource_settings_or_default(event.get("ResourceProperties", {})).delete_policy
+    policy = delete_policy_of(event.get("ResourceProperties", {}))
     expected_owner = bookkeeping.owner(event["StackId"], event["LogicalResourceId"])
     try:
         run = _own_run_or_none(event, client, physical_id, expected_owner)
@@ -428,12 +436,15 @@ def _stopped_in_time(
         sleep(STOP_POLL_SECONDS)
 
 
-def ignoring_finished_or_gone(call: Callable[[], Any]) -> None:
+def ignoring_finished_or_gone(call: Callable[[], Any]) -> bool:
+    """Makes a cancel or delete call; False when it failed for another reason than "already done or gone"."""
     try:
         call()
     except ClientError as error:
         if error_code(error) not in ("ConflictException", "ResourceNotFoundException"):
             logger.warning("left it as it is: %s", error)
+            return False
+    return True
 
 
 def call(event: CloudFormationEvent, operation: str, call: Callable[[], Any]) -> Any:
@@ -498,6 +509,7 @@ __all__ = [
     "call",
     "create",
     "delete",
+    "delete_policy_of",
     "desired_of",
     "error_code",
     "first_wake",

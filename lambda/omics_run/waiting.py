@@ -1,11 +1,12 @@
-"""Waiting for a run through a CloudFormation WaitCondition, woken by delayed SQS messages.
+"""Waiting for a run (or a batch) through a CloudFormation WaitCondition, woken by delayed SQS messages.
 
 The run resource answers CloudFormation as soon as StartRun returns. The wait
 belongs to an ``AWS::CloudFormation::WaitCondition`` (up to 12 hours), whose
 handle URL reaches the provider as the ``WaitHandle`` property. A delayed SQS
 message wakes the provider; each wake makes one GetRun, then either signals
 the handle or sends the next delayed message. No invocation is held between
-wakes, and the only state is the message and the run's own tags.
+wakes, and the only state is the message and the run's own tags. A batch's
+wait makes one GetBatch instead (see ``batch_progress``).
 
 SQS delivers at least once, so each wake chain carries a token that the run's
 ``cdk-omics-run:wait`` tag must match: a duplicated or stale message finds a
@@ -168,7 +169,8 @@ def _wake_once(message: WaitMessage, services: WakeServices) -> WakeResult:
         return "signalled"
     now = services.now()
     if now >= message.deadline:
-        action = "left running" if message.delete_policy == "LEAVE" else "cancelled"
+        cancellable = message.kind == "run" or batch_progress.can_cancel(subject)
+        action = "cancelled" if message.delete_policy != "LEAVE" and cancellable else "left running"
         reason = f"is {subject.get('status')}, {action}: it did not reach {message.target} before the wait's timeout"
         _end(message, services, "FAILURE", reason, cancel=True, subject=subject)
         return "signalled"
