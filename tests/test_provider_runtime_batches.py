@@ -184,7 +184,25 @@ def submitted(omics: OmicsStandIn, batch_id: str, statuses: dict[int, str] | Non
 @pytest.mark.parametrize(
     ("policy", "prepare", "expected_calls", "expected_status"),
     [
+        ("LEAVE", "pending", ["GetBatch", "TagResource"], "PENDING"),
         ("LEAVE", "in_progress", ["GetBatch", "TagResource"], "INPROGRESS"),
+        ("LEAVE", "processed", ["GetBatch", "TagResource"], "PROCESSED"),
+        ("LEAVE", "failed", ["GetBatch", "TagResource"], "FAILED"),
+        ("LEAVE", "cancelled", ["GetBatch", "TagResource"], "CANCELLED"),
+        ("CANCEL", "cancelled", ["GetBatch", "TagResource"], "CANCELLED"),
+        (
+            "CANCEL_AND_DELETE",
+            "pending",
+            ["GetBatch", "TagResource", "CancelRunBatch", "GetBatch", "GetBatch", "DeleteRunBatch", "GetBatch",
+             "GetBatch", "DeleteBatch"],
+            None,
+        ),
+        (
+            "CANCEL_AND_DELETE",
+            "cancelled",
+            ["GetBatch", "TagResource", "DeleteRunBatch", "GetBatch", "GetBatch", "DeleteBatch"],
+            None,
+        ),
         ("CANCEL", "pending", ["GetBatch", "TagResource", "CancelRunBatch"], "STOPPING"),
         ("CANCEL", "in_progress", ["GetBatch", "TagResource", "CancelRunBatch"], "STOPPING"),
         ("CANCEL", "processed", ["GetBatch", "TagResource"], "PROCESSED"),
@@ -224,6 +242,9 @@ def test_each_delete_policy_in_each_batch_state(
         omics.set_batch_status(batch_id, "PROCESSED")
     elif prepare == "failed":
         omics.set_batch_status(batch_id, "FAILED", failure_reason="the settings file changed")
+    elif prepare == "cancelled":
+        submitted(omics, batch_id, {0: "CANCELLED", 1: "CANCELLED", 2: "CANCELLED"})
+        omics.set_batch_status(batch_id, "CANCELLED")
     omics.reset_requests()
 
     answer = cohort.delete()
