@@ -26,8 +26,9 @@ node_modules/.installed: package.json package-lock.json
 synth: setup
 	node_modules/.bin/cdk synth
 
+# Two workers, each taking whole test files (their module fixtures start servers once).
 test: setup
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n 2 --dist loadfile
 
 # ruff (lint and format) and mypy, configured in pyproject.toml; CI runs this before the tests.
 lint: $(VENV)/.installed
