@@ -579,3 +579,20 @@ def test_merged_run_tags_over_the_limit_are_refused_before_any_call(
         "49 (HealthOmics merges them, and one of a run's 50 is the provider's)"
     )
     assert omics.requests == []
+
+
+def test_a_new_wait_for_the_same_batch_keeps_it_and_starts_a_wait_chain_on_it(
+    cohort: Stack, omics: OmicsStandIn, event_source_mapping: EventSourceMapping, response_bucket: ResponseBucket
+) -> None:
+    cohort.create(PROPERTIES)
+    batch_id = cohort.physical_id
+    handle = Handle(response_bucket)
+
+    answer = cohort.update(waiting(handle, "SUBMITTED"))  # only the wait settings changed: a new WaitCondition
+    omics.submit_batch(batch_id)
+    event_source_mapping.run_until(lambda: handle.signal is not None)
+
+    assert answer["PhysicalResourceId"] == batch_id and len(omics.batches) == 1
+    signal = handle.signal
+    assert signal is not None and signal["Status"] == "SUCCESS"
+    assert signal["Reason"] == f"CramToBam: batch {batch_id} reached INPROGRESS: 0 of 3 runs completed, 0 failed"
