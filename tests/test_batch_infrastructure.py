@@ -19,7 +19,7 @@ from conftest import REPO_ROOT
 from events import as_cloudformation_sends
 from synth import cfn_lint, nag
 
-from cdk_omics_run import ArgumentError, BatchWaitFor, OmicsRunBatch, RunSetting, WorkflowType
+from cdk_omics_run import ArgumentError, BatchWaitFor, OmicsRunBatch, OmicsRunBatchArguments, RunSetting, WorkflowType
 from omics_run.batch_request import start_run_batch_request
 
 ROLE = "arn:aws:iam::123456789012:role/omics-run"
@@ -446,3 +446,33 @@ def test_the_generated_role_keeps_a_root_object_and_collapses_read_sets_to_their
     assert statements["ReadDeclaredReadSets"]["Resource"]["Fn::Join"][1][-1] == (
         ":omics:us-east-1:123456789012:sequenceStore/5555555/readSet/*"
     )
+
+
+def test_the_cli_input_json_overrides_type_has_every_keyword_argument_with_its_type() -> None:
+    init = inspect.signature(OmicsRunBatch.__init__).parameters
+    annotations = {
+        name: getattr(annotation, "__forward_arg__", annotation)
+        for name, annotation in OmicsRunBatchArguments.__annotations__.items()
+    }
+    keyword_only = [name for name, p in init.items() if p.kind is inspect.Parameter.KEYWORD_ONLY]
+
+    assert annotations == {name: init[name].annotation for name in keyword_only}
+    assert OmicsRunBatchArguments.__required_keys__ == frozenset()
+    overrides = inspect.signature(OmicsRunBatch.from_cli_input_json).parameters["overrides"]
+    assert overrides.annotation == "Unpack[OmicsRunBatchArguments]"
+
+
+def test_cli_input_json_names_every_unknown_key_and_override_at_once() -> None:
+    stack = cdk.Stack(new_app(), "Stack")
+    request = json.loads((REPO_ROOT / "examples" / "cohort-batch.json").read_text())
+    request["defaultRunSetting"] = {**request["defaultRunSetting"], "prority": 3, "lgoLevel": "ALL"}
+
+    with pytest.raises(ArgumentError) as unknown_keys:
+        OmicsRunBatch.from_cli_input_json(stack, "Cohort", request)
+    with pytest.raises(ArgumentError) as unknown_override:
+        OmicsRunBatch.from_cli_input_json(stack, "Cohort2", REPO_ROOT / "examples" / "cohort-batch.json", batchname="x")  # type: ignore[call-arg]  # the misspelling under test
+
+    assert str(unknown_keys.value).startswith("Stack/Cohort: unknown keys prority, lgoLevel in defaultRunSetting")
+    assert str(unknown_keys.value).endswith("did you mean priority for prority, logLevel for lgoLevel?")
+    assert str(unknown_override.value).startswith("Stack/Cohort2: unknown argument batchname of from_cli_input_json")
+    assert str(unknown_override.value).endswith("did you mean batch_name?")

@@ -10,7 +10,7 @@ Example::
 from __future__ import annotations
 
 from cdk_omics_run.arguments import ArgumentError
-from cdk_omics_run.batch import OmicsRunBatch
+from cdk_omics_run.batch import OmicsRunBatch, OmicsRunBatchArguments
 from cdk_omics_run.documentation import show_init_signature
 from cdk_omics_run.enums import (
     BatchWaitFor,
@@ -47,6 +47,7 @@ __all__ = [
     "OmicsRun",
     "OmicsRunArguments",
     "OmicsRunBatch",
+    "OmicsRunBatchArguments",
     "OmicsRunProvider",
     "OmicsRunProviderStack",
     "OutputUriPrefixMode",

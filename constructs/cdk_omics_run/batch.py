@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import json
+import sys
 import warnings
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypedDict
 
 import jsii
 from aws_cdk import Annotations, CustomResource, Duration, ITaggable, Lazy, Stack, TagManager, TagType
@@ -55,10 +56,57 @@ from cdk_omics_run.run_settings import (
 from cdk_omics_run.tokens import contains_token, is_token
 from cdk_omics_run.wait import RunWait
 
+if sys.version_info >= (3, 11):
+    from typing import Unpack
+elif TYPE_CHECKING:
+    # Type checkers only: annotations are never evaluated at run time (PEP 563).
+    from typing_extensions import Unpack
+
 RESOURCE_TYPE = "Custom::OmicsRunBatch"
 # The handler adds its stack tag to every run's tags: a run may declare 49 of HealthOmics' 50.
 MAX_DECLARED_RUN_TAGS = 49
 BATCH_SETTING_ARGUMENTS = ("rerun_token", "delete_policy", "wait_for", "wait_timeout", "wait_poll_interval")
+
+
+class OmicsRunBatchArguments(TypedDict, total=False):
+    """The keyword arguments of ``OmicsRunBatch``, each optional: the overrides ``from_cli_input_json``
+    takes, so that a type checker refuses a misspelled one (PEP 692). Each key has the type of the
+    argument of the same name; a test keeps the two in step."""
+
+    runs: Iterable[RunSettingLike] | None
+    s3_uri_settings: str | None
+    workflow_id: str | omics.CfnWorkflow
+    role_arn: str | iam.IRole | None
+    output_uri: str | None
+    workflow_type: WorkflowType | str | None
+    name: str | None
+    cache_id: str | omics.CfnRunCache | None
+    cache_behavior: CacheBehavior | str | None
+    run_group_id: str | omics.CfnRunGroup | None
+    priority: int | None
+    parameters: Document | None
+    storage_capacity: int | None
+    log_level: LogLevel | str | None
+    run_tags: Mapping[str, str] | None
+    retention_mode: RetentionMode | str | None
+    storage_type: StorageType | str | None
+    workflow_owner_id: str | None
+    output_bucket_owner_id: str | None
+    workflow_version_name: str | omics.CfnWorkflowVersion | None
+    networking_mode: NetworkingMode | str | None
+    configuration_name: str | omics.CfnConfiguration | None
+    session_policy: str | None
+    engine_settings: Document | None
+    scratch_storage_mode: ScratchStorageMode | str | None
+    requester_pays_enabled: bool | None
+    batch_name: str | None
+    tags: Mapping[str, str] | None
+    rerun_token: str | None
+    delete_policy: DeletePolicy | str | None
+    wait_for: BatchWaitFor | str | None
+    wait_timeout: Duration | None
+    wait_poll_interval: Duration | None
+    max_failed_runs: int | None
 
 
 @jsii.implements(ITaggable)
@@ -282,6 +330,7 @@ class OmicsRunBatch(ResourceAttributes, Construct):
         run_priority: str | Callable[[Row], int] | None = None,
         run_tags_of: Callable[[Row], Mapping[str, str]] | None = None,
         default_parameters: Document | None = None,
+        # Not Unpack[OmicsRunBatchArguments]: its ``parameters`` is this method's own (the column mapping).
         **batch_arguments: Any,
     ) -> OmicsRunBatch:
         """A batch with one run per row of a CSV sample sheet.
@@ -318,11 +367,16 @@ class OmicsRunBatch(ResourceAttributes, Construct):
         )
         if default_parameters is not None:
             batch_arguments["parameters"] = default_parameters
-        return cls(scope, id, runs=settings, **batch_arguments)
+        batch_arguments["runs"] = settings
+        return cls(scope, id, **batch_arguments)
 
     @classmethod
     def from_cli_input_json(
-        cls, scope: Construct, id: str, request: Mapping[str, Any] | str | Path, **overrides: Any
+        cls,
+        scope: Construct,
+        id: str,
+        request: Mapping[str, Any] | str | Path,
+        **overrides: Unpack[OmicsRunBatchArguments],
     ) -> OmicsRunBatch:
         """Builds the batch from a StartRunBatch request in the AWS CLI's ``--cli-input-json`` form.
 
@@ -363,6 +417,10 @@ class OmicsRunBatch(ResourceAttributes, Construct):
             ]
         if "s3UriSettings" in run_settings_body:
             arguments["s3_uri_settings"] = run_settings_body["s3UriSettings"]
+        known_arguments = list(OmicsRunBatchArguments.__annotations__)
+        unknown = [name for name in overrides if name not in known_arguments]
+        if unknown:
+            raise ArgumentError(_unknown_names(where, "argument", unknown, "of from_cli_input_json", known_arguments))
         arguments.update(overrides)
         return cls(scope, id, **arguments)
 
@@ -482,4 +540,4 @@ def _literal_document(value: Any) -> Any:
 OmicsRunBatch.__doc__ = with_argument_fields(OmicsRunBatch.__doc__, OmicsRunBatch.__init__, own=BATCH_ARGUMENTS)
 show_init_signature(OmicsRunBatch)
 
-__all__ = ["RESOURCE_TYPE", "OmicsRunBatch", "RunSetting"]
+__all__ = ["RESOURCE_TYPE", "OmicsRunBatch", "OmicsRunBatchArguments", "RunSetting"]
