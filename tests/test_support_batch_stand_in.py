@@ -38,7 +38,7 @@ from support.omics_stand_in import (
     SUBMISSION_SUMMARY_MEMBERS,
     OmicsStandIn,
 )
-from support.raw_http import raw_request, service_error
+from support.raw_http import aim_boto3_at, raw_request, service_error
 
 ROLE_ARN = "arn:aws:iam::123456789012:role/omics-run"
 OUTPUT_URI = "s3://results-bucket/runs/"
@@ -86,13 +86,7 @@ def omics(omics_server: OmicsStandIn) -> OmicsStandIn:
 @pytest.fixture
 def omics_env(omics: OmicsStandIn, monkeypatch: pytest.MonkeyPatch) -> OmicsStandIn:
     """Point boto3 at the stand-in the way the code under test is pointed."""
-    monkeypatch.setenv("AWS_ENDPOINT_URL_OMICS", omics.endpoint_url)
-    monkeypatch.setenv("AWS_DISABLE_HOST_PREFIX_INJECTION", "true")
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
-    for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_ENDPOINT_URL"):
-        monkeypatch.delenv(name, raising=False)
+    aim_boto3_at(omics, monkeypatch)
     return omics
 
 

@@ -37,7 +37,7 @@ from support.omics_stand_in import (
     OmicsStandIn,
     RecordedRequest,
 )
-from support.raw_http import raw_request, service_error
+from support.raw_http import aim_boto3_at, raw_request, service_error
 from support.response_bucket import ResponseBucket
 
 ROLE_ARN = "arn:aws:iam::123456789012:role/omics-run"
@@ -69,14 +69,7 @@ def omics() -> Iterator[OmicsStandIn]:
 @pytest.fixture
 def omics_env(omics: OmicsStandIn, monkeypatch: pytest.MonkeyPatch) -> OmicsStandIn:
     """Point boto3 at the stand-in the same way the code under test will be."""
-    monkeypatch.setenv("AWS_ENDPOINT_URL_OMICS", omics.endpoint_url)
-    monkeypatch.setenv("AWS_DISABLE_HOST_PREFIX_INJECTION", "true")
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
-    # A developer's own profile or global endpoint must not redirect the calls.
-    for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_ENDPOINT_URL"):
-        monkeypatch.delenv(name, raising=False)
+    aim_boto3_at(omics, monkeypatch)
     return omics
 
 

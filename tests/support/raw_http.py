@@ -1,4 +1,4 @@
-"""What the HealthOmics stand-in's self-tests send and read below botocore: raw requests, exact errors."""
+"""How the HealthOmics stand-in's self-tests reach it: boto3 aimed at it, raw requests, exact errors."""
 
 from __future__ import annotations
 
@@ -34,3 +34,15 @@ def service_error(excinfo: pytest.ExceptionInfo[Any], code: str, status: int) ->
     response = excinfo.value.response
     assert (response["Error"]["Code"], response["ResponseMetadata"]["HTTPStatusCode"]) == (code, status)
     return str(response["Error"]["Message"])
+
+
+def aim_boto3_at(stand_in: OmicsStandIn, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Points boto3 at the stand-in the way the code under test is pointed, with test credentials."""
+    monkeypatch.setenv("AWS_ENDPOINT_URL_OMICS", stand_in.endpoint_url)
+    monkeypatch.setenv("AWS_DISABLE_HOST_PREFIX_INJECTION", "true")
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    # A developer's own profile or global endpoint must not redirect the calls.
+    for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_ENDPOINT_URL"):
+        monkeypatch.delenv(name, raising=False)
