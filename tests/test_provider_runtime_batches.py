@@ -596,3 +596,15 @@ def test_a_new_wait_for_the_same_batch_keeps_it_and_starts_a_wait_chain_on_it(
     signal = handle.signal
     assert signal is not None and signal["Status"] == "SUCCESS"
     assert signal["Reason"] == f"CramToBam: batch {batch_id} reached INPROGRESS: 0 of 3 runs completed, 0 failed"
+
+
+def test_delete_right_after_create_waits_out_creating_then_cancels(cohort: Stack, omics: OmicsStandIn) -> None:
+    # A rollback straight after Create: the batch is still being set up, and cannot be cancelled yet.
+    cohort.create(PROPERTIES)
+    omics.creating_reads = 2
+    omics.reset_requests()
+
+    cohort.delete()
+
+    assert operations(omics) == ["GetBatch", "TagResource", "GetBatch", "GetBatch", "CancelRunBatch"]
+    assert omics.batches[cohort.physical_id]["status"] == "STOPPING"

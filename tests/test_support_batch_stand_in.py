@@ -888,3 +888,16 @@ def test_reset_forgets_batches(client: Any, omics_env: OmicsStandIn) -> None:
     replayed = _start_batch(client, request_id="batch-reset")  # token forgotten, ids restart, no IAM
     assert replayed["id"] == batch_id == "5000001"
     assert omics_env.batches[batch_id]["status"] == "CREATING"
+
+
+def test_creating_reads_moves_a_new_batch_to_pending_after_that_many_get_batch_calls(
+    client: Any, omics_env: OmicsStandIn
+) -> None:
+    omics_env.creating_reads = 2
+    batch_id = _start_batch(client)["id"]
+
+    statuses = [client.get_batch(batchId=batch_id)["status"] for _ in range(3)]
+
+    assert statuses == ["CREATING", "CREATING", "PENDING"]
+    omics_env.reset()
+    assert omics_env.creating_reads is None

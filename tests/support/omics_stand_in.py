@@ -664,7 +664,9 @@ class OmicsStandIn:
     (default 1) is how many GetBatch calls still see a batch STOPPING (after
     CancelRunBatch) or RUNS_DELETING (after DeleteRunBatch) before it settles
     to CANCELLED / RUNS_DELETED; ``hold_transitions`` (default False) keeps
-    them there for good.
+    them there for good. ``creating_reads`` (default None: never) is how many
+    GetBatch calls see a new batch CREATING before it is PENDING, as the
+    service moves it once its initial setup completes.
     """
 
     def __init__(
@@ -699,6 +701,7 @@ class OmicsStandIn:
         self._next_batch_number = _FIRST_BATCH_ID
         self.batch_settle_reads = 1
         self.hold_transitions = False
+        self.creating_reads: int | None = None
 
     # ----------------------------------------------------------------- lifecycle
 
@@ -972,8 +975,8 @@ class OmicsStandIn:
     def reset(self) -> None:
         """Forget runs, batches, requests, faults, idempotency tokens, deleted
         ids and the stack-tag enforcement; ids restart, ``reuse_deleted_ids``
-        returns to its constructor value, ``batch_settle_reads`` to 1 and
-        ``hold_transitions`` to False."""
+        returns to its constructor value, ``batch_settle_reads`` to 1,
+        ``hold_transitions`` to False and ``creating_reads`` to None."""
         with self._lock:
             self.requests.clear()
             self.runs.clear()
@@ -982,6 +985,7 @@ class OmicsStandIn:
             self._next_batch_number = _FIRST_BATCH_ID
             self.batch_settle_reads = 1
             self.hold_transitions = False
+            self.creating_reads = None
             self._faults.clear()
             self._request_ids.clear()
             self._next_run_number = _FIRST_RUN_ID
@@ -1128,6 +1132,11 @@ class OmicsStandIn:
         """One GetBatch read of a STOPPING / RUNS_DELETING batch. Reads while
         ``hold_transitions`` is on still count, so the first read after it is
         turned off settles a batch that was read often enough."""
+        if batch["status"] == "CREATING" and self.creating_reads is not None:
+            batch["_creating_reads"] = batch.get("_creating_reads", 0) + 1
+            if batch["_creating_reads"] > self.creating_reads:
+                self._move_batch(batch, "PENDING")
+            return
         if batch["status"] not in _BATCH_SETTLES_TO:
             return
         if batch.get("_reads_left", 0) > 0:
