@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
+from types import ModuleType
 from typing import Any
 
 from crhelper import CfnResource
@@ -84,26 +85,23 @@ def _is_result(event: CloudFormationEvent) -> bool:
     return event.get("ResourceType") == result.RESOURCE_TYPE
 
 
-def _is_batch(event: CloudFormationEvent) -> bool:
-    return event.get("ResourceType") == BATCH_RESOURCE_TYPE
+def _lifecycle_of(event: CloudFormationEvent) -> ModuleType:
+    """The module that serves the event's resource: ``batch_lifecycle`` for a batch, ``lifecycle`` for a run."""
+    return batch_lifecycle if event.get("ResourceType") == BATCH_RESOURCE_TYPE else lifecycle
 
 
 @helper.create
 def create(event: CloudFormationEvent, context: Any) -> str:
     if _is_result(event):
         return _guarded(event, context, lambda: result.read(event, omics_client()))
-    if _is_batch(event):
-        return _guarded(event, context, lambda: batch_lifecycle.create(event, omics_client()))
-    return _guarded(event, context, lambda: lifecycle.create(event, omics_client()))
+    return _guarded(event, context, lambda: _lifecycle_of(event).create(event, omics_client()))
 
 
 @helper.update
 def update(event: CloudFormationEvent, context: Any) -> str:
     if _is_result(event):
         return _guarded(event, context, lambda: result.read(event, omics_client()))
-    if _is_batch(event):
-        return _guarded(event, context, lambda: batch_lifecycle.update(event, omics_client()))
-    return _guarded(event, context, lambda: lifecycle.update(event, omics_client()))
+    return _guarded(event, context, lambda: _lifecycle_of(event).update(event, omics_client()))
 
 
 @helper.delete
@@ -114,11 +112,9 @@ def delete(event: CloudFormationEvent, context: Any) -> str:
     def seconds_left() -> float:
         return float(context.get_remaining_time_in_millis()) / 1000
 
-    if _is_batch(event):
-        return _guarded(
-            event, context, lambda: batch_lifecycle.delete(event, omics_client(), seconds_left=seconds_left)
-        )
-    return _guarded(event, context, lambda: lifecycle.delete(event, omics_client(), seconds_left=seconds_left))
+    return _guarded(
+        event, context, lambda: _lifecycle_of(event).delete(event, omics_client(), seconds_left=seconds_left)
+    )
 
 
 def wake_up(event: dict[str, Any], context: Any) -> dict[str, Any]:

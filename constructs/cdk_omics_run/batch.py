@@ -36,6 +36,7 @@ from cdk_omics_run.enums import (
     StorageType,
     WorkflowType,
 )
+from cdk_omics_run.handler_source import tag_rules
 from cdk_omics_run.managed_role import ManagedPolicyRole
 from cdk_omics_run.provider import OmicsRunProvider
 from cdk_omics_run.resource_attributes import ResourceAttributes
@@ -53,6 +54,7 @@ from cdk_omics_run.run_settings import (
     settings_from_sample_sheet,
     write_settings_file,
 )
+from cdk_omics_run.status_events import status_change_rule
 from cdk_omics_run.tokens import contains_token, is_token
 from cdk_omics_run.wait import RunWait
 
@@ -63,8 +65,8 @@ elif TYPE_CHECKING:
     from typing_extensions import Unpack
 
 RESOURCE_TYPE = "Custom::OmicsRunBatch"
-# The handler adds its stack tag to every run's tags: a run may declare 49 of HealthOmics' 50.
-MAX_DECLARED_RUN_TAGS = 49
+# The handler adds its stack tag to every run's tags: the same limit as the handler's (tag_rules).
+MAX_DECLARED_RUN_TAGS: int = tag_rules().MAX_DECLARED_RUN_TAGS_IN_BATCH
 BATCH_SETTING_ARGUMENTS = ("rerun_token", "delete_policy", "wait_for", "wait_timeout", "wait_poll_interval")
 
 
@@ -301,20 +303,15 @@ class OmicsRunBatch(ResourceAttributes, Construct):
 
             cohort.on_status_change("OnProcessed", target=targets.SfnStateMachine(report), statuses=["PROCESSED"])
         """
-        detail: dict[str, Any] = {"batchId": [self._resource.get_att_string("Id")]}
-        if statuses is not None:
-            detail["status"] = list(statuses)
-        rule = events.Rule(
+        return status_change_rule(
             self,
             id,
+            detail_type="RunBatch Status Change",
+            detail={"batchId": [self._resource.get_att_string("Id")]},
+            statuses=statuses,
+            target=target,
             description=description or f"HealthOmics status changes of the batch of {self.node.path}",
-            event_pattern=events.EventPattern(
-                source=["aws.omics"], detail_type=["RunBatch Status Change"], detail=detail
-            ),
         )
-        if target is not None:
-            rule.add_target(target)
-        return rule
 
     @classmethod
     def from_sample_sheet(
@@ -426,15 +423,16 @@ class OmicsRunBatch(ResourceAttributes, Construct):
 
     def _settings_asset(self) -> s3_assets.Asset:
         """The settings file as a CDK asset; staged (copied into the assembly) as it is created."""
-        for index, setting in enumerate(self.runs):
-            if contains_token(setting.request()):
+        requests = [setting.request() for setting in self.runs]
+        for index, request in enumerate(requests):
+            if contains_token(request):
                 raise ArgumentError(
                     f"{self.node.path}: argument runs[{index}]: holds a value known only at deploy time; allowed "
                     f"with more than {MAX_INLINE_RUNS} runs: literal values (the settings file is written at synth "
                     "time; deploy-time values can go in the batch's own arguments, such as parameters)"
                 )
         staging_disabled = bool(self.node.try_get_context("aws:cdk:disable-asset-staging"))
-        with write_settings_file(self.runs, keep=staging_disabled) as path:
+        with write_settings_file(requests, keep=staging_disabled) as path:
             return s3_assets.Asset(self, "RunSettings", path=str(path))
 
     def _runs(self, runs: Iterable[RunSettingLike] | None, settings_uri: str | None) -> list[RunSetting]:

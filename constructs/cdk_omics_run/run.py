@@ -52,6 +52,7 @@ from cdk_omics_run.managed_role import ManagedPolicyRole
 from cdk_omics_run.provider import OmicsRunProvider
 from cdk_omics_run.resource_attributes import ResourceAttributes
 from cdk_omics_run.run_role import generated_run_role, grant_prefix_read, is_literal_s3_uri, s3_prefix_of
+from cdk_omics_run.status_events import status_change_rule
 from cdk_omics_run.tokens import is_token
 from cdk_omics_run.wait import RunWait
 
@@ -371,18 +372,15 @@ class OmicsRun(ResourceAttributes, Construct):
             run.on_status_change("OnDone", target=targets.LambdaFunction(next_step),
                                  statuses=["COMPLETED"])
         """
-        detail: dict[str, Any] = {"runId": [self._resource.get_att_string("Id")]}
-        if statuses is not None:
-            detail["status"] = list(statuses)
-        rule = events.Rule(
+        return status_change_rule(
             self,
             id,
+            detail_type="Run Status Change",
+            detail={"runId": [self._resource.get_att_string("Id")]},
+            statuses=statuses,
+            target=target,
             description=description or f"HealthOmics status changes of the run of {self.node.path}",
-            event_pattern=events.EventPattern(source=["aws.omics"], detail_type=["Run Status Change"], detail=detail),
         )
-        if target is not None:
-            rule.add_target(target)
-        return rule
 
 
 def start_run_resource_arns(provider: OmicsRunProvider, properties: Mapping[str, Any]) -> list[str]:

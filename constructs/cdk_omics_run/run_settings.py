@@ -127,8 +127,9 @@ def inline_property(settings: Sequence[RunSetting]) -> list[dict[str, Any]]:
 
 
 @contextmanager
-def write_settings_file(settings: Sequence[RunSetting], *, keep: bool = False) -> Iterator[Path]:
-    """Writes the settings as the JSON array ``s3UriSettings`` names, in a folder of its own, for the block.
+def write_settings_file(requests: Sequence[Mapping[str, Any]], *, keep: bool = False) -> Iterator[Path]:
+    """Writes the settings (``RunSetting.request()`` each) as the JSON array ``s3UriSettings`` names, in a
+    folder of its own, for the block.
 
     A CDK asset copies ("stages") the file into the cloud assembly as it is
     created, so the folder is removed after the block; ``keep`` leaves it, for
@@ -140,7 +141,7 @@ def write_settings_file(settings: Sequence[RunSetting], *, keep: bool = False) -
     try:
         path = folder / "run-settings.json"
         with path.open("w", encoding="utf-8") as handle:
-            json.dump([setting.request() for setting in settings], handle, separators=(",", ":"), ensure_ascii=False)
+            json.dump(list(requests), handle, separators=(",", ":"), ensure_ascii=False)
         yield path
     finally:
         if not keep:

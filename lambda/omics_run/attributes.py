@@ -26,13 +26,14 @@ def run_attributes(run: Mapping[str, Any]) -> dict[str, str]:
     Fn::GetAtt on them fails loudly instead of resolving to nothing.
     """
     return {
-        attribute: _as_attribute_value(run[member])
+        attribute: attribute_value(run[member])
         for attribute, member in RUN_ATTRIBUTES.items()
         if run.get(member) is not None
     }
 
 
-def _as_attribute_value(value: Any) -> str:
+def attribute_value(value: Any) -> str:
+    """A member's value as the flat string CloudFormation accepts in ``Data``."""
     # crhelper serialises Data with json.dumps, which fails on datetimes and
     # turns the whole response into FAILED.
     if isinstance(value, datetime.datetime):

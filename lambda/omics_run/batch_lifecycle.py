@@ -19,7 +19,7 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from omics_run import batch_progress, bookkeeping
-from omics_run.batch_request import batch_settings, inline_run_count, start_run_batch_request
+from omics_run.batch_request import BatchSettings, batch_settings, inline_run_count, start_run_batch_request
 from omics_run.lifecycle import (
     DELETE_MARGIN_SECONDS,
     CloudFormationEvent,
@@ -227,7 +227,10 @@ def _kept(event: CloudFormationEvent, client: Any, desired: Desired, batch: Mapp
 
 
 def _attributes(desired: Desired, batch: Mapping[str, Any]) -> dict[str, str]:
-    known_count = inline_run_count(desired.request) or desired.settings.run_count
+    settings = desired.settings
+    known_count = inline_run_count(desired.request) or (
+        settings.run_count if isinstance(settings, BatchSettings) else None
+    )
     return batch_progress.batch_attributes(batch, run_count=known_count)
 
 

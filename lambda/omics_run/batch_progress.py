@@ -6,11 +6,12 @@ runs in HealthOmics", and from the model's documentation of each operation.
 
 from __future__ import annotations
 
-import datetime
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
+
+from omics_run.attributes import attribute_value
 
 logger = logging.getLogger(__name__)
 
@@ -38,7 +39,9 @@ RUN_COUNT_ATTRIBUTES = {"CompletedRuns": "completedRunCount", "FailedRuns": "fai
 def batch_attributes(batch: Mapping[str, Any], run_count: int | None = None) -> dict[str, str]:
     """The attributes of a batch, as flat strings; ``run_count`` stands in for a ``totalRuns`` not known yet."""
     attributes = {
-        name: _text(batch[member]) for name, member in BATCH_ATTRIBUTES.items() if batch.get(member) is not None
+        name: attribute_value(batch[member])
+        for name, member in BATCH_ATTRIBUTES.items()
+        if batch.get(member) is not None
     }
     if "TotalRuns" not in attributes and run_count is not None:
         attributes["TotalRuns"] = str(run_count)
@@ -130,9 +133,3 @@ def first_failed_setting_ids(client: Any, batch_id: str, progress: BatchProgress
     except Exception as error:  # noqa: BLE001 - the counts alone still make the Reason; the IDs are a courtesy
         logger.warning("the failed runs of batch %s could not be listed: %s", batch_id, error)
     return found[:FIRST_FAILED_LIMIT]
-
-
-def _text(value: Any) -> str:
-    if isinstance(value, datetime.datetime):
-        return value.isoformat()
-    return str(value)

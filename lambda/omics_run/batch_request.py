@@ -11,18 +11,10 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Any
 
-from omics_run.request_mapping import (
-    DEFAULT_DELETE_POLICY,
-    SERVICE_PROPERTIES,
-    WAIT_POLL_INTERVAL_RANGE,
-    WAIT_TIMEOUT_RANGE,
-    delete_policy_and_rerun_token,
-    integer_setting,
-    wait_handle_setting,
-)
+from omics_run.request_mapping import SERVICE_PROPERTIES, ResourceSettings, integer_setting, resource_settings
 from omics_run.start_run_shape import (
     Member,
     PropertyError,
@@ -32,7 +24,7 @@ from omics_run.start_run_shape import (
     default_run_setting_members,
     quote,
 )
-from omics_run.tag_rules import declared_tags_problem
+from omics_run.tag_rules import MAX_DECLARED_RUN_TAGS_IN_BATCH, declared_tags_problem
 
 RESOURCE_TYPE = "Custom::OmicsRunBatch"
 
@@ -46,9 +38,8 @@ MAX_RUNS_PER_BATCH = 100_000
 # The user guide: "Batch runs are not supported with Ready2Run workflows" (also the model's
 # documentation of DefaultRunSetting.workflowType).
 UNSUPPORTED_WORKFLOW_TYPE = "READY2RUN"
-# The provider adds its stack tag to every run's runTags (so IAM's tag conditions hold for the
-# batch's runs): one of a run's 50 tags, which HealthOmics merges from the default and the run's own.
-MAX_DECLARED_RUN_TAGS = 49
+# The provider adds its stack tag to every run's runTags, so that IAM's tag conditions hold for the batch's runs.
+MAX_DECLARED_RUN_TAGS = MAX_DECLARED_RUN_TAGS_IN_BATCH
 
 
 def start_run_batch_request(properties: Mapping[str, Any], *, request_id: str) -> dict[str, Any]:
@@ -136,33 +127,19 @@ def _check_tags(path: str, tags: Mapping[str, Any], limit: int | None = None) ->
 
 
 @dataclass(frozen=True)
-class BatchSettings:
-    """How the resource treats its batch, beyond what StartRunBatch takes."""
+class BatchSettings(ResourceSettings):
+    """How the resource treats its batch: a run resource's settings, and what only a batch has."""
 
-    delete_policy: str = DEFAULT_DELETE_POLICY
-    rerun_token: str | None = None
-    wait_for: str = "NONE"
-    wait_handle: str | None = None
-    wait_timeout: int = WAIT_TIMEOUT_RANGE[1]
-    wait_poll_interval: int = 60
     max_failed_runs: int = 0
     run_count: int | None = None
 
 
 def batch_settings(properties: Mapping[str, Any]) -> BatchSettings:
     """Reads the control properties of a batch resource; raises PropertyError for bad values."""
-    policy, token = delete_policy_and_rerun_token(properties)
-    wait_for = properties.get("WaitFor", "NONE")
-    if wait_for not in BATCH_WAIT_TARGETS:
-        raise PropertyError("WaitFor", f"got {quote(wait_for)}; allowed: {', '.join(BATCH_WAIT_TARGETS)}")
+    shared = resource_settings(properties, wait_targets=BATCH_WAIT_TARGETS)
     run_count = properties.get("RunCount")
     return BatchSettings(
-        delete_policy=policy,
-        rerun_token=token,
-        wait_for=wait_for,
-        wait_handle=wait_handle_setting(properties, wait_for),
-        wait_timeout=integer_setting(properties, "WaitTimeout", WAIT_TIMEOUT_RANGE, WAIT_TIMEOUT_RANGE[1]),
-        wait_poll_interval=integer_setting(properties, "WaitPollInterval", WAIT_POLL_INTERVAL_RANGE, 60),
+        **asdict(shared),
         max_failed_runs=integer_setting(properties, "MaxFailedRuns", (0, MAX_RUNS_PER_BATCH), 0, unit="runs"),
         run_count=None
         if run_count is None

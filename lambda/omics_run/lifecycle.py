@@ -25,6 +25,7 @@ from omics_run import bookkeeping, waiting
 from omics_run.attributes import run_attributes
 from omics_run.request_mapping import (
     DEFAULT_DELETE_POLICY,
+    ResourceSettings,
     delete_policy_and_rerun_token,
     derive_request_id,
     rerun_request,
@@ -111,12 +112,11 @@ def not_started_physical_id(event: CloudFormationEvent) -> str:
 class Desired:
     """The run (or batch) the template asks for, checked.
 
-    ``settings``: a ``ResourceSettings`` for a run, a ``BatchSettings`` for a batch; both carry
-    the delete policy, the rerun token and the wait settings.
+    ``settings``: a ``ResourceSettings`` for a run, a ``BatchSettings`` (a subclass) for a batch.
     """
 
     request: dict[str, Any]
-    settings: Any
+    settings: ResourceSettings
     fingerprint: str
     owner: str
     wait_token: str
@@ -126,7 +126,7 @@ class Desired:
 def desired_of(
     event: CloudFormationEvent,
     request_of: Callable[..., dict[str, Any]],
-    settings_of: Callable[[Mapping[str, Any]], Any],
+    settings_of: Callable[[Mapping[str, Any]], ResourceSettings],
     kind: Literal["run", "batch"] = "run",
 ) -> Desired:
     """The request and settings the event's properties declare; a bad property is a ResourceFailure naming it."""
@@ -245,6 +245,7 @@ def first_wake(event: CloudFormationEvent, desired: Desired, resource_id: str) -
         logical_resource_id=event["LogicalResourceId"],
         delete_policy=settings.delete_policy,
         kind=desired.kind,
+        # Only a batch's settings carry it (BatchSettings); a run's wait never counts failed runs.
         max_failed_runs=getattr(settings, "max_failed_runs", 0),
     )
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import difflib
 import hashlib
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -91,17 +91,20 @@ class ResourceSettings:
     wait_poll_interval: int = DEFAULT_WAIT_POLL_INTERVAL
 
 
-def resource_settings(properties: Mapping[str, Any]) -> ResourceSettings:
-    """Reads ``DeletePolicy``, ``RerunToken`` and the ``Wait*`` settings; raises PropertyError for bad values."""
+def resource_settings(properties: Mapping[str, Any], wait_targets: Sequence[str] = WAIT_TARGETS) -> ResourceSettings:
+    """Reads ``DeletePolicy``, ``RerunToken`` and the ``Wait*`` settings; raises PropertyError for bad values.
+
+    ``wait_targets``: what ``WaitFor`` may name (a batch waits for other states than a run).
+    """
     policy, token = delete_policy_and_rerun_token(properties)
     wait_for = properties.get("WaitFor", "NONE")
-    if wait_for not in WAIT_TARGETS:
-        raise PropertyError("WaitFor", f"got {quote(wait_for)}; allowed: {', '.join(WAIT_TARGETS)}")
+    if wait_for not in wait_targets:
+        raise PropertyError("WaitFor", f"got {quote(wait_for)}; allowed: {', '.join(wait_targets)}")
     return ResourceSettings(
         delete_policy=policy,
         rerun_token=token,
         wait_for=wait_for,
-        wait_handle=wait_handle_setting(properties, wait_for),
+        wait_handle=_wait_handle_setting(properties, wait_for),
         wait_timeout=integer_setting(properties, "WaitTimeout", WAIT_TIMEOUT_RANGE, WAIT_TIMEOUT_RANGE[1]),
         wait_poll_interval=integer_setting(
             properties, "WaitPollInterval", WAIT_POLL_INTERVAL_RANGE, DEFAULT_WAIT_POLL_INTERVAL
@@ -122,7 +125,7 @@ def delete_policy_and_rerun_token(properties: Mapping[str, Any]) -> tuple[str, s
     return policy, token
 
 
-def wait_handle_setting(properties: Mapping[str, Any], wait_for: str) -> str | None:
+def _wait_handle_setting(properties: Mapping[str, Any], wait_for: str) -> str | None:
     """The WaitCondition handle URL a wait signals; required with any WaitFor but NONE."""
     handle = properties.get("WaitHandle")
     if wait_for != "NONE" and not (isinstance(handle, str) and handle.startswith("https://")):

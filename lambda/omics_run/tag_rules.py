@@ -20,6 +20,9 @@ AWS_PREFIX = "aws:"
 MAX_TAGS_PER_RUN = 50
 BOOKKEEPING_TAG_SLOTS = 7
 MAX_DECLARED_TAGS = MAX_TAGS_PER_RUN - BOOKKEEPING_TAG_SLOTS
+# A batch's run carries the provider's stack tag only (its bookkeeping tags are the batch's): a run
+# may declare the rest, merged by HealthOmics from the batch's default runTags and the run's own.
+MAX_DECLARED_RUN_TAGS_IN_BATCH = MAX_TAGS_PER_RUN - 1
 
 
 def declared_tags_problem(tags: Mapping[str, Any]) -> tuple[str, str] | None:

@@ -543,6 +543,25 @@ def _paginate(
     return items[offset:end], (_page_token(operation, scope, end) if end < len(items) else None)
 
 
+def _listing(
+    key: str,
+    items: list[dict],
+    query: dict[str, list[str]],
+    operation: str,
+    scope: str,
+    size: int,
+    members: frozenset[str] | None = None,
+) -> dict[str, Any]:
+    """A List* response: one page of ``items`` (copies, cut to ``members``) under ``key``, and its nextToken."""
+    page, next_token = _paginate(items, query, operation, scope, size)
+    response: dict[str, Any] = {
+        key: [{k: copy.deepcopy(v) for k, v in item.items() if members is None or k in members} for item in page]
+    }
+    if next_token:
+        response["nextToken"] = next_token
+    return response
+
+
 def _route(method: str, raw_path: str) -> tuple[str | None, dict[str, str]]:
     """Map method + raw path to (operation, decoded path parameters)."""
     # Split before unquoting: the ARN label arrives percent-encoded (its '/'
@@ -1380,13 +1399,7 @@ class OmicsStandIn:
         given = {name: value for name, value in filters.items() if value is not None}
         size = _page_size(query, "maxResults")
         matching = [run for run in self.runs.values() if all(run.get(k) == v for k, v in given.items())]
-        page, next_token = _paginate(matching, query, "ListRuns", "", size)
-        response: dict[str, Any] = {
-            "items": [{k: copy.deepcopy(v) for k, v in run.items() if k in RUN_LIST_ITEM_MEMBERS} for run in page]
-        }
-        if next_token:
-            response["nextToken"] = next_token
-        return 200, response
+        return 200, _listing("items", matching, query, "ListRuns", "", size, RUN_LIST_ITEM_MEMBERS)
 
     # Run batches. The service does the work of a batch asynchronously; tests
     # play that part with submit_batch() and set_batch_status().
@@ -1499,13 +1512,7 @@ class OmicsStandIn:
             )
         size = _page_size(query, "maxItems")
         matching = [entry for entry in batch["_entries"] if all(entry.get(k) == v for k, v in given.items())]
-        page, next_token = _paginate(matching, query, "ListRunsInBatch", batch["id"], size)
-        response: dict[str, Any] = {
-            "runs": [{k: copy.deepcopy(v) for k, v in e.items() if k in RUN_BATCH_LIST_ITEM_MEMBERS} for e in page]
-        }
-        if next_token:
-            response["nextToken"] = next_token
-        return 200, response
+        return 200, _listing("runs", matching, query, "ListRunsInBatch", batch["id"], size, RUN_BATCH_LIST_ITEM_MEMBERS)
 
     def _op_CancelRunBatch(self, params: dict, query: dict, body: dict) -> tuple[int, None]:
         batch = self._find_batch(body.get("batchId"), "CancelRunBatch")
@@ -1572,8 +1579,4 @@ class OmicsStandIn:
             item.update({k: batch[k] for k in ("name", "totalRuns") if k in batch})
             item["workflowId"] = default["workflowId"]
             items.append(item)
-        page, next_token = _paginate(items, query, "ListBatch", "", size)
-        response: dict[str, Any] = {"items": copy.deepcopy(page)}
-        if next_token:
-            response["nextToken"] = next_token
-        return 200, response
+        return 200, _listing("items", items, query, "ListBatch", "", size)
