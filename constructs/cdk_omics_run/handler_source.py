@@ -38,18 +38,32 @@ def tag_rules() -> ModuleType:
     return _handler_module("tag_rules")
 
 
+# The handler's runtime package, imported under a name of this library's own,
+# so that it never collides with an ``omics_run`` a user's app may have.
+_HANDLER_PACKAGE = "cdk_omics_run._handler_runtime"
+
+
 @cache
 def _handler_module(name: str) -> ModuleType:
-    """A dependency-free module of the handler, loaded from the handler source.
+    """A module of the handler that needs only the standard library, loaded from the handler source.
 
     Synth-time validation uses the very rules the handler applies at deploy
-    time, so the two can never disagree.
+    time, so the two can never disagree. The modules import each other
+    relatively, so they are loaded as submodules of the handler's package.
     """
-    path = handler_source_dir() / "omics_run" / f"{name}.py"
-    spec = importlib.util.spec_from_file_location(f"cdk_omics_run._{name}", path)
+    _handler_package()
+    return importlib.import_module(f"{_HANDLER_PACKAGE}.{name}")
+
+
+@cache
+def _handler_package() -> ModuleType:
+    package_dir = handler_source_dir() / "omics_run"
+    spec = importlib.util.spec_from_file_location(
+        _HANDLER_PACKAGE, package_dir / "__init__.py", submodule_search_locations=[str(package_dir)]
+    )
     assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    # dataclasses look their module up in sys.modules while the module runs.
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
+    package = importlib.util.module_from_spec(spec)
+    # Submodule imports (and dataclasses) look the package up in sys.modules.
+    sys.modules[spec.name] = package
+    spec.loader.exec_module(package)
+    return package

@@ -2,8 +2,9 @@
 
 botocore's model is the one source of truth for member names, types, enums,
 ranges and patterns. A member that a newer botocore adds works without any
-hand-written mapping code. This module depends on botocore only, so the
-construct library can load it at synth time too.
+hand-written mapping code. This module and ``service_model`` need nothing
+but the standard library and botocore's model files, so the construct
+library loads them at synth time too, without botocore's import cost.
 """
 
 from __future__ import annotations
@@ -17,8 +18,7 @@ from dataclasses import dataclass
 from functools import cache, lru_cache
 from typing import Any
 
-import botocore.session
-from botocore.model import ListShape, MapShape, Shape, StructureShape
+from .service_model import Shape, input_shape
 
 # Members the handler fills in itself rather than taking from the template.
 DERIVED_MEMBERS = frozenset({"requestId"})
@@ -55,7 +55,7 @@ def property_name_of(wire_name: str) -> str:
 
 def structure_members(shape: Shape, *, leave_out: frozenset[str] = frozenset()) -> dict[str, Member]:
     """The members of a structure shape, keyed by property name."""
-    if not isinstance(shape, StructureShape):
+    if shape.type_name != "structure":
         raise TypeError(f"the model's shape {shape.name} is not a structure")
     required = set(shape.required_members)
     return {
@@ -71,17 +71,17 @@ def structure_members(shape: Shape, *, leave_out: frozenset[str] = frozenset()) 
 
 
 @cache
-def input_shape_of(operation_name: str) -> StructureShape:
+def input_shape_of(operation_name: str) -> Shape:
     """An omics operation's input shape.
 
-    The session honours ``AWS_DATA_PATH``, so a service model shipped beside
-    the handler takes precedence over the one in the Lambda runtime.
+    The model is found as botocore finds it, ``AWS_DATA_PATH`` first, so a
+    service model shipped beside the handler takes precedence over the one
+    in the Lambda runtime.
     """
-    operation = botocore.session.get_session().get_service_model("omics").operation_model(operation_name)
-    input_shape = operation.input_shape
-    if not isinstance(input_shape, StructureShape):
+    shape = input_shape(operation_name)
+    if shape.type_name != "structure":
         raise RuntimeError(f"botocore's omics model has no {operation_name} input shape")
-    return input_shape
+    return shape
 
 
 @lru_cache(maxsize=1)
@@ -114,7 +114,7 @@ def batch_run_settings_members() -> dict[str, Member]:
 def inline_setting_members() -> dict[str, Member]:
     """The members of one per-run setting of a batch (an ``InlineSetting``), keyed by property name."""
     inline = batch_run_settings_members()["InlineSettings"].shape
-    if not isinstance(inline, ListShape):
+    if inline.type_name != "list":
         raise RuntimeError("botocore's omics model: inlineSettings is not a list")
     return structure_members(inline.member)
 
@@ -150,7 +150,7 @@ def _coerce(path: str, shape: Shape, value: Any) -> Any:
 def _coerce_string(path: str, shape: Shape, value: Any) -> str:
     if not isinstance(value, str):
         raise PropertyError(path, f"got {quote(value)}; allowed: a string")
-    enum = list(getattr(shape, "enum", None) or [])
+    enum = shape.enum
     if enum:
         if value not in enum:
             raise PropertyError(path, f"got {quote(value)}; allowed: {', '.join(enum)}")
@@ -196,8 +196,6 @@ def _coerce_boolean(path: str, shape: Shape, value: Any) -> bool:
 
 
 def _coerce_map(path: str, shape: Shape, value: Any) -> dict[str, Any]:
-    if not isinstance(shape, MapShape):
-        raise TypeError(f"{path}: the model's map shape {shape.name} is not a MapShape")
     if not isinstance(value, Mapping):
         raise PropertyError(path, f"got {quote(value)}; allowed: an object of string keys and values")
     coerced: dict[str, Any] = {}
@@ -220,8 +218,6 @@ def _coerce_document(path: str, shape: Shape, value: Any) -> dict[str, Any]:
 
 
 def _coerce_list(path: str, shape: Shape, value: Any) -> list[Any]:
-    if not isinstance(shape, ListShape):
-        raise TypeError(f"{path}: the model's list shape {shape.name} is not a ListShape")
     if isinstance(value, (str, bytes)) or not isinstance(value, Sequence):
         raise PropertyError(path, f"got {quote(value)}; allowed: a list")
     low, high = shape.metadata.get("min"), shape.metadata.get("max")
