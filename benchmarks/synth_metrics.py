@@ -48,6 +48,11 @@ class SynthSample:
 def synth(variant: str, runs: int, out_dir: Path) -> SynthSample:
     """Synthesizes the app once in a fresh process."""
     env = {**os.environ, "CDK_OUTDIR": str(out_dir), "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20"}
+    # Both variants import compiled bytecode, as after `pip install` (which compiles
+    # aws-cdk-lib and this library alike) or any earlier run: a machine that sets
+    # PYTHONDONTWRITEBYTECODE would make only this checkout's modules compile from
+    # source on every synth. The benchmark's unmeasured first synths write the caches.
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
     command = [sys.executable, str(STACK_APP), "--variant", variant, "--runs", str(runs)]
     # CPU time of the finished process tree (python and its jsii node process): far less
     # sensitive than wall time to other work on the machine. Synths run one at a time,

@@ -18,9 +18,11 @@ import zipfile
 from collections.abc import Callable
 from pathlib import Path
 from types import SimpleNamespace
+from typing import Any
 
 import aws_cdk as cdk
 import botocore
+import botocore.loaders
 import pytest
 from aws_cdk import aws_lambda as lambda_
 from synth import provider_asset_dir, synth_app, template_of
@@ -192,12 +194,39 @@ def test_the_hash_covers_every_file_and_its_bytes(inputs: Inputs) -> None:
 
     assert {"omics_run_handler.py", "omics_run/client.py", "crhelper/__init__.py", "crhelper/utils.py"} <= names
     assert any(n.startswith("crhelper/LICEN") for n in names)
-    assert f"{bundling.SERVICE_MODELS_DIR}/omics/{inputs.omics_model.parent.name}/{inputs.omics_model.name}" in names
+    assert f"{bundling.SERVICE_MODELS_DIR}/omics/{inputs.omics_model.parent.name}/service-2.json" in names
     # Moving bytes from one file to another changes the hash, though the concatenation is the same.
     [first, second, *_] = sorted(names)
     moved = dict(asset.files)
     moved[first], moved[second] = asset.files[first] + asset.files[second][:1], asset.files[second][1:]
     assert ProviderAsset(moved, asset.crhelper_versions).asset_hash != asset.asset_hash
+
+
+def test_the_shipped_model_is_botocores_without_its_documentation(inputs: Inputs, tmp_path: Path) -> None:
+    version = inputs.omics_model.parent.name
+    asset = read_provider_asset(inputs.handler)
+    shipped = asset.files[f"{bundling.SERVICE_MODELS_DIR}/omics/{version}/service-2.json"]
+    asset.write(tmp_path / "asset")
+
+    # Read back as the function reads it: botocore's loader, AWS_DATA_PATH at the asset's models.
+    loaded = botocore.loaders.create_loader(str(tmp_path / "asset" / bundling.SERVICE_MODELS_DIR))
+    from_asset = loaded.load_service_model("omics", "service-2", version)
+    original = botocore.loaders.create_loader(str(inputs.botocore / "data")).load_service_model(
+        "omics", "service-2", version
+    )
+
+    assert b'"documentation"' not in shipped
+    assert from_asset == strip_documentation(original)
+    assert from_asset["operations"]["StartRun"]["input"] == {"shape": "StartRunRequest"}
+    assert len(shipped) < len(json.dumps(original)) / 1.5
+
+
+def strip_documentation(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: strip_documentation(v) for k, v in value.items() if k != "documentation"}
+    if isinstance(value, list):
+        return [strip_documentation(v) for v in value]
+    return value
 
 
 def staged_files(directory: Path) -> dict[str, tuple[int, bytes]]:

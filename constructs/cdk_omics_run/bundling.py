@@ -15,8 +15,10 @@ bytes, so what is shipped is always what was hashed.
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import importlib.util
+import json
 import os
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -37,7 +39,7 @@ SERVICE_MODELS_DATA_PATH = f"{LAMBDA_TASK_ROOT}/{SERVICE_MODELS_DIR}"
 # Part of every asset hash. Change it whenever the bundler changes how it lays
 # out or writes the asset in a way the file list and bytes do not show (the
 # file mode, say), so that such a change gives a new hash too.
-BUNDLE_FORMAT = "cdk-omics-run provider asset, format 1"
+BUNDLE_FORMAT = "cdk-omics-run provider asset, format 2"
 
 # Every file is written with this mode: readable by the Lambda runtime's
 # user, whatever the source's mode or the synthesizing umask. The CDK CLI
@@ -84,9 +86,37 @@ def read_provider_asset(handler_source: Path) -> ProviderAsset:
     sources = provider_asset_sources(handler_source)
     crhelper = _installed_package_dir("crhelper")
     return ProviderAsset(
-        files={name: source.read_bytes() for name, source in sources.items()},
+        files={name: _shipped_bytes(name, source) for name, source in sources.items()},
         crhelper_versions=tuple(sorted(_crhelper_versions(crhelper))),
     )
+
+
+def _shipped_bytes(name: str, source: Path) -> bytes:
+    if not name.startswith(f"{SERVICE_MODELS_DIR}/"):
+        return source.read_bytes()
+    return service_model_for_lambda(source)
+
+
+def service_model_for_lambda(source: Path) -> bytes:
+    """A botocore model file (``.json`` or ``.json.gz``) as the asset ships it: without documentation.
+
+    Documentation strings are half of the model and two thirds of the
+    zipped asset's model; botocore's client reads them only to write
+    docstrings, and the handler never. Written as compact JSON, uncompressed,
+    because Lambda's zip compresses it anyway and botocore then reads it
+    without gunzip.
+    """
+    raw = source.read_bytes()
+    model = json.loads(gzip.decompress(raw) if source.name.endswith(".gz") else raw)
+    return json.dumps(_without_documentation(model), separators=(",", ":")).encode("utf-8")
+
+
+def _without_documentation(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {key: _without_documentation(item) for key, item in value.items() if key != "documentation"}
+    if isinstance(value, list):
+        return [_without_documentation(item) for item in value]
+    return value
 
 
 def provider_asset_sources(handler_source: Path) -> dict[str, Path]:
@@ -94,7 +124,8 @@ def provider_asset_sources(handler_source: Path) -> dict[str, Path]:
 
     The handler source at the asset's root; crhelper as ``crhelper/`` with its
     licence and notice files; botocore's omics service model(s) under
-    ``service_models/omics/<API version>/``. A later entry of the same path
+    ``service_models/omics/<API version>/service-2.json`` (see
+    :func:`service_model_for_lambda`). A later entry of the same path
     replaces an earlier one.
     """
     files: dict[str, Path] = {}
@@ -109,7 +140,7 @@ def provider_asset_sources(handler_source: Path) -> dict[str, Path]:
     models = Path(botocore.__file__).parent / "data" / "omics"
     for model in sorted(models.glob("*/service-2.json*")):
         if model.is_file():
-            files[f"{SERVICE_MODELS_DIR}/omics/{model.parent.name}/{model.name}"] = model
+            files[f"{SERVICE_MODELS_DIR}/omics/{model.parent.name}/service-2.json"] = model
     return files
 
 
