@@ -7,6 +7,7 @@ import inspect
 import json
 import re
 import tempfile
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +20,15 @@ from conftest import REPO_ROOT
 from events import as_cloudformation_sends
 from synth import cfn_lint, nag
 
-from cdk_omics_run import ArgumentError, BatchWaitFor, OmicsRunBatch, OmicsRunBatchArguments, RunSetting, WorkflowType
+from cdk_omics_run import (
+    ArgumentError,
+    BatchWaitFor,
+    OmicsRunBatch,
+    OmicsRunBatchArguments,
+    OmicsRunBatchSheetArguments,
+    RunSetting,
+    WorkflowType,
+)
 from omics_run.batch_request import start_run_batch_request
 
 ROLE = "arn:aws:iam::123456789012:role/omics-run"
@@ -244,10 +253,33 @@ def test_sample_sheet_mistakes_name_the_sheet_the_line_and_the_column(tmp_path: 
     stack = cdk.Stack(new_app(), "Stack")
     with pytest.raises(ArgumentError, match=r"Stack/Cohort: sample sheet .*samples.csv: no column sample; its columns"):
         OmicsRunBatch.from_sample_sheet(stack, "Cohort", sheet, run_setting_id="sample", **REQUIRED)
-    with pytest.raises(ArgumentError, match=r"samples.csv line 3, column read_length: got 'long'; allowed: a int"):
+    with pytest.raises(
+        ArgumentError, match=r"samples.csv line 3, column read_length: got 'long'; allowed: an integer$"
+    ):
         OmicsRunBatch.from_sample_sheet(
             stack, "Cohort2", sheet, run_setting_id="sample_id", parameters={"n": ("read_length", int)}, **REQUIRED
         )
+    with pytest.raises(ArgumentError, match=r"column read_length: got 'long'; allowed: text that Decimal\(\) accepts$"):
+        OmicsRunBatch.from_sample_sheet(
+            stack, "Cohort3", sheet, run_setting_id="sample_id", parameters={"n": ("read_length", Decimal)}, **REQUIRED
+        )
+
+
+def test_a_sample_sheet_takes_no_runs_of_its_own(tmp_path: Path) -> None:
+    sheet = tmp_path / "samples.csv"
+    sheet.write_text("sample_id\nS1\n")
+    stack = cdk.Stack(new_app(), "Stack")
+
+    for argument, value in (("runs", [RunSetting("A")]), ("s3_uri_settings", "s3://bucket/settings.json")):
+        with pytest.raises(ArgumentError) as refused:
+            OmicsRunBatch.from_sample_sheet(
+                stack, "Cohort", sheet, run_setting_id="sample_id", **REQUIRED, **{argument: value}
+            )
+        assert str(refused.value) == (
+            f"Stack/Cohort: argument {argument}: got a value; allowed: none, because from_sample_sheet takes the runs "
+            "from the sheet (OmicsRunBatch(..., runs=...) takes your own)"
+        )
+    assert stack.node.try_find_child("Cohort") is None
 
 
 def test_tags_of_reaches_the_batch_and_explicit_tags_win() -> None:
@@ -460,6 +492,16 @@ def test_the_cli_input_json_overrides_type_has_every_keyword_argument_with_its_t
     assert OmicsRunBatchArguments.__required_keys__ == frozenset()
     overrides = inspect.signature(OmicsRunBatch.from_cli_input_json).parameters["overrides"]
     assert overrides.annotation == "Unpack[OmicsRunBatchArguments]"
+
+
+def test_the_sample_sheet_arguments_type_is_the_constructors_but_the_runs_and_their_parameters() -> None:
+    init = inspect.signature(OmicsRunBatch.__init__).parameters
+    keyword_only = {name for name, p in init.items() if p.kind is inspect.Parameter.KEYWORD_ONLY}
+
+    assert set(OmicsRunBatchSheetArguments.__annotations__) == keyword_only - {"runs", "s3_uri_settings", "parameters"}
+    assert OmicsRunBatchSheetArguments.__required_keys__ == frozenset()
+    batch_arguments = inspect.signature(OmicsRunBatch.from_sample_sheet).parameters["batch_arguments"]
+    assert batch_arguments.annotation == "Unpack[OmicsRunBatchSheetArguments]"
 
 
 def test_cli_input_json_names_every_unknown_key_and_override_at_once() -> None:

@@ -10,7 +10,7 @@ Example::
 from __future__ import annotations
 
 from cdk_omics_run.arguments import ArgumentError
-from cdk_omics_run.batch import OmicsRunBatch, OmicsRunBatchArguments
+from cdk_omics_run.batch import OmicsRunBatch, OmicsRunBatchArguments, OmicsRunBatchSheetArguments
 from cdk_omics_run.documentation import show_init_signature
 from cdk_omics_run.enums import (
     BatchWaitFor,
@@ -48,6 +48,7 @@ __all__ = [
     "OmicsRunArguments",
     "OmicsRunBatch",
     "OmicsRunBatchArguments",
+    "OmicsRunBatchSheetArguments",
     "OmicsRunProvider",
     "OmicsRunProviderStack",
     "OutputUriPrefixMode",

@@ -70,13 +70,11 @@ MAX_DECLARED_RUN_TAGS: int = tag_rules().MAX_DECLARED_RUN_TAGS_IN_BATCH
 BATCH_SETTING_ARGUMENTS = ("rerun_token", "delete_policy", "wait_for", "wait_timeout", "wait_poll_interval")
 
 
-class OmicsRunBatchArguments(TypedDict, total=False):
-    """The keyword arguments of ``OmicsRunBatch``, each optional: the overrides ``from_cli_input_json``
-    takes, so that a type checker refuses a misspelled one (PEP 692). Each key has the type of the
-    argument of the same name; a test keeps the two in step."""
+class OmicsRunBatchSheetArguments(TypedDict, total=False):
+    """The keyword arguments of ``OmicsRunBatch`` that ``from_sample_sheet`` passes on, each optional:
+    all but ``runs`` and ``s3_uri_settings`` (the sheet gives the runs) and ``parameters`` (given there
+    as ``default_parameters``), so that a type checker refuses a misspelled one (PEP 692)."""
 
-    runs: Iterable[RunSettingLike] | None
-    s3_uri_settings: str | None
     workflow_id: str | omics.CfnWorkflow
     role_arn: str | iam.IRole | None
     output_uri: str | None
@@ -86,7 +84,6 @@ class OmicsRunBatchArguments(TypedDict, total=False):
     cache_behavior: CacheBehavior | str | None
     run_group_id: str | omics.CfnRunGroup | None
     priority: int | None
-    parameters: Document | None
     storage_capacity: int | None
     log_level: LogLevel | str | None
     run_tags: Mapping[str, str] | None
@@ -109,6 +106,16 @@ class OmicsRunBatchArguments(TypedDict, total=False):
     wait_timeout: Duration | None
     wait_poll_interval: Duration | None
     max_failed_runs: int | None
+
+
+class OmicsRunBatchArguments(OmicsRunBatchSheetArguments, total=False):
+    """The keyword arguments of ``OmicsRunBatch``, each optional: the overrides ``from_cli_input_json``
+    takes, so that a type checker refuses a misspelled one (PEP 692). Each key has the type of the
+    argument of the same name; a test keeps the two in step."""
+
+    runs: Iterable[RunSettingLike] | None
+    s3_uri_settings: str | None
+    parameters: Document | None
 
 
 @jsii.implements(ITaggable)
@@ -327,8 +334,7 @@ class OmicsRunBatch(ResourceAttributes, Construct):
         run_priority: str | Callable[[Row], int] | None = None,
         run_tags_of: Callable[[Row], Mapping[str, str]] | None = None,
         default_parameters: Document | None = None,
-        # Not Unpack[OmicsRunBatchArguments]: its ``parameters`` is this method's own (the column mapping).
-        **batch_arguments: Any,
+        **batch_arguments: Unpack[OmicsRunBatchSheetArguments],
     ) -> OmicsRunBatch:
         """A batch with one run per row of a CSV sample sheet.
 
@@ -340,7 +346,8 @@ class OmicsRunBatch(ResourceAttributes, Construct):
         shares. ``run_name``, ``run_output_uri`` and ``run_priority`` (a
         column or a function of the row) and ``run_tags_of`` (a function) set
         the rest of each run. The other keyword arguments are those of the
-        constructor.
+        constructor (:class:`OmicsRunBatchSheetArguments`); ``runs`` and
+        ``s3_uri_settings`` are refused, because the sheet gives the runs.
 
         Example::
 
@@ -362,10 +369,16 @@ class OmicsRunBatch(ResourceAttributes, Construct):
             priority=run_priority,
             run_tags=run_tags_of,
         )
+        given_runs = sorted(set(batch_arguments) & {"runs", "s3_uri_settings"})
+        if given_runs:
+            raise ArgumentError(
+                f"{scope.node.path}/{id}: argument {given_runs[0]}: got a value; allowed: none, because "
+                "from_sample_sheet takes the runs from the sheet (OmicsRunBatch(..., runs=...) takes your own)"
+            )
+        arguments: OmicsRunBatchArguments = {**batch_arguments, "runs": settings}
         if default_parameters is not None:
-            batch_arguments["parameters"] = default_parameters
-        batch_arguments["runs"] = settings
-        return cls(scope, id, **batch_arguments)
+            arguments["parameters"] = default_parameters
+        return cls(scope, id, **arguments)
 
     @classmethod
     def from_cli_input_json(

@@ -247,9 +247,15 @@ class _Cells:
         text = self._row[column]
         try:
             return kind(text)
-        except (TypeError, ValueError):
-            kind_name = getattr(kind, "__name__", repr(kind))
-            raise ArgumentError(f"{self._where}, column {column}: got {text!r}; allowed: a {kind_name}") from None
+        # Any function of the text may be given (Decimal raises InvalidOperation, say): whatever it
+        # raises is reported with the sheet's line and column, and kept as the cause.
+        except Exception as error:
+            allowed = _KIND_NAMES.get(kind) or f"text that {getattr(kind, '__name__', repr(kind))}() accepts"
+            raise ArgumentError(f"{self._where}, column {column}: got {text!r}; allowed: {allowed}") from error
+
+
+# How a column's type is named in errors; other functions are named as functions.
+_KIND_NAMES: dict[Callable[[str], Any], str] = {int: "an integer", float: "a number"}
 
 
 __all__ = ["MAX_INLINE_RUNS", "MAX_RUNS", "RunSetting", "RunSettingLike", "run_settings", "settings_from_sample_sheet"]
