@@ -109,6 +109,7 @@ class Shape:
 
     The attributes this project reads, named as botocore's ``Shape`` names
     them; ``metadata`` is the whole definition, where botocore keeps a subset.
+    Each is computed once: the rules read them for every value they check.
     """
 
     def __init__(self, name: str, definition: Mapping[str, Any], shapes: Mapping[str, Any]) -> None:
@@ -116,19 +117,19 @@ class Shape:
         self.metadata = definition
         self._shapes = shapes
 
-    @property
+    @cached_property
     def type_name(self) -> str:
         return str(self.metadata["type"])
 
-    @property
+    @cached_property
     def documentation(self) -> str:
         return str(self.metadata.get("documentation", ""))
 
-    @property
+    @cached_property
     def enum(self) -> list[str]:
         return list(self.metadata.get("enum", []))
 
-    @property
+    @cached_property
     def required_members(self) -> list[str]:
         return list(self.metadata.get("required", []))
 
@@ -136,17 +137,17 @@ class Shape:
     def members(self) -> dict[str, Shape]:
         return {name: self._resolve(reference) for name, reference in self.metadata.get("members", {}).items()}
 
-    @property
+    @cached_property
     def member(self) -> Shape:
         """A list's item shape."""
         return self._resolve(self.metadata["member"])
 
-    @property
+    @cached_property
     def key(self) -> Shape:
         """A map's key shape."""
         return self._resolve(self.metadata["key"])
 
-    @property
+    @cached_property
     def value(self) -> Shape:
         """A map's value shape."""
         return self._resolve(self.metadata["value"])
