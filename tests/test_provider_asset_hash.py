@@ -221,6 +221,31 @@ def test_the_shipped_model_is_botocores_without_its_documentation(inputs: Inputs
     assert len(shipped) < len(json.dumps(original)) / 1.5
 
 
+def test_documentation_botocore_reads_is_kept_and_the_file_botocore_prefers_is_shipped(inputs: Inputs) -> None:
+    version_dir = inputs.omics_model.parent
+    raw = inputs.omics_model.read_bytes()
+    model = json.loads(gzip.decompress(raw) if inputs.omics_model.suffix == ".gz" else raw)
+    # botocore reads a client context parameter's documentation when it resolves endpoints.
+    model["clientContextParams"] = {"UseThing": {"type": "boolean", "documentation": "Read by botocore."}}
+    model["shapes"]["StartRunRequest"]["members"]["outputUri"]["documentation"] = "Dropped."
+    for stale in version_dir.glob("service-2.json*"):
+        stale.unlink()
+    (version_dir / "service-2.json").write_text(json.dumps(model), encoding="utf-8")
+    (version_dir / "service-2.json.gz").write_bytes(gzip.compress(b"{}"))  # botocore reads .json first
+    (version_dir / "service-2.json.orig").write_text("not a model", encoding="utf-8")
+
+    files = read_provider_asset(inputs.handler).files
+    shipped = json.loads(files[f"{bundling.SERVICE_MODELS_DIR}/omics/{version_dir.name}/service-2.json"])
+
+    assert [n for n in files if n.startswith(bundling.SERVICE_MODELS_DIR)] == [
+        f"{bundling.SERVICE_MODELS_DIR}/omics/{version_dir.name}/service-2.json"
+    ]
+    assert shipped["clientContextParams"] == model["clientContextParams"]
+    output_uri = dict(model["shapes"]["StartRunRequest"]["members"]["outputUri"])
+    del output_uri["documentation"]
+    assert shipped["shapes"]["StartRunRequest"]["members"]["outputUri"] == output_uri
+
+
 def strip_documentation(value: Any) -> Any:
     if isinstance(value, dict):
         return {k: strip_documentation(v) for k, v in value.items() if k != "documentation"}

@@ -34,9 +34,10 @@ OLDER, NEWER = "2000-01-01", "2999-12-31"
 
 # Prints, as JSON, the file each reader picks and whether they read the same model.
 COMPARE = """
-import json, os, botocore.loaders
+import json, botocore.session
 from omics_run import service_model
-loader = botocore.loaders.create_loader(os.environ.get("AWS_DATA_PATH"))
+# The loader botocore's clients use: it honours AWS_DATA_PATH and the config file's data_path.
+loader = botocore.session.get_session().get_component("data_loader")
 version = loader.determine_latest_version("omics", "service-2")
 _, botocore_path = loader.load_data_with_path(f"omics/{version}/service-2")
 ours = service_model.model_file()
@@ -44,6 +45,7 @@ print(json.dumps({
     "botocore": botocore_path,
     "ours": str(ours),
     "same_model": loader.load_service_model("omics", "service-2") == service_model.service_description(),
+    "metadata": service_model.service_description()["metadata"],
 }))
 """
 
@@ -149,6 +151,50 @@ def test_a_version_folder_without_a_service_model_is_no_version(tmp_path: Path) 
 
     assert_same_choice(picked, None)
     assert NEWER not in picked["ours"]
+
+
+def test_the_config_files_data_path_stands_in_for_an_unset_aws_data_path(tmp_path: Path) -> None:
+    by_profile = write_model(tmp_path / "profile-models", NEWER, "profile")
+    write_model(tmp_path / "default-models", NEWER, "default")
+    config = tmp_path / "config"
+    config.write_text(
+        f"[default]\ndata_path = {tmp_path / 'default-models'}\n\n"
+        f"[profile research]\ndata_path = {tmp_path / 'profile-models'}\n",
+        encoding="utf-8",
+    )
+
+    picked = both_readers(tmp_path, None, AWS_CONFIG_FILE=str(config), AWS_PROFILE="research")
+    assert_same_choice(picked, by_profile)
+
+    by_environment = write_model(tmp_path / "environment-models", NEWER, "environment")
+    picked = both_readers(tmp_path, str(tmp_path / "environment-models"), AWS_CONFIG_FILE=str(config))
+    assert_same_choice(picked, by_environment)
+
+
+def test_a_config_file_without_data_path_changes_nothing(tmp_path: Path) -> None:
+    config = tmp_path / ".aws" / "config"
+    config.parent.mkdir()
+    config.write_text("[default]\nregion = us-east-1\n", encoding="utf-8")
+
+    picked = both_readers(tmp_path, None)
+
+    assert_same_choice(picked, None)
+    assert f"{os.sep}{LATEST}{os.sep}" in picked["ours"]
+
+
+def test_sdk_extras_of_the_version_are_merged_from_the_first_path_holding_them(tmp_path: Path) -> None:
+    shipped = write_model(tmp_path / "shipped", LATEST, "shipped")
+    for folder, marker in (("extras", "merged"), ("more-extras", "not merged")):
+        extras = tmp_path / folder / "omics" / LATEST / "service-2.sdk-extras.json"
+        extras.parent.mkdir(parents=True)
+        extras.write_text(json.dumps({"merge": {"metadata": {"serviceFullName": marker}}}), encoding="utf-8")
+    data_path = os.pathsep.join(str(tmp_path / name) for name in ("shipped", "extras", "more-extras"))
+
+    picked = both_readers(tmp_path, data_path)
+
+    assert_same_choice(picked, shipped)
+    assert picked["metadata"]["serviceFullName"] == "merged"
+    assert picked["metadata"]["signingName"] == "omics"  # merged key by key, not replaced
 
 
 def test_no_model_anywhere_is_a_clear_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -551,4 +551,4 @@ def _literal_document(value: Any) -> Any:
 OmicsRunBatch.__doc__ = with_argument_fields(OmicsRunBatch.__doc__, OmicsRunBatch.__init__, own=BATCH_ARGUMENTS)
 show_init_signature(OmicsRunBatch)
 
-__all__ = ["RESOURCE_TYPE", "OmicsRunBatch", "OmicsRunBatchArguments", "RunSetting"]
+__all__ = ["RESOURCE_TYPE", "OmicsRunBatch", "OmicsRunBatchArguments", "OmicsRunBatchSheetArguments", "RunSetting"]

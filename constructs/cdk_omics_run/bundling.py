@@ -30,6 +30,8 @@ import botocore
 import jsii
 from aws_cdk import ILocalBundling
 
+from cdk_omics_run.handler_source import service_model
+
 # Where the service model goes inside the asset; the function's AWS_DATA_PATH
 # points there (Lambda unpacks the asset into /var/task).
 SERVICE_MODELS_DIR = "service_models"
@@ -101,22 +103,34 @@ def service_model_for_lambda(source: Path) -> bytes:
     """A botocore model file (``.json`` or ``.json.gz``) as the asset ships it: without documentation.
 
     Documentation strings are half of the model and two thirds of the
-    zipped asset's model; botocore's client reads them only to write
-    docstrings, and the handler never. Written as compact JSON, uncompressed,
-    because Lambda's zip compresses it anyway and botocore then reads it
-    without gunzip.
+    zipped asset's model; botocore's client reads those of operations,
+    shapes and members only to write docstrings, and the handler never. Only
+    those are dropped: botocore reads others, such as a client context
+    parameter's, when it resolves endpoints. Written as compact JSON,
+    uncompressed, because Lambda's zip compresses it anyway and botocore then
+    reads it without gunzip.
     """
     raw = source.read_bytes()
     model = json.loads(gzip.decompress(raw) if source.name.endswith(".gz") else raw)
     return json.dumps(_without_documentation(model), separators=(",", ":")).encode("utf-8")
 
 
-def _without_documentation(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {key: _without_documentation(item) for key, item in value.items() if key != "documentation"}
-    if isinstance(value, list):
-        return [_without_documentation(item) for item in value]
-    return value
+def _without_documentation(model: dict[str, Any]) -> dict[str, Any]:
+    stripped = _dropped(model, "documentation")
+    stripped["operations"] = {name: _dropped(op, "documentation") for name, op in model.get("operations", {}).items()}
+    stripped["shapes"] = {name: _shape_without_documentation(shape) for name, shape in model.get("shapes", {}).items()}
+    return stripped
+
+
+def _shape_without_documentation(shape: dict[str, Any]) -> dict[str, Any]:
+    stripped = _dropped(shape, "documentation")
+    if "members" in shape:
+        stripped["members"] = {name: _dropped(ref, "documentation") for name, ref in shape["members"].items()}
+    return stripped
+
+
+def _dropped(mapping: Mapping[str, Any], key: str) -> dict[str, Any]:
+    return {k: v for k, v in mapping.items() if k != key}
 
 
 def provider_asset_sources(handler_source: Path) -> dict[str, Path]:
@@ -137,10 +151,12 @@ def provider_asset_sources(handler_source: Path) -> dict[str, Path]:
     # crhelper is Apache-2.0: its licence and notice travel with the copy we ship.
     for notice in _crhelper_notices(crhelper):
         files[f"crhelper/{notice.name}"] = notice
+    # Each API version's model file, the one botocore's loader would read there.
     models = Path(botocore.__file__).parent / "data" / "omics"
-    for model in sorted(models.glob("*/service-2.json*")):
-        if model.is_file():
-            files[f"{SERVICE_MODELS_DIR}/omics/{model.parent.name}/service-2.json"] = model
+    for version_dir in sorted(p for p in models.iterdir() if p.is_dir()):
+        model = service_model().model_file_in(version_dir)
+        if model is not None:
+            files[f"{SERVICE_MODELS_DIR}/omics/{version_dir.name}/service-2.json"] = model
     return files
 
 

@@ -33,6 +33,11 @@ def start_run_shape() -> ModuleType:
     return _handler_module("start_run_shape")
 
 
+def service_model() -> ModuleType:
+    """The handler's ``service_model`` module: where botocore's loader finds the omics model, and its shapes."""
+    return _handler_module("service_model")
+
+
 def tag_rules() -> ModuleType:
     """The handler's ``tag_rules`` module: the service's tag limits and the provider's reserved keys."""
     return _handler_module("tag_rules")

@@ -250,12 +250,13 @@ class _Cells:
         # Any function of the text may be given (Decimal raises InvalidOperation, say): whatever it
         # raises is reported with the sheet's line and column, and kept as the cause.
         except Exception as error:
-            allowed = _KIND_NAMES.get(kind) or f"text that {getattr(kind, '__name__', repr(kind))}() accepts"
+            known = _KIND_NAMES.get(kind) if isinstance(kind, type) else None
+            allowed = known or f"text that {getattr(kind, '__name__', repr(kind))}() accepts"
             raise ArgumentError(f"{self._where}, column {column}: got {text!r}; allowed: {allowed}") from error
 
 
 # How a column's type is named in errors; other functions are named as functions.
-_KIND_NAMES: dict[Callable[[str], Any], str] = {int: "an integer", float: "a number"}
+_KIND_NAMES: dict[type, str] = {int: "an integer", float: "a number"}
 
 
 __all__ = ["MAX_INLINE_RUNS", "MAX_RUNS", "RunSetting", "RunSettingLike", "run_settings", "settings_from_sample_sheet"]

@@ -11,14 +11,20 @@ compares it with ``botocore.loaders`` under every search-path arrangement
 that matters.
 
 botocore's rules, from ``botocore/loaders.py`` (``create_loader``,
-``Loader.list_api_versions``, ``Loader.load_data_with_path``):
+``Loader.list_api_versions``, ``Loader.load_data_with_path``,
+``Loader._find_extras``, ``ExtrasProcessor``) and ``botocore/configprovider.py``
+(the ``data_path`` setting):
 
 - the search paths are ``AWS_DATA_PATH``'s entries (``os.pathsep``
   separated, ``~`` and variables expanded), then ``~/.aws/models``, then
   botocore's own ``data`` folder; paths that are not folders are skipped;
 - the API version is the greatest folder name, over all search paths,
   holding a ``service-2.json`` or ``service-2.json.gz``;
-- the file is read from the first search path that has that version.
+- the file is read from the first search path that has that version, and
+  the ``merge`` object of ``service-2.sdk-extras.json``, from the first
+  search path that has one for that version, is merged into it;
+- ``data_path`` in the AWS config file stands in for an unset
+  ``AWS_DATA_PATH`` (the session's ``data_path`` setting).
 
 And from ``botocore/model.py`` (``ShapeResolver.resolve_shape_ref``): a
 member reference's own traits (its ``documentation``, for one) are laid
@@ -40,6 +46,8 @@ SERVICE_NAME = "omics"
 MODEL_TYPE = "service-2"
 # botocore's JSONFileLoader tries these, in this order.
 MODEL_EXTENSIONS = (".json", ".json.gz")
+# botocore's Loader.BUILTIN_EXTRAS_TYPES: service-2.sdk-extras.json is merged into the model.
+EXTRAS_TYPE = "sdk"
 
 
 class ServiceModelNotFound(LookupError):
@@ -48,11 +56,31 @@ class ServiceModelNotFound(LookupError):
 
 def search_paths() -> list[Path]:
     """Where botocore looks for models, in its order of precedence."""
-    extra = os.environ.get("AWS_DATA_PATH")
+    extra = data_path_setting()
     paths = [] if extra is None else [os.path.expanduser(os.path.expandvars(p)) for p in extra.split(os.pathsep)]
     paths.append(os.path.join(os.path.expanduser("~"), ".aws", "models"))
     paths.append(str(_botocore_data_dir()))
     return [Path(path) for path in paths if os.path.isdir(path)]
+
+
+def data_path_setting() -> str | None:
+    """botocore's ``data_path`` setting: ``AWS_DATA_PATH``, else ``data_path`` in the AWS config file."""
+    from_environment = os.environ.get("AWS_DATA_PATH")
+    if from_environment is not None:
+        return from_environment
+    config_file = os.path.expanduser(os.environ.get("AWS_CONFIG_FILE", os.path.join("~", ".aws", "config")))
+    try:
+        with open(config_file, encoding="utf-8", errors="replace") as config:
+            mentions_data_path = "data_path" in config.read()
+    except OSError:
+        return None
+    if not mentions_data_path:
+        return None
+    # Rare: which profile's data_path applies is botocore's to say, so ask it, paying its import here only.
+    import botocore.session
+
+    setting = botocore.session.get_session().get_config_variable("data_path")
+    return None if setting is None else str(setting)
 
 
 def _botocore_data_dir() -> Path:
@@ -63,9 +91,10 @@ def _botocore_data_dir() -> Path:
     return Path(spec.origin).parent / "data"
 
 
-def _model_file_in(version_dir: Path) -> Path | None:
+def model_file_in(version_dir: Path, type_name: str = MODEL_TYPE) -> Path | None:
+    """The file botocore reads for ``type_name`` in one API version's folder: ``.json`` first, then ``.json.gz``."""
     for extension in MODEL_EXTENSIONS:
-        candidate = version_dir / f"{MODEL_TYPE}{extension}"
+        candidate = version_dir / f"{type_name}{extension}"
         if candidate.is_file():
             return candidate
     return None
@@ -79,29 +108,53 @@ def model_file(service_name: str = SERVICE_NAME) -> Path:
         for base in paths
         if (base / service_name).is_dir()
         for version_dir in (base / service_name).iterdir()
-        if _model_file_in(version_dir) is not None
+        if model_file_in(version_dir) is not None
     }
     if not versions:
         raise ServiceModelNotFound(f"no {MODEL_TYPE} model of {service_name} in {', '.join(map(str, paths))}")
-    latest = max(versions)
+    found = _first_in(paths, service_name, max(versions), MODEL_TYPE)
+    if found is None:
+        raise ServiceModelNotFound(f"{service_name}/{max(versions)}/{MODEL_TYPE} vanished while it was being read")
+    return found
+
+
+def _first_in(paths: list[Path], service_name: str, version: str, type_name: str) -> Path | None:
     for base in paths:
-        found = _model_file_in(base / service_name / latest)
+        found = model_file_in(base / service_name / version, type_name)
         if found is not None:
             return found
-    raise ServiceModelNotFound(f"{service_name}/{latest}/{MODEL_TYPE} vanished while it was being read")
-
-
-@cache
-def _load(path: Path) -> Mapping[str, Any]:
-    opener = gzip.open if path.name.endswith(".gz") else open
-    with opener(path, "rb") as stream:
-        loaded: Mapping[str, Any] = json.loads(stream.read().decode("utf-8"))
-    return loaded
+    return None
 
 
 def service_description(service_name: str = SERVICE_NAME) -> Mapping[str, Any]:
-    """The whole model, as botocore's loader returns it."""
-    return _load(model_file(service_name))
+    """The whole model, as botocore's loader returns it: with its ``sdk`` extras merged in."""
+    model = model_file(service_name)
+    extras = _first_in(search_paths(), service_name, model.parent.name, f"{MODEL_TYPE}.{EXTRAS_TYPE}-extras")
+    return _described(model, extras)
+
+
+@cache
+def _described(model: Path, extras: Path | None) -> Mapping[str, Any]:
+    description = _read_json(model)
+    if extras is not None:
+        _deep_merge(description, _read_json(extras).get("merge", {}))
+    return description
+
+
+def _read_json(path: Path) -> dict[str, Any]:
+    opener = gzip.open if path.name.endswith(".gz") else open
+    with opener(path, "rb") as stream:
+        loaded: dict[str, Any] = json.loads(stream.read().decode("utf-8"))
+    return loaded
+
+
+def _deep_merge(base: dict[str, Any], extra: Mapping[str, Any]) -> None:
+    # botocore.utils.deep_merge: objects merge key by key, anything else replaces.
+    for key, value in extra.items():
+        if isinstance(base.get(key), dict) and isinstance(value, dict):
+            _deep_merge(base[key], value)
+        else:
+            base[key] = value
 
 
 class Shape:
