@@ -132,12 +132,15 @@ def allows(statements: list[dict[str, Any]], action: str, resource: str, context
 
 
 def provider_policy(stack: cdk.Stack) -> list[dict[str, Any]]:
+    """The statements of the provider's policy and of its overflow policies, as IAM sees them deployed."""
     template = Template.from_stack(stack)
-    [policy] = [
+    policies = [
         resource for logical_id, resource in template.find_resources("AWS::IAM::ManagedPolicy").items()
         if logical_id.startswith("OmicsRunProviderRolePolicy")
     ]  # fmt: skip
-    return concrete(policy["Properties"]["PolicyDocument"])["Statement"]
+    return [
+        statement for policy in policies for statement in concrete(policy["Properties"]["PolicyDocument"])["Statement"]
+    ]
 
 
 def stack_with(*runs: Mapping[str, Any]) -> cdk.Stack:
@@ -389,3 +392,28 @@ def test_parliament_knows_no_batch_action_yet_and_finds_nothing_else_in_a_batch_
         finding.startswith("UNKNOWN_ACTION") and any(action in finding.lower() for action in batch_actions)
         for finding in findings
     ), findings
+
+
+def test_past_one_policys_size_every_run_role_and_workflow_is_still_allowed_and_nothing_else() -> None:
+    app = cdk.App(context={"aws:cdk:bundling-stacks": []})
+    stack = cdk.Stack(app, "Stack")
+    for index in range(120):  # generated run roles, and a workflow of its own each
+        OmicsRun(stack, f"Run{index}", workflow_id=f"{1000000 + index}", output_uri=OUTPUT)
+    statements = provider_policy(stack)
+    roles = [
+        f"arn:aws:iam::{ACCOUNT}:role/{logical_id}"
+        for logical_id in Template.from_stack(stack).find_resources("AWS::IAM::Role")
+        if "RunRole" in logical_id
+    ]
+    passed_to_omics = {"iam:PassedToService": "omics.amazonaws.com"}
+    tagged = {STACK_TAG: STACK_ARN}
+
+    assert len([s for s in statements if s.get("Sid", "").startswith("PassRunRoles")]) > 1  # spilled over
+    assert len(roles) == 120
+    assert all(allows(statements, "iam:PassRole", role, passed_to_omics) for role in roles)
+    assert not allows(statements, "iam:PassRole", f"arn:aws:iam::{ACCOUNT}:role/other", passed_to_omics)
+    for index in range(120):
+        assert allows(statements, "omics:StartRun", arn("workflow", Id=f"{1000000 + index}"), tagged)
+    assert allows(statements, "omics:StartRun", arn("run", Id="9999999"), tagged)
+    assert not allows(statements, "omics:StartRun", arn("workflow", Id="7777777"), tagged)
+    assert not allows(statements, "omics:StartRun", arn("workflow", Id="1000001"), {STACK_TAG: OTHER_STACK_ARN})

@@ -6,16 +6,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass, fields
 from typing import Any, cast
 
-import jsii
 from aws_cdk import (
     Annotations,
+    Aspects,
     AssetHashType,
     Aws,
     BundlingOptions,
     CfnResource,
     Duration,
-    IStableListProducer,
-    Lazy,
     RemovalPolicy,
     Stack,
 )
@@ -33,6 +31,7 @@ from cdk_omics_run.arguments import ArgumentError
 from cdk_omics_run.bundling import SERVICE_MODELS_DATA_PATH, ProviderAssetBundler
 from cdk_omics_run.handler_source import HANDLER_ENTRY_POINT, handler_source_dir
 from cdk_omics_run.managed_role import ManagedPolicyRole
+from cdk_omics_run.policy_overflow import GrowingGrant, PolicyOverflow
 
 PROVIDER_ID = "OmicsRunProvider"
 
@@ -256,7 +255,12 @@ class OmicsRunProvider(Construct):
         )
         """The settings this provider was created with."""
         self.options.check(self.node.path)
-        self._run_role_arns: list[str] = []
+        # Statements whose resources grow with the runs; past IAM's size quota of the provider's
+        # policy, the overflow aspect moves ARNs into further policies of the role.
+        self._pass_run_roles = GrowingGrant(
+            "PassRunRoles", ["iam:PassRole"], {"StringEquals": {"iam:PassedToService": "omics.amazonaws.com"}}
+        )
+        self._growing_grants: list[GrowingGrant] = []
         self.wait_queue: sqs.Queue | None = None
         """The queue of the waits' delayed wake-ups; created when the first run waits."""
         self.vpc_endpoints: list[ec2.IVpcEndpoint] = []
@@ -282,6 +286,9 @@ class OmicsRunProvider(Construct):
         )
         self.policy: iam.ManagedPolicy = self.role.policy
         """The customer-managed policy holding every statement of :attr:`role` (``role.add_to_policy`` adds here)."""
+        self.policy_overflow = PolicyOverflow(self.policy, self.role, self._growing_grants)
+        """Moves run ARNs past the policy's size quota into further policies (its ``overflow_policies``)."""
+        Aspects.of(self.policy).add(self.policy_overflow)
         if encryption_key is not None:
             self._use_key(encryption_key)
         self.dead_letter_queue: sqs.Queue | None = (
@@ -317,7 +324,6 @@ class OmicsRunProvider(Construct):
             self._create_vpc_endpoints()
 
         self._run_arn = f"{self._omics_arn_prefix}:{self._account}:run/*"
-        self._start_run_arns: list[str] = [self._run_arn]
         if serves_other_stacks:
             requested_stack = {"Null": {f"aws:RequestTag/{STACK_TAG}": "false"}}
             run_of_stack = {"Null": {f"aws:ResourceTag/{STACK_TAG}": "false"}}
@@ -325,7 +331,10 @@ class OmicsRunProvider(Construct):
             requested_stack = {"StringEquals": {f"aws:RequestTag/{STACK_TAG}": Aws.STACK_ID}}
             run_of_stack = {"StringEquals": {f"aws:ResourceTag/{STACK_TAG}": Aws.STACK_ID}}
         self._requested_stack, self._of_stack = requested_stack, run_of_stack
-        self._start_batch_arns: list[str] | None = None
+        # run/* for the new run and re-runs by run ID; then each workflow, workflow version, run
+        # group, run cache and configuration the runs name.
+        self._start_runs = GrowingGrant("StartRuns", ["omics:StartRun"], requested_stack, [self._run_arn], kept=1)
+        self._start_batches: GrowingGrant | None = None
         self._lists_runs = False
         self.role.add_to_policy(
             iam.PolicyStatement(
@@ -334,16 +343,7 @@ class OmicsRunProvider(Construct):
                 resources=[f"{self.log_group.log_group_arn}:*"],
             )
         )
-        self.role.add_to_policy(
-            iam.PolicyStatement(
-                sid="StartRuns",
-                actions=["omics:StartRun"],
-                # run/* for the new run and re-runs by run ID; then each workflow, workflow
-                # version, run group, run cache and configuration the runs name.
-                resources=Lazy.list(_Arns(self._start_run_arns)),
-                conditions=requested_stack,
-            )
-        )
+        self._add_growing_grant(self._start_runs)
         self.role.add_to_policy(
             iam.PolicyStatement(
                 sid="ManageRuns",
@@ -408,16 +408,9 @@ class OmicsRunProvider(Construct):
 
     def allow_pass_role(self, role_arn: str) -> None:
         """Lets the provider pass ``role_arn`` to HealthOmics; one statement covers every run."""
-        if not self._run_role_arns:
-            self.role.add_to_policy(
-                iam.PolicyStatement(
-                    sid="PassRunRoles",
-                    actions=["iam:PassRole"],
-                    resources=Lazy.list(_Arns(self._run_role_arns)),
-                    conditions={"StringEquals": {"iam:PassedToService": "omics.amazonaws.com"}},
-                )
-            )
-        _add_once(self._run_role_arns, role_arn)
+        if self._pass_run_roles not in self._growing_grants:
+            self._add_growing_grant(self._pass_run_roles)
+        self._pass_run_roles.add(role_arn)
 
     def allow_start_run_batch(self, *resource_arns: str) -> None:
         """Lets the provider start batches that name these resources, and manage the batches it started.
@@ -429,17 +422,12 @@ class OmicsRunProvider(Construct):
         GetBatch, ListRunsInBatch, CancelRunBatch and DeleteBatch take runBatch*;
         DeleteRunBatch takes run* and runBatch*; each with aws:ResourceTag.
         """
-        if self._start_batch_arns is None:
-            self._start_batch_arns = [self.omics_arn("runBatch/*"), self._run_arn]
+        if self._start_batches is None:
             batch_arn = self.omics_arn("runBatch/*")
-            self.role.add_to_policy(
-                iam.PolicyStatement(
-                    sid="StartBatches",
-                    actions=["omics:StartRunBatch"],
-                    resources=Lazy.list(_Arns(self._start_batch_arns)),
-                    conditions=self._requested_stack,
-                )
+            self._start_batches = GrowingGrant(
+                "StartBatches", ["omics:StartRunBatch"], self._requested_stack, [batch_arn, self._run_arn], kept=2
             )
+            self._add_growing_grant(self._start_batches)
             self.role.add_to_policy(
                 iam.PolicyStatement(
                     sid="TagNewBatches",
@@ -469,7 +457,7 @@ class OmicsRunProvider(Construct):
                 "names the resource",
             )
         for arn in resource_arns:
-            _add_once(self._start_batch_arns, arn)
+            self._start_batches.add(arn)
 
     def allow_list_runs(self) -> None:
         """Lets the provider list runs (ListRuns), to name the first failed runs of a waiting batch."""
@@ -487,7 +475,11 @@ class OmicsRunProvider(Construct):
         """Lets the provider start runs that name these resources (a workflow, its version, a run
         group, a run cache, a configuration); one statement covers every run in the stack."""
         for arn in resource_arns:
-            _add_once(self._start_run_arns, arn)
+            self._start_runs.add(arn)
+
+    def _add_growing_grant(self, grant: GrowingGrant) -> None:
+        self._growing_grants.append(grant)
+        self.role.add_to_policy(grant.statement())
 
     def omics_arn(self, resource: str, account: str | None = None) -> str:
         """The ARN of a HealthOmics resource (``workflow/123``) in this stack's region and account."""
@@ -669,19 +661,3 @@ def _shown(value: Any) -> str:
         return "[" + ", ".join(_shown(item) for item in value) + "]"
     node = getattr(value, "node", None)
     return node.path if node is not None else repr(value)
-
-
-def _add_once(arns: list[str], arn: str) -> None:
-    if arn not in arns:
-        arns.append(arn)
-
-
-@jsii.implements(IStableListProducer)
-class _Arns:
-    """Renders a list of ARNs at synth time, after every run in the stack has registered."""
-
-    def __init__(self, arns: list[str]) -> None:
-        self._arns = arns
-
-    def produce(self) -> list[str]:
-        return list(self._arns)
