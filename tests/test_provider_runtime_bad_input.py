@@ -37,4 +37,5 @@ def test_bad_input_fails_within_a_second_naming_the_property_and_starts_nothing(
     assert invocation.response["Reason"] == case["reason"]
     assert len(invocation.response["Reason"]) <= 256
     assert omics.requests == []
-    assert invocation.seconds < 1.0
+    # The handler's own decision (the answer's PUT to the stand-in bucket is the test machine's network).
+    assert invocation.seconds_to_answer < 1.0

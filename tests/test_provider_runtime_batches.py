@@ -342,7 +342,8 @@ def test_bad_input_fails_at_once_naming_the_property_with_no_api_call(
     )
 
     assert invocation.response["Reason"] == reason
-    assert invocation.seconds < 1.0
+    # The handler's own decision (the answer's PUT to the stand-in bucket is the test machine's network).
+    assert invocation.seconds_to_answer < 1.0
     assert omics.requests == []
 
 
