@@ -17,7 +17,6 @@ import shutil
 import zipfile
 from collections.abc import Callable
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any
 
 import aws_cdk as cdk
@@ -64,7 +63,7 @@ class Inputs:
 
         self.monkeypatch = monkeypatch
         monkeypatch.setattr(bundling, "_installed_package_dir", self._package_dir)
-        monkeypatch.setattr(bundling, "botocore", SimpleNamespace(__file__=str(self.botocore / "__init__.py")))
+        monkeypatch.setattr(bundling, "_botocore_omics_models", lambda: self.botocore / "data" / "omics")
         monkeypatch.setattr(provider_module, "handler_source_dir", lambda: self.handler)
 
     def _package_dir(self, name: str) -> Path:

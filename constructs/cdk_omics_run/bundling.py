@@ -26,7 +26,6 @@ from fnmatch import fnmatch
 from pathlib import Path
 from typing import Any
 
-import botocore
 import jsii
 from aws_cdk import ILocalBundling
 
@@ -152,7 +151,7 @@ def provider_asset_sources(handler_source: Path) -> dict[str, Path]:
     for notice in _crhelper_notices(crhelper):
         files[f"crhelper/{notice.name}"] = notice
     # Each API version's model file, the one botocore's loader would read there.
-    models = Path(botocore.__file__).parent / "data" / "omics"
+    models = _botocore_omics_models()
     for version_dir in sorted(p for p in models.iterdir() if p.is_dir()):
         model = service_model().model_file_in(version_dir)
         if model is not None:
@@ -211,6 +210,10 @@ def _walk(root: Path) -> Iterator[tuple[str, Path]]:
             path = base / name
             if path.is_file():
                 yield path.relative_to(root).as_posix(), path
+
+
+def _botocore_omics_models() -> Path:
+    return Path(service_model().botocore_data_dir()) / "omics"
 
 
 def _installed_package_dir(name: str) -> Path:

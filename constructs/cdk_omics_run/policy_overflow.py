@@ -32,7 +32,7 @@ MAX_OVERFLOW_POLICIES = 8
 OVERFLOW_ID_PREFIX = "Overflow"
 
 
-@dataclass
+@dataclass(eq=False)
 class GrowingGrant:
     """A statement whose resources are the ARNs runs register; rendered when the template is.
 
@@ -58,9 +58,8 @@ class GrowingGrant:
         return self._statement(f"{self.sid}{number}", arns)
 
     def _statement(self, sid: str, resources: list[str]) -> iam.PolicyStatement:
-        return iam.PolicyStatement(
-            sid=sid, actions=list(self.actions), resources=resources, conditions=dict(self.conditions or {}) or None
-        )
+        conditions = dict(self.conditions) if self.conditions else None
+        return iam.PolicyStatement(sid=sid, actions=list(self.actions), resources=resources, conditions=conditions)
 
     @property
     def movable(self) -> int:
@@ -77,16 +76,23 @@ class PolicyOverflow:
 
     Example::
 
-        grant = GrowingGrant("PassRunRoles", ["iam:PassRole"], None)
-        role.add_to_policy(grant.statement())
-        Aspects.of(policy).add(PolicyOverflow(policy, role, [grant]))
+        overflow = PolicyOverflow(policy, role)
+        Aspects.of(policy).add(overflow)
+        passed_roles = overflow.add(GrowingGrant("PassRunRoles", ["iam:PassRole"], None))
+        passed_roles.add(role_arn)
     """
 
-    def __init__(self, policy: iam.ManagedPolicy, role: iam.IRole, grants: list[GrowingGrant]) -> None:
+    def __init__(self, policy: iam.ManagedPolicy, role: iam.IRole) -> None:
         self._policy = policy
         self._role = role
-        self._grants = grants
+        self._grants: list[GrowingGrant] = []
         self.overflow_policies: list[iam.ManagedPolicy] = []
+
+    def add(self, grant: GrowingGrant) -> GrowingGrant:
+        """Adds ``grant``'s statement to the policy; its ARNs may move out when the policy is too large."""
+        self._grants.append(grant)
+        self._policy.add_statements(grant.statement())
+        return grant
 
     def visit(self, node: IConstruct) -> None:
         if node.node.path == self._policy.node.path:
@@ -94,11 +100,11 @@ class PolicyOverflow:
 
     def spill(self) -> None:
         stack = Stack.of(self._policy)
-        while (excess := self._characters(stack) - MANAGED_POLICY_CHARACTERS) > 0:
+        while (characters := self._characters(stack)) > MANAGED_POLICY_CHARACTERS:
             grant = max(self._grants, key=lambda candidate: candidate.movable)
             if grant.movable == 0:
                 raise ArgumentError(
-                    f"{self._policy.node.path}: about {excess + MANAGED_POLICY_CHARACTERS} characters once deployed, "
+                    f"{self._policy.node.path}: about {characters} characters once deployed, "
                     f"with no run's ARNs left to move; allowed: {MANAGED_POLICY_CHARACTERS:,} (IAM quota)"
                 )
             if len(self.overflow_policies) == MAX_OVERFLOW_POLICIES:
@@ -108,7 +114,7 @@ class PolicyOverflow:
                     "allowed: 10 managed policies per role (IAM quota). Give runs one role_arn, start cohorts as "
                     "one OmicsRunBatch, or split the runs across stacks"
                 )
-            self._move(stack, grant, excess)
+            self._move(stack, grant, characters - MANAGED_POLICY_CHARACTERS)
 
     def _characters(self, stack: Stack) -> int:
         return estimated_characters(stack.resolve(self._policy.document.to_json()))

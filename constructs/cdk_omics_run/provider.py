@@ -255,12 +255,7 @@ class OmicsRunProvider(Construct):
         )
         """The settings this provider was created with."""
         self.options.check(self.node.path)
-        # Statements whose resources grow with the runs; past IAM's size quota of the provider's
-        # policy, the overflow aspect moves ARNs into further policies of the role.
-        self._pass_run_roles = GrowingGrant(
-            "PassRunRoles", ["iam:PassRole"], {"StringEquals": {"iam:PassedToService": "omics.amazonaws.com"}}
-        )
-        self._growing_grants: list[GrowingGrant] = []
+        self._pass_run_roles: GrowingGrant | None = None
         self.wait_queue: sqs.Queue | None = None
         """The queue of the waits' delayed wake-ups; created when the first run waits."""
         self.vpc_endpoints: list[ec2.IVpcEndpoint] = []
@@ -286,7 +281,9 @@ class OmicsRunProvider(Construct):
         )
         self.policy: iam.ManagedPolicy = self.role.policy
         """The customer-managed policy holding every statement of :attr:`role` (``role.add_to_policy`` adds here)."""
-        self.policy_overflow = PolicyOverflow(self.policy, self.role, self._growing_grants)
+        # The statements whose resources grow with the runs go through it: past IAM's size quota of
+        # the policy, it moves their ARNs into further policies of the role.
+        self.policy_overflow = PolicyOverflow(self.policy, self.role)
         """Moves run ARNs past the policy's size quota into further policies (its ``overflow_policies``)."""
         Aspects.of(self.policy).add(self.policy_overflow)
         if encryption_key is not None:
@@ -333,7 +330,7 @@ class OmicsRunProvider(Construct):
         self._requested_stack, self._of_stack = requested_stack, run_of_stack
         # run/* for the new run and re-runs by run ID; then each workflow, workflow version, run
         # group, run cache and configuration the runs name.
-        self._start_runs = GrowingGrant("StartRuns", ["omics:StartRun"], requested_stack, [self._run_arn], kept=1)
+        start_runs = GrowingGrant("StartRuns", ["omics:StartRun"], requested_stack, [self._run_arn], kept=1)
         self._start_batches: GrowingGrant | None = None
         self._lists_runs = False
         self.role.add_to_policy(
@@ -343,7 +340,7 @@ class OmicsRunProvider(Construct):
                 resources=[f"{self.log_group.log_group_arn}:*"],
             )
         )
-        self._add_growing_grant(self._start_runs)
+        self._start_runs = self.policy_overflow.add(start_runs)
         self.role.add_to_policy(
             iam.PolicyStatement(
                 sid="ManageRuns",
@@ -408,8 +405,11 @@ class OmicsRunProvider(Construct):
 
     def allow_pass_role(self, role_arn: str) -> None:
         """Lets the provider pass ``role_arn`` to HealthOmics; one statement covers every run."""
-        if self._pass_run_roles not in self._growing_grants:
-            self._add_growing_grant(self._pass_run_roles)
+        if self._pass_run_roles is None:
+            passed_to_omics = {"StringEquals": {"iam:PassedToService": "omics.amazonaws.com"}}
+            self._pass_run_roles = self.policy_overflow.add(
+                GrowingGrant("PassRunRoles", ["iam:PassRole"], passed_to_omics)
+            )
         self._pass_run_roles.add(role_arn)
 
     def allow_start_run_batch(self, *resource_arns: str) -> None:
@@ -424,10 +424,11 @@ class OmicsRunProvider(Construct):
         """
         if self._start_batches is None:
             batch_arn = self.omics_arn("runBatch/*")
-            self._start_batches = GrowingGrant(
-                "StartBatches", ["omics:StartRunBatch"], self._requested_stack, [batch_arn, self._run_arn], kept=2
+            self._start_batches = self.policy_overflow.add(
+                GrowingGrant(
+                    "StartBatches", ["omics:StartRunBatch"], self._requested_stack, [batch_arn, self._run_arn], kept=2
+                )
             )
-            self._add_growing_grant(self._start_batches)
             self.role.add_to_policy(
                 iam.PolicyStatement(
                     sid="TagNewBatches",
@@ -476,10 +477,6 @@ class OmicsRunProvider(Construct):
         group, a run cache, a configuration); one statement covers every run in the stack."""
         for arn in resource_arns:
             self._start_runs.add(arn)
-
-    def _add_growing_grant(self, grant: GrowingGrant) -> None:
-        self._growing_grants.append(grant)
-        self.role.add_to_policy(grant.statement())
 
     def omics_arn(self, resource: str, account: str | None = None) -> str:
         """The ARN of a HealthOmics resource (``workflow/123``) in this stack's region and account."""

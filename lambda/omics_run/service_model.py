@@ -59,7 +59,7 @@ def search_paths() -> list[Path]:
     extra = data_path_setting()
     paths = [] if extra is None else [os.path.expanduser(os.path.expandvars(p)) for p in extra.split(os.pathsep)]
     paths.append(os.path.join(os.path.expanduser("~"), ".aws", "models"))
-    paths.append(str(_botocore_data_dir()))
+    paths.append(str(botocore_data_dir()))
     return [Path(path) for path in paths if os.path.isdir(path)]
 
 
@@ -83,8 +83,8 @@ def data_path_setting() -> str | None:
     return None if setting is None else str(setting)
 
 
-def _botocore_data_dir() -> Path:
-    # find_spec locates the installed botocore without running its __init__.
+def botocore_data_dir() -> Path:
+    """The ``data`` folder of the installed botocore, found without running its ``__init__``."""
     spec = importlib.util.find_spec("botocore")
     if spec is None or spec.origin is None:
         raise ServiceModelNotFound("botocore is not installed, and its data folder holds the service models")
@@ -100,9 +100,9 @@ def model_file_in(version_dir: Path, type_name: str = MODEL_TYPE) -> Path | None
     return None
 
 
-def model_file(service_name: str = SERVICE_NAME) -> Path:
-    """The model file botocore's client would load for ``service_name``."""
-    paths = search_paths()
+def model_file(service_name: str = SERVICE_NAME, paths: list[Path] | None = None) -> Path:
+    """The model file botocore's client would load for ``service_name`` (``paths``: the search paths)."""
+    paths = search_paths() if paths is None else paths
     versions = {
         version_dir.name
         for base in paths
@@ -128,8 +128,10 @@ def _first_in(paths: list[Path], service_name: str, version: str, type_name: str
 
 def service_description(service_name: str = SERVICE_NAME) -> Mapping[str, Any]:
     """The whole model, as botocore's loader returns it: with its ``sdk`` extras merged in."""
-    model = model_file(service_name)
-    extras = _first_in(search_paths(), service_name, model.parent.name, f"{MODEL_TYPE}.{EXTRAS_TYPE}-extras")
+    # Found once: finding them reads the AWS config file.
+    paths = search_paths()
+    model = model_file(service_name, paths)
+    extras = _first_in(paths, service_name, model.parent.name, f"{MODEL_TYPE}.{EXTRAS_TYPE}-extras")
     return _described(model, extras)
 
 
