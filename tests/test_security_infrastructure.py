@@ -187,7 +187,7 @@ def test_without_a_role_the_run_gets_one_holding_exactly_what_its_inputs_need() 
     assert provider_statements(stack)["PassRunRoles"]["Resource"] == [{"Fn::GetAtt": [role_id, "Arn"]}]
 
 
-def test_a_generated_role_needs_a_literal_output_uri() -> None:
+def test_a_generated_role_needs_an_output_location_it_can_place() -> None:
     stack = new_stack()
     bucket = cdk.CfnParameter(stack, "Bucket").value_as_string
 
@@ -196,7 +196,8 @@ def test_a_generated_role_needs_a_literal_output_uri() -> None:
 
     assert str(caught.value) == (
         "Stack/Run: argument output_uri: got a value known only at deploy time; "
-        "allowed with no role_arn: a literal s3://bucket/prefix/ URI"
+        "allowed with no role_arn: a literal s3://bucket/prefix/ URI, "
+        "bucket.s3_url_for_object('prefix/') or (bucket, 'prefix/') for a bucket of this app"
     )
 
 

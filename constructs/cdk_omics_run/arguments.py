@@ -82,6 +82,8 @@ def resource_properties(
         if member is None:
             raise ArgumentError(_unknown_argument_message(scope, argument, members))
         value = _plain_value(scope, argument, given)
+        if argument == "role_arn":
+            check_role_arn(scope, value)
         if member.shape.metadata.get("document"):
             properties[member.property_name] = _document_property(scope, argument, member, value)
             continue
@@ -90,6 +92,28 @@ def resource_properties(
             _check_declared_tags(scope, value, argument)
         properties[member.property_name] = value
     return properties
+
+
+# An IAM role's ARN (IAM User Guide, "IAM identifiers": arn:partition:iam::account:role/path/name; a path
+# is / or /text/, a name 1 to 64 of letters, digits and +=,.@_-), in any partition (aws, aws-cn, aws-us-gov...).
+_ROLE_ARN = re.compile(r"arn:aws(?:-[a-z]+)*:iam::\d{12}:role/(?:[\x21-\x7e]+/)?[\w+=,.@-]{1,64}")
+_ROLE_ARN_ALLOWED = (
+    "allowed: an IAM role ARN, arn:<partition>:iam::<12-digit account>:role/[<path>/]<name> "
+    "(such as 'arn:aws:iam::123456789012:role/service-role/omics-run'), or an iam.IRole"
+)
+
+
+def check_role_arn(scope: Construct, value: Any) -> None:
+    """Refuses a literal ``role_arn`` that is not an IAM role's ARN, naming what it names instead."""
+    if not isinstance(value, str) or is_token(value) or _ROLE_ARN.fullmatch(value):
+        return
+    if value != value.strip():
+        got = f"got {value!r}, with white space around it"
+    elif re.fullmatch(r"arn:[^:]+:iam::\d{12}:(user|group|policy|instance-profile)/.+", value):
+        got = f"got {value!r}, which names an IAM {value.split(':')[5].split('/')[0].replace('-', ' ')}"
+    else:
+        got = f"got {value!r}"
+    raise ArgumentError(f"{scope.node.path}: argument role_arn: {got}; {_ROLE_ARN_ALLOWED}")
 
 
 def _check_declared_tags(scope: Construct, tags: Any, argument: str = "tags") -> None:

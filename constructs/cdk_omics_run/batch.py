@@ -24,6 +24,7 @@ from cdk_omics_run.arguments import (
     resource_properties,
     resource_settings,
 )
+from cdk_omics_run.data_locations import S3Data, data_of, output_location, rendered_document
 from cdk_omics_run.documentation import BATCH_ARGUMENTS, show_init_signature, with_argument_fields
 from cdk_omics_run.enums import (
     BatchWaitFor,
@@ -40,7 +41,15 @@ from cdk_omics_run.handler_source import tag_rules
 from cdk_omics_run.managed_role import ManagedPolicyRole
 from cdk_omics_run.provider import OmicsRunProvider
 from cdk_omics_run.resource_attributes import ResourceAttributes
-from cdk_omics_run.run import DEFAULT_WAIT_TIMEOUT, Document, _MergedTags, _read_request, _unknown_names
+from cdk_omics_run.run import (
+    DEFAULT_WAIT_TIMEOUT,
+    Document,
+    OutputLocation,
+    _MergedTags,
+    _read_request,
+    _unknown_names,
+    warn_unplaced_data,
+)
 from cdk_omics_run.run import start_run_resource_arns as start_resource_arns
 from cdk_omics_run.run_role import collapsed_inputs, generated_run_role, is_literal_s3_uri
 from cdk_omics_run.run_settings import (
@@ -77,7 +86,7 @@ class OmicsRunBatchSheetArguments(TypedDict, total=False):
 
     workflow_id: str | omics.CfnWorkflow
     role_arn: str | iam.IRole | None
-    output_uri: str | None
+    output_uri: OutputLocation | None
     workflow_type: WorkflowType | str | None
     name: str | None
     cache_id: str | omics.CfnRunCache | None
@@ -164,7 +173,7 @@ class OmicsRunBatch(ResourceAttributes, Construct):
         s3_uri_settings: str | None = None,
         workflow_id: str | omics.CfnWorkflow,
         role_arn: str | iam.IRole | None = None,
-        output_uri: str | None = None,
+        output_uri: OutputLocation | None = None,
         workflow_type: WorkflowType | str | None = None,
         name: str | None = None,
         cache_id: str | omics.CfnRunCache | None = None,
@@ -202,6 +211,10 @@ class OmicsRunBatch(ResourceAttributes, Construct):
         max_failed = arguments.pop("max_failed_runs")
         settings = {name: arguments.pop(name) for name in BATCH_SETTING_ARGUMENTS}
         explicit_tags = arguments.pop("tags")
+        output_uri, output = output_location(self, output_uri) if output_uri is not None else (None, None)
+        arguments["output_uri"] = output_uri
+        arguments["parameters"], self._data = rendered_document(self, "parameters", parameters)
+        arguments["engine_settings"], _ = rendered_document(self, "engine_settings", engine_settings)
         properties = {
             **resource_properties(self, arguments, default_run_setting_members_by_argument()),
             **resource_settings(self, **settings, wait_targets=BatchWaitFor),
@@ -232,7 +245,7 @@ class OmicsRunBatch(ResourceAttributes, Construct):
         self.run_role: ManagedPolicyRole | None = None
         """The generated run role (None when ``role_arn`` was given); add grants it cannot infer."""
         if role_arn is None:
-            self.run_role = self._generated_role(properties, cache_id, output_uri)
+            self.run_role = self._generated_role(properties, cache_id, output)
             properties["RoleArn"] = self.run_role.role_arn
         self._grant_settings_read(role_arn, settings_uri)
 
@@ -462,7 +475,7 @@ class OmicsRunBatch(ResourceAttributes, Construct):
                     "allowed: an s3:// URI of a JSON array of run settings"
                 )
             return []
-        return run_settings(self, runs or [])
+        return run_settings(self, runs or [], self._data)
 
     def _check_merged_run_tags(self, run_tags: Mapping[str, str] | None) -> None:
         """HealthOmics merges the batch's and each run's run_tags: at most 49 (one of 50 is the provider's)."""
@@ -490,24 +503,26 @@ class OmicsRunBatch(ResourceAttributes, Construct):
                 "allowed: an s3:// URI, such as 's3://my-bucket/outputs/'"
             )
 
-    def _generated_role(self, properties: Mapping[str, Any], cache: Any, output_uri: str | None) -> ManagedPolicyRole:
+    def _generated_role(self, properties: Mapping[str, Any], cache: Any, output: S3Data | None) -> ManagedPolicyRole:
         documents: list[Any] = [_literal_document(properties.get("Parameters"))]
         documents += [setting.parameters for setting in self.runs]
-        output_uris = [uri for uri in [output_uri, *(s.output_uri for s in self.runs)] if uri is not None]
-        literal = [uri for uri in output_uris if is_literal_s3_uri(uri)]
-        if not literal or len(literal) != len(output_uris) or (output_uri is None and len(literal) < len(self.runs)):
-            got = "a value known only at deploy time" if len(literal) != len(output_uris) else "none for some runs"
+        run_outputs = [s.output_uri for s in self.runs if s.output_uri is not None]
+        placed = [data for data in map(data_of, run_outputs) if data is not None]
+        outputs = ([] if output is None else [output]) + placed
+        unplaced = len(placed) != len(run_outputs) or (properties.get("OutputUri") is not None and output is None)
+        if not outputs or unplaced or (output is None and len(placed) < len(self.runs)):
+            got = "a value known only at deploy time" if unplaced else "none for some runs"
             raise ArgumentError(
                 f"{self.node.path}: argument output_uri: got {got}; allowed with no role_arn: "
-                "a literal s3://bucket/prefix/ URI, for the batch or for every run"
+                "a literal s3://bucket/prefix/ URI, bucket.s3_url_for_object('prefix/') or (bucket, 'prefix/'), "
+                "for the batch or for every run"
             )
+        warn_unplaced_data(self, self._data)
         cache_uri = cache.cache_s3_location if isinstance(cache, omics.CfnRunCache) else None
         return generated_run_role(
             self,
-            parameters=None,
-            inputs=collapsed_inputs(documents),
-            output_uri=literal[0],
-            extra_output_uris=literal[1:],
+            inputs=collapsed_inputs(documents, self._data.locations),
+            outputs=outputs,
             cache_uri=cache_uri if is_literal_s3_uri(cache_uri) else None,
             private_workflow=properties.get("WorkflowType", WorkflowType.PRIVATE.value) == WorkflowType.PRIVATE.value
             and "WorkflowOwnerId" not in properties,

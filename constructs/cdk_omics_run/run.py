@@ -25,6 +25,7 @@ from aws_cdk import (
 from aws_cdk import aws_events as events
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_omics as omics
+from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
 from cdk_omics_run.acknowledgements import acknowledge_wildcard
@@ -35,6 +36,7 @@ from cdk_omics_run.arguments import (
     resource_properties,
     resource_settings,
 )
+from cdk_omics_run.data_locations import DataReferences, S3Data, output_location, rendered_document
 from cdk_omics_run.documentation import show_init_signature, with_argument_fields
 from cdk_omics_run.enums import (
     CacheBehavior,
@@ -51,7 +53,7 @@ from cdk_omics_run.enums import (
 from cdk_omics_run.managed_role import ManagedPolicyRole
 from cdk_omics_run.provider import OmicsRunProvider
 from cdk_omics_run.resource_attributes import ResourceAttributes
-from cdk_omics_run.run_role import generated_run_role, grant_prefix_read, is_literal_s3_uri, s3_prefix_of
+from cdk_omics_run.run_role import declared_inputs, generated_run_role, grant_prefix_read, is_literal_s3_uri
 from cdk_omics_run.status_events import status_change_rule
 from cdk_omics_run.tokens import is_token
 from cdk_omics_run.wait import RunWait
@@ -68,6 +70,8 @@ DEFAULT_WAIT_TIMEOUT = Duration.hours(12)
 RESOURCE_SETTING_ARGUMENTS = ("rerun_token", "delete_policy", "wait_for", "wait_timeout", "wait_poll_interval")
 
 Document = Mapping[str, Any] | str
+# Where a run writes: an s3:// URI (bucket.s3_url_for_object(prefix) included), (bucket, prefix) or s3.Location.
+OutputLocation = str | tuple[s3.IBucket, str] | s3.Location
 
 
 class OmicsRunArguments(TypedDict, total=False):
@@ -79,7 +83,7 @@ class OmicsRunArguments(TypedDict, total=False):
     """
 
     role_arn: str | iam.IRole | None
-    output_uri: str
+    output_uri: OutputLocation
     workflow_id: str | omics.CfnWorkflow | None
     workflow_type: WorkflowType | str | None
     run_id: str | None
@@ -148,7 +152,7 @@ class OmicsRun(ResourceAttributes, Construct):
         id: str,
         *,
         role_arn: str | iam.IRole | None = None,
-        output_uri: str,
+        output_uri: OutputLocation,
         workflow_id: str | omics.CfnWorkflow | None = None,
         workflow_type: WorkflowType | str | None = None,
         run_id: str | None = None,
@@ -186,6 +190,10 @@ class OmicsRun(ResourceAttributes, Construct):
         self._check_workflow_or_source_run(workflow_id, run_id)
         settings = {name: arguments.pop(name) for name in RESOURCE_SETTING_ARGUMENTS}
         explicit_tags = arguments.pop("tags")
+        output_uri, self._output = output_location(self, output_uri)
+        arguments["output_uri"] = output_uri
+        arguments["parameters"], self._parameter_data = rendered_document(self, "parameters", parameters)
+        arguments["engine_settings"], _ = rendered_document(self, "engine_settings", engine_settings)
         properties = {**resource_properties(self, arguments), **resource_settings(self, **settings)}
         if isinstance(output_uri, str) and not is_token(output_uri) and not output_uri.startswith("s3://"):
             raise ArgumentError(
@@ -202,7 +210,7 @@ class OmicsRun(ResourceAttributes, Construct):
         """The generated run role (None when ``role_arn`` was given); add grants it cannot infer.
         Its statements, and those added with ``run_role.add_to_policy``, are in ``run_role.policy``."""
         if role_arn is None:
-            self.run_role = self._generated_role(properties, cache_id)
+            self.run_role = self._generated_role(properties, cache_id, arguments["parameters"])
             properties["RoleArn"] = self.run_role.role_arn
 
         self._tags = TagManager(TagType.MAP, RESOURCE_TYPE)
@@ -240,37 +248,44 @@ class OmicsRun(ResourceAttributes, Construct):
         return self._tags
 
     def grant_read_outputs(self, grantee: iam.IGrantable) -> iam.Grant:
-        """Lets ``grantee`` read everything under the run's output URI.
+        """Lets ``grantee`` read everything under the run's output location (and decrypt it, with its bucket's key).
 
         Example::
 
             run.grant_read_outputs(analysis_function)
         """
-        bucket, prefix = s3_prefix_of(self._literal_output_uri("grant_read_outputs"))
-        return grant_prefix_read(grantee, bucket, prefix, Stack.of(self).partition)
+        output = self._placed_output("grant_read_outputs")
+        grant = grant_prefix_read(grantee, output.bucket_name, output.key, Stack.of(self).partition)
+        key = None if output.bucket is None else output.bucket.encryption_key
+        return grant if key is None else grant.combine(key.grant_decrypt(grantee))
 
-    def _generated_role(self, properties: Mapping[str, Any], cache: Any) -> ManagedPolicyRole:
+    def _generated_role(self, properties: Mapping[str, Any], cache: Any, parameters: Any) -> ManagedPolicyRole:
         document = properties.get("Parameters")
-        parameters = json.loads(document) if isinstance(document, str) and not is_token(document) else None
+        if isinstance(document, str) and not is_token(document):
+            parameters = json.loads(document)
+        inputs = declared_inputs(parameters if isinstance(parameters, Mapping) else None)
+        warn_unplaced_data(self, self._parameter_data)
         # A run cache declared as an L1 shows its S3 location; one given by ID does not (README: Security).
         cache_uri = cache.cache_s3_location if isinstance(cache, omics.CfnRunCache) else None
         return generated_run_role(
             self,
-            parameters=parameters,
-            output_uri=self._literal_output_uri("role_arn"),
+            inputs=inputs.add(self._parameter_data.locations),
+            outputs=[self._placed_output("role_arn")],
             cache_uri=cache_uri if is_literal_s3_uri(cache_uri) else None,
             private_workflow=properties.get("WorkflowType", WorkflowType.PRIVATE.value) == WorkflowType.PRIVATE.value
             and "WorkflowOwnerId" not in properties,
         )
 
-    def _literal_output_uri(self, needed_by: str) -> str:
-        if not is_literal_s3_uri(self._output_uri):
+    def _placed_output(self, needed_by: str) -> S3Data:
+        """The output location as S3 data, which a generated role or a grant needs to name."""
+        if self._output is None:
             given = "a value known only at deploy time" if is_token(self._output_uri) else repr(self._output_uri)
             raise ArgumentError(
                 f"{self.node.path}: argument output_uri: got {given}; allowed with "
-                f"{'no role_arn' if needed_by == 'role_arn' else needed_by}: a literal s3://bucket/prefix/ URI"
+                f"{'no role_arn' if needed_by == 'role_arn' else needed_by}: a literal s3://bucket/prefix/ URI, "
+                "bucket.s3_url_for_object('prefix/') or (bucket, 'prefix/') for a bucket of this app"
             )
-        return self._output_uri
+        return self._output
 
     @staticmethod
     def _allow_start_run(provider: OmicsRunProvider, properties: Mapping[str, Any]) -> None:
@@ -408,6 +423,19 @@ def start_run_resource_arns(provider: OmicsRunProvider, properties: Mapping[str,
         if properties.get(property_name) is not None:
             arns.append(provider.omics_arn(f"{resource_type}/{properties[property_name]}"))
     return arns
+
+
+def warn_unplaced_data(scope: Construct, data: DataReferences) -> None:
+    """Warns, per value, that a deploy-time parameter whose bucket is unknown gets no read grant of its own."""
+    for where in data.unknown:
+        message = (
+            f"{where} is a value known only at deploy time whose bucket cannot be known here, so the generated "
+            "run role gets no read on it (the other inputs keep theirs); if it names S3 data, pass the bucket "
+            "object ((bucket, key), or bucket.s3_url_for_object(key)) or grant it with run.run_role.add_to_policy(...)"
+        )
+        Annotations.of(scope).add_warning_v2("cdk-omics-run:ungrantedInput", message)
+        # CDK prints annotations only through its CLI: `python app.py` users see this one too.
+        warnings.warn(f"{scope.node.path}: {message}", UserWarning, stacklevel=4)
 
 
 @jsii.implements(IStableAnyProducer)

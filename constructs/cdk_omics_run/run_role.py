@@ -1,8 +1,9 @@
 """The service role a run gets when none is given: exactly what its declared inputs need.
 
 It is derived from what the construct can see at synth time: ``s3://`` and
-``omics://`` URIs in the workflow parameters, the output URI, and whether the
-workflow is private. What it cannot see (inputs listed inside a sample sheet,
+``omics://`` URIs in the workflow parameters, the S3 data objects among them
+(buckets, assets, locations: see ``data_locations``) with their KMS keys, the
+output location, and whether the workflow is private. What it cannot see (inputs listed inside a sample sheet,
 index files beside a BAM, a parameters file at ``parameters_uri``) must be
 granted with ``OmicsRun.run_role.add_to_policy(...)``. Its statements live in one
 customer-managed policy (``run_role.policy``), as cdk-nag's HIPAA and NIST packs ask.
@@ -17,9 +18,11 @@ from typing import Any
 
 from aws_cdk import Stack
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
 from constructs import Construct
 
 from cdk_omics_run.acknowledgements import acknowledge_wildcard
+from cdk_omics_run.data_locations import S3Data
 from cdk_omics_run.managed_role import ManagedPolicyRole
 from cdk_omics_run.tokens import is_token
 
@@ -40,6 +43,20 @@ class DeclaredInputs:
     s3_prefixes: set[tuple[str, str]] = field(default_factory=set)
     read_sets: set[tuple[str, str, str, str]] = field(default_factory=set)
     references: set[tuple[str, str, str, str]] = field(default_factory=set)
+    decrypt_keys: list[kms.IKey] = field(default_factory=list)
+
+    def add(self, locations: Iterable[S3Data]) -> DeclaredInputs:
+        """Adds S3 data the construct placed (bucket names may be tokens), and the KMS keys of their buckets."""
+        for data in locations:
+            (self.s3_prefixes if data.is_folder else self.s3_objects).add((data.bucket_name, data.key))
+            key = _encryption_key(data)
+            if key is not None and not any(key is known for known in self.decrypt_keys):
+                self.decrypt_keys.append(key)
+        return self
+
+
+def _encryption_key(data: S3Data) -> kms.IKey | None:
+    return None if data.bucket is None else data.bucket.encryption_key
 
 
 def declared_inputs(parameters: Any) -> DeclaredInputs:
@@ -76,19 +93,17 @@ def _strings(value: Any) -> Iterator[str]:
 def generated_run_role(
     scope: Construct,
     *,
-    parameters: Any,
-    output_uri: str,
+    inputs: DeclaredInputs,
+    outputs: Sequence[S3Data],
     private_workflow: bool,
     cache_uri: str | None = None,
-    inputs: DeclaredInputs | None = None,
-    extra_output_uris: Sequence[str] = (),
     batch: bool = False,
 ) -> ManagedPolicyRole:
     """A role only ``omics.amazonaws.com`` can assume, for this account's runs, holding what the run needs.
 
+    ``inputs``: what the run reads (``declared_inputs`` of its parameters, plus the S3 data objects).
+    ``outputs``: where it writes (a batch's per-run locations too); their buckets' KMS keys are granted.
     ``cache_uri``: the S3 location of the run's cache, when known at synth time.
-    ``inputs``: the declared inputs, when given rather than found in ``parameters``.
-    ``extra_output_uris``: further output locations (a batch's per-run ones).
     ``batch``: the role also serves HealthOmics for the account's run batches.
     """
     stack = Stack.of(scope)
@@ -110,11 +125,14 @@ def generated_run_role(
             },
         ),
     )
-    inputs = declared_inputs(parameters) if inputs is None else inputs
     wildcards: dict[str, str] = {}
     _grant_s3_reads(role, inputs, wildcards)
-    for uri in collapsed_prefixes([output_uri, *extra_output_uris]):
-        _grant_output_write(role, uri, wildcards)
+    for key in inputs.decrypt_keys:
+        # S3 user guide, "Using server-side encryption with AWS KMS keys": reading an SSE-KMS object
+        # needs kms:Decrypt on its key.
+        key.grant_decrypt(role)
+    for output in collapsed_outputs(outputs):
+        _grant_output_write(role, output, wildcards)
     if cache_uri is not None:
         _grant_run_cache(role, cache_uri, wildcards)
     _grant_omics_reads(role, inputs)
@@ -142,7 +160,9 @@ def generated_run_role(
 MAX_GRANTED_LOCATIONS = 20
 
 
-def collapsed_inputs(documents: Iterable[Any], limit: int = MAX_GRANTED_LOCATIONS) -> DeclaredInputs:
+def collapsed_inputs(
+    documents: Iterable[Any], locations: Iterable[S3Data] = (), limit: int = MAX_GRANTED_LOCATIONS
+) -> DeclaredInputs:
     """The inputs of many parameters documents, each kind merged into at most about ``limit`` grants.
 
     A cohort's inputs usually share folders (``s3://bucket/crams/S1.cram``,
@@ -150,13 +170,14 @@ def collapsed_inputs(documents: Iterable[Any], limit: int = MAX_GRANTED_LOCATION
     then by the folders that hold them, the deepest climbing one level at a
     time until at most ``limit`` remain; an object at a bucket's root stays an
     object until only whole buckets would do. Read sets and references
-    collapse to their stores (``sequenceStore/1/readSet/*``).
+    collapse to their stores (``sequenceStore/1/readSet/*``). ``locations``: S3 data objects the
+    documents held (buckets, assets), collapsed with the rest.
 
     >>> found = collapsed_inputs([{"a": f"s3://bkt/crams/S{i}.cram"} for i in range(30)] + [{"r": "s3://bkt/ref.fa"}])
     >>> sorted(found.s3_prefixes), sorted(found.s3_objects)
     ([('bkt', 'crams/')], [('bkt', 'ref.fa')])
     """
-    found = DeclaredInputs()
+    found = DeclaredInputs().add(locations)
     for document in documents:
         one = declared_inputs(document)
         found.s3_objects |= one.s3_objects
@@ -172,12 +193,13 @@ def collapsed_inputs(documents: Iterable[Any], limit: int = MAX_GRANTED_LOCATION
     return found
 
 
-def collapsed_prefixes(uris: Sequence[str], limit: int = MAX_GRANTED_LOCATIONS) -> list[str]:
-    """``s3://`` URIs as at most ``limit`` prefixes (the output URIs of a batch's runs), in URI form."""
-    prefixes = {s3_prefix_of(uri) for uri in uris}
+def collapsed_outputs(outputs: Sequence[S3Data], limit: int = MAX_GRANTED_LOCATIONS) -> list[S3Data]:
+    """Output locations as at most ``limit`` prefixes (the output URIs of a batch's runs), each with its bucket."""
+    buckets = {data.bucket_name: data.bucket for data in outputs}
+    prefixes = {(data.bucket_name, data.key) for data in outputs}
     if len(prefixes) > limit:
         _, prefixes = _collapsed_locations(set(), prefixes, limit)
-    return sorted(f"s3://{bucket}/{key}" for bucket, key in prefixes)
+    return [S3Data(name, key, buckets[name]) for name, key in sorted(prefixes)]
 
 
 Location = tuple[str, str]
@@ -261,12 +283,16 @@ def _grant_s3_reads(role: iam.Role, inputs: DeclaredInputs, wildcards: dict[str,
         )
 
 
-def _grant_output_write(role: iam.Role, output_uri: str, wildcards: dict[str, str]) -> None:
-    bucket, prefix = s3_prefix_of(output_uri)
+def _grant_output_write(role: iam.Role, output: S3Data, wildcards: dict[str, str]) -> None:
     _grant_prefix(
-        role, "WriteOutputs", ["s3:PutObject"], bucket, prefix, wildcards,
+        role, "WriteOutputs", ["s3:PutObject"], output.bucket_name, output.key, wildcards,
         "HealthOmics writes the run's outputs under the output URI, in keys named at run time",
     )  # fmt: skip
+    key = _encryption_key(output)
+    if key is not None:
+        # S3 user guide, "Using server-side encryption with AWS KMS keys": writing an SSE-KMS object
+        # needs kms:GenerateDataKey, and a multipart upload kms:Decrypt too.
+        key.grant(role, "kms:GenerateDataKey", "kms:Decrypt")
 
 
 def _grant_run_cache(role: iam.Role, cache_uri: str, wildcards: dict[str, str]) -> None:
@@ -363,7 +389,7 @@ def is_literal_s3_uri(value: Any) -> bool:
 __all__ = [
     "DeclaredInputs",
     "collapsed_inputs",
-    "collapsed_prefixes",
+    "collapsed_outputs",
     "declared_inputs",
     "generated_run_role",
     "grant_prefix_read",

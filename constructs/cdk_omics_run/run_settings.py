@@ -15,13 +15,14 @@ import shutil
 import tempfile
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Any
 
 from constructs import Construct
 
 from cdk_omics_run.arguments import ArgumentError, argument_name_of, check_member, inline_setting_members_by_argument
+from cdk_omics_run.data_locations import DataReferences, rendered_document
 from cdk_omics_run.tokens import is_token
 
 # StartRunBatch's inlineSettings holds at most 100 runs; s3UriSettings up to 100,000 (the model's documentation).
@@ -79,10 +80,14 @@ class RunSetting:
 RunSettingLike = RunSetting | Mapping[str, Any]
 
 
-def run_settings(scope: Construct, runs: Iterable[RunSettingLike]) -> list[RunSetting]:
+def run_settings(
+    scope: Construct, runs: Iterable[RunSettingLike], data: DataReferences | None = None
+) -> list[RunSetting]:
     """The runs as RunSettings (dicts take the same snake_case keys), each checked, their IDs unique.
 
-    Raises ArgumentError naming the construct path and the run (``runs[3].priority``).
+    Data objects in a run's parameters (buckets, assets: see ``data_locations``) become their
+    ``s3://`` URIs; what they name is added to ``data``. Raises ArgumentError naming the
+    construct path and the run (``runs[3].priority``).
     """
     settings: list[RunSetting] = []
     first_seen: dict[str, int] = {}
@@ -90,6 +95,7 @@ def run_settings(scope: Construct, runs: Iterable[RunSettingLike]) -> list[RunSe
     for index, run in enumerate(runs):
         where = f"runs[{index}]"
         setting = run if isinstance(run, RunSetting) else RunSetting.from_arguments(f"{scope.node.path}: {where}", run)
+        setting = _with_data_rendered(scope, where, setting, DataReferences() if data is None else data)
         for item in fields(setting):
             value = getattr(setting, item.name)
             if value is not None:
@@ -109,6 +115,15 @@ def run_settings(scope: Construct, runs: Iterable[RunSettingLike]) -> list[RunSe
             "(StartRunBatch's limit): split the cohort into several batches"
         )
     return settings
+
+
+def _with_data_rendered(scope: Construct, where: str, setting: RunSetting, data: DataReferences) -> RunSetting:
+    parameters, found = rendered_document(scope, f"{where}.parameters", setting.parameters)
+    engine_settings, _ = rendered_document(scope, f"{where}.engine_settings", setting.engine_settings)
+    data.extend(found)
+    if parameters is setting.parameters and engine_settings is setting.engine_settings:
+        return setting
+    return replace(setting, parameters=parameters, engine_settings=engine_settings)
 
 
 def inline_property(settings: Sequence[RunSetting]) -> list[dict[str, Any]]:
