@@ -46,7 +46,11 @@ def test_the_readme_has_commands_to_check() -> None:
     assert not any(c.startswith("aws ") for c in commands)
 
 
-PYTHON_EXAMPLES = {"Genomics": ("Custom::OmicsRun", 2), "Cohort": ("Custom::OmicsRunBatch", 1)}
+PYTHON_EXAMPLES = {
+    "Genomics": ("Custom::OmicsRun", 2),
+    "Pipeline": ("Custom::OmicsRun", 1),
+    "Cohort": ("Custom::OmicsRunBatch", 1),
+}
 
 
 @pytest.mark.slow
