@@ -414,3 +414,33 @@ def test_a_role_arn_in_any_partition_and_with_any_path_is_accepted(role_arn: str
     OmicsRun(stack, "Align", workflow_id="1234567", output_uri="s3://out/", role_arn=role_arn)
     OmicsRunBatch(stack, "Cohort", workflow_id="1234567", output_uri="s3://out/", role_arn=role_arn,
                   runs=[RunSetting("S1")])  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        (
+            {"name": datetime.date(2024, 1, 1)},
+            "argument name: got datetime.date(2024, 1, 1); allowed: JSON values (text, numbers, True/False, None, lists, dicts); use value.isoformat()",
+        ),
+        (
+            {"priority": {1}},
+            "argument priority: got {1}; allowed: JSON values (text, numbers, True/False, None, lists, dicts); use sorted(value) or list(value)",
+        ),
+        (
+            {"tags": {"team": b"genomics"}},
+            "argument tags.team: got b'genomics'; allowed: JSON values (text, numbers, True/False, None, lists, dicts); use value.decode()",
+        ),
+        (
+            {"engine_settings": {"memory": decimal.Decimal("1.5")}},
+            f"argument engine_settings.memory: got Decimal('1.5'); {JSON_ALLOWED}; use float(value), or str(value) to keep every digit",
+        ),
+    ],
+)
+def test_any_argument_jsii_cannot_carry_is_refused_naming_it(arguments: dict[str, Any], message: str) -> None:
+    stack = cdk.Stack(new_app(), "Genomics")
+
+    with pytest.raises(ArgumentError) as caught:
+        OmicsRun(stack, "Align", workflow_id="1234567", output_uri="s3://out/", role_arn=ROLE_ARN, **arguments)
+
+    assert str(caught.value) == f"Genomics/Align: {message}"

@@ -22,6 +22,7 @@ from constructs import Construct
 
 from cdk_omics_run.enums import DeletePolicy, WaitFor
 from cdk_omics_run.handler_source import start_run_shape, tag_rules
+from cdk_omics_run.json_values import json_value_problem
 from cdk_omics_run.tokens import contains_token, is_token
 
 FILE_PREFIX = "file://"
@@ -82,6 +83,11 @@ def resource_properties(
         if member is None:
             raise ArgumentError(_unknown_argument_message(scope, argument, members))
         value = _plain_value(scope, argument, given)
+        # A document given as a path or text is read, and its errors say so, below.
+        problem = None if isinstance(value, os.PathLike) else json_value_problem(value, argument)
+        if problem is not None:
+            # Refused before jsii sees it: jsii's own error names no argument.
+            raise ArgumentError(f"{scope.node.path}: argument {problem[0]}: {problem[1]}")
         if argument == "role_arn":
             check_role_arn(scope, value)
         if member.shape.metadata.get("document"):

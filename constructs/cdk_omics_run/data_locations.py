@@ -17,10 +17,6 @@ reaches jsii (which fails on it with no word of which argument).
 
 from __future__ import annotations
 
-import datetime
-import decimal
-import math
-import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -31,7 +27,8 @@ from aws_cdk import aws_s3_assets as s3_assets
 from constructs import Construct
 
 from cdk_omics_run.arguments import ArgumentError
-from cdk_omics_run.tokens import is_token
+from cdk_omics_run.json_values import JSON_ALLOWED, fix_for, json_value_problem, shown
+from cdk_omics_run.tokens import is_jsii_object, is_token
 
 # What a data value may be, as errors say.
 DATA_ALLOWED = "an s3:// URI, bucket.s3_url_for_object(key), (bucket, key), s3.Location or a file s3_assets.Asset"
@@ -177,11 +174,9 @@ def _rendered(scope: Construct, where: str, value: Any, found: DataReferences, *
     if value is None or isinstance(value, (bool, int)):
         return value
     if isinstance(value, float):
-        if not math.isfinite(value):
-            raise ArgumentError(
-                f"{scope.node.path}: argument {where}: got {value!r}; allowed: a finite number "
-                "(JSON has no NaN or infinity: use None, or the text 'NaN')"
-            )
+        problem = json_value_problem(value, where)
+        if problem is not None:
+            raise ArgumentError(f"{scope.node.path}: argument {problem[0]}: {problem[1]}")
         return value
     if isinstance(value, str):
         if is_token(value):
@@ -197,21 +192,22 @@ def _rendered(scope: Construct, where: str, value: Any, found: DataReferences, *
     if isinstance(value, Mapping):
         rendered = {}
         for key, item in value.items():
-            if not isinstance(key, str):
-                raise ArgumentError(
-                    f"{scope.node.path}: argument {where}: has the key {key!r}; allowed: text keys "
-                    f"(JSON's object keys are strings: use str({key!r}))"
-                )
+            problem = json_value_problem({key: None}, where)
+            if problem is not None:
+                raise ArgumentError(f"{scope.node.path}: argument {problem[0]}: {problem[1]}")
             rendered[key] = _rendered(scope, f"{where}.{key}", item, found)
         # Unchanged documents stay the same object: a cohort of 100,000 runs copies none of them.
         return value if all(rendered[key] is item for key, item in value.items()) else rendered
     if isinstance(value, (list, tuple)):
         items = [_rendered(scope, f"{where}[{index}]", item, found) for index, item in enumerate(value)]
         return value if isinstance(value, list) and all(a is b for a, b in zip(items, value, strict=True)) else items
-    if getattr(type(value), "__jsii_type__", None) is not None and is_token(value):
+    if is_jsii_object(value) and is_token(value):
         found.unknown.append(where)
         return value
-    raise ArgumentError(f"{scope.node.path}: argument {where}: got {_shown(value)}; {_fix_for(value)}")
+    raise ArgumentError(
+        f"{scope.node.path}: argument {where}: got {shown(value)}; {JSON_ALLOWED} or S3 data ({DATA_ALLOWED})"
+        f"{fix_for(value)}"
+    )
 
 
 def _input_uri(scope: Construct, where: str, value: Any, data: S3Data, found: DataReferences) -> str:
@@ -227,27 +223,6 @@ def _input_uri(scope: Construct, where: str, value: Any, data: S3Data, found: Da
         )
     found.locations.append(data)
     return data.uri
-
-
-def _shown(value: Any) -> str:
-    text = repr(value)
-    return text if len(text) <= 60 else text[:59] + "…"
-
-
-def _fix_for(value: Any) -> str:
-    """What JSON can carry instead of ``value``, for the types people reach for."""
-    allowed = f"allowed: JSON values (text, numbers, True/False, None, lists, dicts) or S3 data ({DATA_ALLOWED})"
-    if isinstance(value, (datetime.date, datetime.time)):
-        return f"{allowed}; use value.isoformat()"
-    if isinstance(value, (set, frozenset)):
-        return f"{allowed}; use sorted(value) or list(value)"
-    if isinstance(value, (bytes, bytearray)):
-        return f"{allowed}; use value.decode()"
-    if isinstance(value, decimal.Decimal):
-        return f"{allowed}; use float(value), or str(value) to keep every digit"
-    if isinstance(value, os.PathLike):
-        return f"{allowed}; use str(value) for its text, or an s3_assets.Asset to upload the file"
-    return allowed
 
 
 def output_location(scope: Construct, value: Any) -> tuple[Any, S3Data | None]:

@@ -27,8 +27,22 @@ def is_token(value: Any) -> bool:
         return any(marker in value for marker in _STRING_TOKEN_MARKERS)
     if isinstance(value, (dict, list, tuple)):
         return False
+    if not isinstance(value, float) and not is_jsii_object(value):
+        # A date, a set, a Decimal...: no token, and jsii cannot even be asked (it fails naming no argument).
+        return False
     # Floats may encode number tokens; jsii objects may be IResolvable.
     return bool(Token.is_unresolved(value))
+
+
+def is_jsii_object(value: Any) -> bool:
+    """Whether jsii can carry ``value``: an object jsii made (``Lazy.any(...)``), of a jsii class, or
+    implementing a jsii interface."""
+    kind = type(value)
+    return (
+        hasattr(value, "__jsii_ref__")
+        or getattr(kind, "__jsii_type__", None) is not None
+        or getattr(kind, "__jsii_ifaces__", None) is not None
+    )
 
 
 def contains_token(value: Any) -> bool:
