@@ -34,7 +34,7 @@ try:
 
     from omics_run import batch_lifecycle, lifecycle, result, waiting
     from omics_run.batch_request import RESOURCE_TYPE as BATCH_RESOURCE_TYPE
-    from omics_run.client import omics_client, set_time_budget, wake_omics_client
+    from omics_run.client import omics_client, s3_client, set_time_budget, wake_omics_client
     from omics_run.lifecycle import CloudFormationEvent
     from omics_run.wait_transport import put_signal, schedule_wake
 except Exception as error:  # noqa: BLE001 - crhelper answers FAILED instead of leaving the stack waiting
@@ -93,14 +93,14 @@ def _lifecycle_of(event: CloudFormationEvent) -> ModuleType:
 @helper.create
 def create(event: CloudFormationEvent, context: Any) -> str:
     if _is_result(event):
-        return _guarded(event, context, lambda: result.read(event, omics_client()))
+        return _guarded(event, context, lambda: result.read(event, omics_client(), s3_client))
     return _guarded(event, context, lambda: _lifecycle_of(event).create(event, omics_client()))
 
 
 @helper.update
 def update(event: CloudFormationEvent, context: Any) -> str:
     if _is_result(event):
-        return _guarded(event, context, lambda: result.read(event, omics_client()))
+        return _guarded(event, context, lambda: result.read(event, omics_client(), s3_client))
     return _guarded(event, context, lambda: _lifecycle_of(event).update(event, omics_client()))
 
 

@@ -32,6 +32,8 @@ DOCUMENT_ALLOWED = f"a JSON object, a dict, or {FILE_PREFIX}path/to/file.json"
 _URI_SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]+:")
 # AWS::CloudFormation::WaitCondition's Timeout: at most 43,200 s (12 hours), per its CloudFormation reference.
 MAX_WAIT_TIMEOUT_SECONDS = 43_200
+# How the provider joins an Array[File] output's URIs into one attribute (the handler's run_outputs.LIST_DELIMITER).
+LIST_OUTPUT_DELIMITER = ","
 # SQS DelaySeconds: 0 to 900 (SendMessage API reference); a poll waits one delayed message.
 MAX_POLL_INTERVAL_SECONDS = 900
 
@@ -296,7 +298,10 @@ def _document_property(scope: Construct, argument: str, member: Any, value: Any)
     if contains_token(value):
         # Tokens inside need CloudFormation functions to join the JSON text;
         # CDK's renderer drops null values, so it is used only when needed.
-        return Stack.of(scope).to_json_string(value)
+        from cdk_omics_run.data_locations import json_with_list_outputs  # imports this module
+
+        with_lists = json_with_list_outputs(value, LIST_OUTPUT_DELIMITER)
+        return with_lists if with_lists is not None else Stack.of(scope).to_json_string(value)
     return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
 
 

@@ -17,11 +17,12 @@ reaches jsii (which fails on it with no word of which argument).
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from aws_cdk import Reference, Tokenization
+from aws_cdk import Fn, Reference, Tokenization
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_s3_assets as s3_assets
 from constructs import Construct
@@ -112,8 +113,45 @@ def _is_bucket_pair(value: Any) -> bool:
     )
 
 
+# Tokens of runs' outputs (run.output(...)), by their text: the run's output location, which the
+# role of a run that reads them may read.
+_OUTPUT_TOKENS: dict[str, S3Data] = {}
+
+
+# The list items of runs' Array[File] outputs (run.output_list(...)): the attribute they split.
+_LIST_OUTPUT_ITEMS: dict[str, str] = {}
+
+
+def register_output_token(token: str, location: S3Data, *, joined: str | None = None) -> None:
+    """Records that ``token`` (a run's output) names an object under ``location``; ``joined``: the
+    delimited attribute a list item comes from."""
+    _OUTPUT_TOKENS[token] = location
+    if joined is not None:
+        _LIST_OUTPUT_ITEMS[token] = joined
+
+
+def json_with_list_outputs(document: Mapping[str, Any], delimiter: str) -> str | None:
+    """``document`` as JSON text when it holds runs' list outputs (None when it holds none, or other jsii values).
+
+    CDK renders a list token inside JSON through a Lambda-backed resource of its own; a list
+    output needs none: its items are the provider's delimited attribute, split, so the JSON
+    array is ``["`` + the items joined with ``","`` + ``"]``, in CloudFormation functions.
+    """
+    try:
+        text = json.dumps(document, separators=(",", ":"), ensure_ascii=False)
+    except TypeError:
+        return None
+    items = [item for item in _LIST_OUTPUT_ITEMS if f'"{item}"' in text]
+    for item in items:
+        joined = Fn.join('","', Fn.split(delimiter, _LIST_OUTPUT_ITEMS[item]))
+        text = text.replace(f'"{item}"', f'"{joined}"')
+    return text if items else None
+
+
 def _data_of_uri(uri: str) -> S3Data | None:
-    """An ``s3://`` URI, literal or made from a bucket's name token followed by a literal key."""
+    """An ``s3://`` URI, literal or made from a bucket's name token followed by a literal key; or a run's output."""
+    if uri in _OUTPUT_TOKENS:
+        return _OUTPUT_TOKENS[uri]
     if not uri.startswith("s3://"):
         return None
     rest = uri[len("s3://") :]
@@ -248,6 +286,8 @@ __all__ = [
     "S3Data",
     "bucket_of_name",
     "data_of",
+    "json_with_list_outputs",
     "output_location",
+    "register_output_token",
     "rendered_document",
 ]

@@ -53,6 +53,7 @@ from cdk_omics_run.enums import (
 from cdk_omics_run.managed_role import ManagedPolicyRole
 from cdk_omics_run.provider import OmicsRunProvider
 from cdk_omics_run.resource_attributes import ResourceAttributes
+from cdk_omics_run.run_outputs import RunOutputs
 from cdk_omics_run.run_role import declared_inputs, generated_run_role, grant_prefix_read, is_literal_s3_uri
 from cdk_omics_run.status_events import status_change_rule
 from cdk_omics_run.tokens import is_token
@@ -224,6 +225,8 @@ class OmicsRun(ResourceAttributes, Construct):
         self._allow_start_run(provider, properties)
         self.wait: RunWait | None = None
         """The run's WaitCondition and the attributes read after it (None when the run does not wait)."""
+        self._wait_for = properties.get("WaitFor", WaitFor.NONE.value)
+        self._run_outputs: RunOutputs | None = None
         if properties.get("WaitFor", WaitFor.NONE.value) != WaitFor.NONE.value:
             self.wait = RunWait(
                 self,
@@ -363,6 +366,66 @@ class OmicsRun(ResourceAttributes, Construct):
     def attr_run_output_uri(self) -> str:
         """Where the run writes its outputs."""
         return self._attributes.get_att_string("RunOutputUri")
+
+    def output(self, name: str) -> str:
+        """The S3 URI of one output the run declares, read from its output summary once it COMPLETED.
+
+        ``name`` is the summary's key (``BWAMappingWorkflow.merged_bam``) or, when no other
+        key ends the same way, the part after its last dot (``merged_bam``). The object is
+        checked to exist when the run completes; a missing or ambiguous output fails the
+        deploy there, naming it, before anything that reads it starts. Needs
+        ``wait_for=WaitFor.COMPLETED``. A generated role of a run given this value may read it.
+
+        Example::
+
+            align = OmicsRun(stack, "Align", ..., wait_for=WaitFor.COMPLETED)
+            OmicsRun(stack, "Call", ..., parameters={"input_bam": align.output("merged_bam")})
+        """
+        return self._outputs("output", name).attribute("Name", name)
+
+    def output_list(self, name: str) -> list[str]:
+        """The S3 URIs of an ``Array[File]`` output, as a CloudFormation list (see :meth:`output`).
+
+        Example::
+
+            OmicsRun(stack, "Merge", ..., parameters={"bams": align.output_list("sorted_bams")})
+        """
+        return self._outputs("output_list", name).list_attribute(name)
+
+    def output_path(self, path: str) -> str:
+        """The S3 URI of a file under the run's output location (``runOutputUri``), checked to exist once it
+        COMPLETED: Nextflow's published files (``out/...``), or any file you know the run writes.
+
+        Example::
+
+            OmicsRun(stack, "Report", ..., parameters={"vcf": nextflow_run.output_path("out/calls/sample.vcf.gz")})
+        """
+        if not isinstance(path, str) or not path.strip("/") or is_token(path):
+            raise ArgumentError(
+                f"{self.node.path}: output_path: got {path!r}; allowed: a literal path under the run's output "
+                "location, such as 'out/calls/sample.vcf.gz'"
+            )
+        return self._outputs("output_path", path.strip("/")).attribute("Path", path.strip("/"))
+
+    def _outputs(self, method: str, name: str) -> RunOutputs:
+        if method != "output_path" and (not isinstance(name, str) or not name or is_token(name)):
+            raise ArgumentError(
+                f"{self.node.path}: {method}: got {name!r}; allowed: an output's name in the run's output summary, "
+                "such as 'BWAMappingWorkflow.merged_bam' or 'merged_bam'"
+            )
+        if self.wait is None or self._wait_for != WaitFor.COMPLETED.value:
+            raise ArgumentError(
+                f"{self.node.path}: {method}({name!r}): the run's outputs are known once it completes; "
+                f"allowed on a run declared with wait_for=WaitFor.COMPLETED (this one waits for {self._wait_for})"
+            )
+        if self._output is None:
+            raise ArgumentError(
+                f"{self.node.path}: {method}({name!r}): needs an output location the construct can place; allowed "
+                "with output_uri a literal s3:// URI, (bucket, prefix) or bucket.s3_url_for_object(prefix)"
+            )
+        if self._run_outputs is None:
+            self._run_outputs = RunOutputs(self.wait, OmicsRunProvider.of(self), self._resource.ref, self._output)
+        return self._run_outputs
 
     def on_status_change(
         self,

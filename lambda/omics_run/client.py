@@ -80,3 +80,9 @@ def wake_omics_client() -> Any:
 def sqs_client() -> Any:
     """An SQS client, for the provider to send itself the next wake-up of a wait."""
     return _with_deadline(boto3.client("sqs", config=CLIENT_CONFIG))
+
+
+@lru_cache(maxsize=1)
+def s3_client() -> Any:
+    """An S3 client, to read a completed run's output summary and check its outputs exist."""
+    return _with_deadline(boto3.client("s3", config=CLIENT_CONFIG))
