@@ -1,12 +1,13 @@
 #!/usr/bin/env python3
-"""A two-step genomics pipeline as infrastructure: run B reads what run A wrote.
+"""A two-step genomics pipeline as infrastructure: run B reads the file run A produced.
 
 Run A (alignment) may take hours: the stack waits for it to be COMPLETED
 through a CloudFormation WaitCondition (up to 12 hours; here 6). Run B
-(variant calling) then starts with A's output location as an input. If A
-fails, the deploy fails with A's failure reason and B never starts. When B is
-done, an EventBridge rule on its status changes starts whatever comes next,
-however long B takes.
+(variant calling) then starts on A's merged BAM, named in A's output summary
+and checked to exist once A completes. If A fails, or did not produce the
+BAM, the deploy fails saying so and B never starts. When B is done, an
+EventBridge rule on its status changes starts whatever comes next, however
+long B takes.
 
     node_modules/.bin/cdk synth --app ".venv/bin/python examples/pipeline.py"
 """
@@ -44,11 +45,11 @@ def build_pipeline(app: cdk.App) -> cdk.Stack:
         role_arn=ROLE_ARN,
         name="call-NA12878",
         output_uri=f"{OUTPUT}/variants/",
-        parameters={"sample_name": "NA12878", "aligned_reads": align.attr_run_output_uri, "emit_gvcf": True},
+        parameters={"sample_name": "NA12878", "input_bam": align.output("merged_bam"), "emit_gvcf": True},
     )
     # Beyond what a stack can wait for: react to B's completion, whenever it comes.
     call.on_status_change("OnVariantsCalled", statuses=["COMPLETED", "FAILED"])
-    cdk.CfnOutput(stack, "AlignedReads", value=align.attr_run_output_uri)
+    cdk.CfnOutput(stack, "AlignedReads", value=align.output("merged_bam"))
     cdk.CfnOutput(stack, "VariantCallingRunId", value=call.attr_id)
     return stack
 

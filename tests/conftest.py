@@ -99,6 +99,9 @@ def handler_environment(
         "SSL_CERT_FILE": response_bucket.ca_file,
         # Waits send their wake-ups to SQS: moto's server, beside the response bucket.
         "AWS_ENDPOINT_URL_SQS": response_bucket.endpoint_url,
+        # Completed runs' output summaries and outputs live in moto's S3 too. By IP address, so that
+        # the SDK addresses buckets by path (a virtual host of "localhost" resolves nowhere here).
+        "AWS_ENDPOINT_URL_S3": response_bucket.endpoint_url.replace("localhost", "127.0.0.1"),
         "AWS_CA_BUNDLE": response_bucket.ca_file,
     }
 
@@ -122,9 +125,9 @@ def handler_module(
     # deployed function's concern, not the handler's behaviour, and 2 s for every Delete in the suite.
     assert module.helper._sleep_on_delete == module.SLEEP_ON_DELETE_SECONDS == 2
     monkeypatch.setattr(module.helper, "_sleep_on_delete", 0)
-    from omics_run.client import omics_client, sqs_client, wake_omics_client
+    from omics_run.client import omics_client, s3_client, sqs_client, wake_omics_client
 
-    for client in (omics_client, sqs_client, wake_omics_client):
+    for client in (omics_client, sqs_client, wake_omics_client, s3_client):
         client.cache_clear()
     return module
 

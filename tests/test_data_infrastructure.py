@@ -11,7 +11,6 @@ import datetime
 import decimal
 import json
 import warnings
-from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -21,11 +20,12 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_s3_assets as s3_assets
-from events import ROLE_ARN, invoke_handler
+from events import invoke_handler
+from support.deployed import ROLE_ARN, Deployed
 from support.omics_stand_in import OmicsStandIn
 from support.response_bucket import ResponseBucket
 from synth import cfn_lint, nag
-from test_iam_authorization import ACCOUNT, PSEUDO, REGION, allows
+from test_iam_authorization import ACCOUNT, REGION, allows
 
 from cdk_omics_run import ArgumentError, OmicsRun, OmicsRunBatch, RunSetting
 
@@ -37,72 +37,6 @@ WRITE = "s3:PutObject"
 
 def new_app(tmp_path: Path | None = None) -> cdk.App:
     return cdk.App(context=NO_BUNDLING, outdir=None if tmp_path is None else str(tmp_path))
-
-
-class Deployed:
-    """An app's templates as CloudFormation deploys them: references become the names and ARNs they stand for."""
-
-    def __init__(self, app: cdk.App, physical: Mapping[cdk.Resource, str]) -> None:
-        assembly = app.synth()
-        self.templates = {stack.stack_name: stack.template for stack in assembly.stacks}
-        self.exports = {
-            output["Export"]["Name"]: output["Value"]
-            for template in self.templates.values()
-            for output in template.get("Outputs", {}).values()
-            if "Export" in output
-        }
-        # A bucket's Ref is its name and its Arn attribute its ARN; a key's Arn attribute its ARN.
-        self.values: dict[str, str] = {}
-        for resource, name in physical.items():
-            logical_id = cdk.Stack.of(resource).get_logical_id(resource.node.default_child)  # type: ignore[arg-type]
-            if isinstance(resource, kms.Key):
-                self.values[f"{logical_id}.Arn"] = f"arn:aws:kms:{REGION}:{ACCOUNT}:key/{name}"
-            else:
-                self.values[logical_id] = name
-                self.values[f"{logical_id}.Arn"] = f"arn:aws:s3:::{name}"
-
-    def value(self, value: Any) -> Any:
-        if isinstance(value, list):
-            return [self.value(item) for item in value]
-        if isinstance(value, dict):
-            if set(value) == {"Ref"}:
-                return PSEUDO.get(value["Ref"]) or self.values[value["Ref"]]
-            if set(value) == {"Fn::GetAtt"}:
-                return self.values[".".join(value["Fn::GetAtt"])]
-            if set(value) == {"Fn::ImportValue"}:
-                return self.value(self.exports[value["Fn::ImportValue"]])
-            if set(value) == {"Fn::Join"}:
-                separator, parts = value["Fn::Join"]
-                return separator.join(str(self.value(part)) for part in parts)
-            if set(value) == {"Fn::Sub"}:
-                text = value["Fn::Sub"]
-                for name, pseudo in PSEUDO.items():
-                    text = text.replace("${" + name + "}", pseudo)
-                return text
-            return {key: self.value(item) for key, item in value.items()}
-        return value
-
-    def role_statements(self, stack: cdk.Stack, run: OmicsRun | OmicsRunBatch) -> list[dict[str, Any]]:
-        """The statements of the run role's policies, as IAM sees them deployed."""
-        assert run.run_role is not None
-        role_id = stack.get_logical_id(run.run_role.node.default_child)  # type: ignore[arg-type]
-        template = self.templates[stack.stack_name]
-        return [
-            statement
-            for resource in template["Resources"].values()
-            if resource["Type"] == "AWS::IAM::ManagedPolicy" and {"Ref": role_id} in resource["Properties"]["Roles"]
-            for statement in self.value(resource["Properties"]["PolicyDocument"])["Statement"]
-        ]
-
-    def run_properties(self, stack: cdk.Stack, run: OmicsRun) -> dict[str, Any]:
-        """The run's properties as deployed; its generated role stands as ROLE_ARN."""
-        resource_id = stack.get_logical_id(run.node.find_child("Resource").node.default_child)  # type: ignore[arg-type]
-        properties = dict(self.templates[stack.stack_name]["Resources"][resource_id]["Properties"])
-        assert run.run_role is not None
-        role_id = stack.get_logical_id(run.run_role.node.default_child)  # type: ignore[arg-type]
-        assert properties.pop("RoleArn") == {"Fn::GetAtt": [role_id, "Arn"]}
-        properties = {k: v for k, v in properties.items() if k not in ("ServiceToken", "Tags")}
-        return {**self.value(properties), "RoleArn": ROLE_ARN}
 
 
 def may(statements: list[dict[str, Any]], action: str, resource: str) -> bool:

@@ -1,4 +1,4 @@
-"""The pipeline example: run B's parameters use run A's output location, and A waits six hours for COMPLETED."""
+"""The pipeline example: run B's parameters name run A's merged BAM, and A waits six hours for COMPLETED."""
 
 from __future__ import annotations
 
@@ -28,10 +28,13 @@ def test_the_second_run_reads_the_first_runs_output_and_the_first_waits(pipeline
     assert "WaitFor" not in call and "ServiceTimeout" not in align
     [(condition_id, condition)] = resources_of(template, "AWS::CloudFormation::WaitCondition").items()
     assert condition["Properties"]["Timeout"] == "21600"
-    # B's parameters read A's attributes from the result read after A's WaitCondition.
-    [(result_id, result)] = resources_of(template, "Custom::OmicsRunResult").items()
-    assert json.dumps({"Fn::GetAtt": [result_id, "RunOutputUri"]}) in json.dumps(call["Parameters"])
-    assert result["DependsOn"] == [condition_id]
+    # B's parameters read A's merged BAM from the output result read after A's WaitCondition.
+    results = resources_of(template, "Custom::OmicsRunResult")
+    [(outputs_id, outputs)] = [(k, r) for k, r in results.items() if "Outputs" in r["Properties"]]
+    assert outputs["Properties"]["Outputs"] == {"Output0": {"Name": "merged_bam"}}
+    assert outputs["Properties"]["RunId"] == {"Ref": align_id}
+    assert json.dumps({"Fn::GetAtt": [outputs_id, "Output0"]}) in json.dumps(call["Parameters"])
+    assert all(result["DependsOn"] == [condition_id] for result in results.values())
     assert condition["DependsOn"] == [align_id]
 
 

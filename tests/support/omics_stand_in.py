@@ -112,6 +112,8 @@ OPERATIONS = (
 ACTIVE_STATUSES = frozenset({"PENDING", "STARTING", "RUNNING", "STOPPING"})
 # Statuses from which a run cannot be cancelled any more.
 TERMINAL_STATUSES = frozenset({"COMPLETED", "DELETED", "CANCELLED", "FAILED"})
+# Where a completed WDL or CWL run's output summary lands, relative to its runOutputUri (FIDELITY.md).
+OUTPUT_SUMMARY_NAME = "logs/outputs.json"
 
 # Members of the GetRun output shape (botocore omics 2022-11-28). Hard-coded to
 # keep this module free of botocore; the self-test compares it with the model
@@ -799,6 +801,64 @@ class OmicsStandIn:
                 run.setdefault("startTime", _now())
             if status in TERMINAL_STATUSES:
                 run.setdefault("stopTime", _now())
+
+    def complete_with_outputs(
+        self,
+        run_id: str,
+        s3: Any,
+        outputs: dict[str, str | list[str]],
+        *,
+        engine: str = "WDL",
+        workflow_name: str = "BWAMappingWorkflow",
+        published: Iterable[str] = (),
+        unwritten: Iterable[str] = (),
+        summary_name: str = OUTPUT_SUMMARY_NAME,
+    ) -> dict[str, Any]:
+        """Completes a run as HealthOmics does: its files under ``<runOutputUri>/out/``, then its output summary.
+
+        ``outputs``: output name -> path (or paths, for an array) under ``out/``. The summary
+        (user guide, "HealthOmics run outputs") is written for WDL and CWL only: WDL's keys are
+        ``WorkflowName.output_name`` and its values S3 URIs (arrays of them for ``Array[File]``);
+        CWL's values are ``File`` objects with ``location``, ``basename``, ``class`` and ``size``.
+        NEXTFLOW writes no summary; ``published`` paths (relative to runOutputUri, as a workflow's
+        ``/mnt/workflow/pubdir`` exports them, "Task outputs") are written for any engine.
+        ``unwritten``: output names listed in the summary whose files are not there (a faulty run).
+        Returns the summary written ({} for Nextflow).
+        """
+        with self._lock:
+            run = self.runs[run_id]
+            base = run["runOutputUri"].rstrip("/")
+        bucket, _, prefix = base[len("s3://") :].partition("/")
+        skipped = set(unwritten)
+
+        def written(path: str) -> str:
+            uri = f"{base}/out/{path}"
+            if all(name not in skipped for name in names_of.get(path, ())):
+                s3.put_object(Bucket=bucket, Key=f"{prefix}/out/{path}", Body=b"data of " + path.encode())
+            return uri
+
+        names_of: dict[str, list[str]] = {}
+        for name, paths in outputs.items():
+            for path in paths if isinstance(paths, list) else [paths]:
+                names_of.setdefault(path, []).append(name)
+        summary: dict[str, Any] = {}
+        for name, paths in outputs.items():
+            uris = [written(path) for path in (paths if isinstance(paths, list) else [paths])]
+            if engine == "CWL":
+                files = [
+                    {"location": uri, "basename": uri.rsplit("/", 1)[-1], "class": "File", "size": 8} for uri in uris
+                ]
+                summary[name] = files if isinstance(paths, list) else files[0]
+            else:
+                summary[f"{workflow_name}.{name}"] = uris if isinstance(paths, list) else uris[0]
+        for path in published:
+            s3.put_object(Bucket=bucket, Key=f"{prefix}/{path}", Body=b"published")
+        if engine != "NEXTFLOW":
+            s3.put_object(Bucket=bucket, Key=f"{prefix}/{summary_name}", Body=json.dumps(summary).encode())
+        else:
+            summary = {}
+        self.set_status(run_id, "COMPLETED")
+        return summary
 
     def add_run(self, **fields: Any) -> dict:
         """Seed a run directly and return its (live) record.
