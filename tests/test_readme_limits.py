@@ -25,6 +25,7 @@ LIMIT_TESTS = {
     "new-run-needs-new-wait": "test_provider_runtime_waiting.py::test_a_new_run_under_an_unchanged_wait_handle_fails_naming_it_and_starts_nothing",
     "tokens-drop-nulls": "test_readme_limits.py::test_a_parameters_object_with_tokens_loses_its_nulls_and_one_without_keeps_them",
     "ungranted-deploy-time-values": "test_data_infrastructure.py::test_one_deploy_time_value_warns_and_keeps_the_literal_grants_beside_it",
+    "list-output-size": "test_run_outputs.py::test_a_list_output_too_long_for_one_response_fails_naming_the_fix",
     "preview-json-templates": "test_run_preview.py::test_a_template_file_is_previewed_and_literal_problems_are_warned_about_on_stderr",
     "batch-delete-4-minutes": "test_provider_runtime_batches.py::test_delete_leaves_a_batch_that_will_not_settle_and_still_answers_before_its_deadline",
     "bootstrap-bucket-key": "test_readme_limits.py::test_a_file_asset_input_is_read_from_the_bootstrap_bucket_with_no_key_granted",

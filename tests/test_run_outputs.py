@@ -315,3 +315,19 @@ def test_a_pipeline_chained_by_file_passes_cdk_nag_and_cfn_lint(tmp_path: Path) 
 
     for name in ("OmicsPipeline", "Buckets"):
         assert cfn_lint(tmp_path / f"{name}.template.json") == (0, "")
+
+
+def test_a_list_output_too_long_for_one_response_fails_naming_the_fix(
+    handler_module: Any, omics: OmicsStandIn, response_bucket: ResponseBucket
+) -> None:
+    run_id = started_run(omics, response_bucket)
+    many = [f"sorted_bams/{i}/{'L' * 80}.sorted.bam" for i in range(40)]
+    omics.complete_with_outputs(run_id, response_bucket._s3(), {"sorted_bams": many})
+
+    answer = read_result(handler_module, response_bucket, result_properties(run_id, Output0={"List": "sorted_bams"}),
+                         expected_status="FAILED")  # fmt: skip
+
+    assert answer["Reason"].startswith(
+        f"AlignOutputs: run {run_id}: output BWAMappingWorkflow.sorted_bams lists 40 files in "
+    )
+    assert answer["Reason"].endswith("bytes; a result answers at most 3182: name the files with output_path")

@@ -28,6 +28,9 @@ SUMMARY_KEYS = ("logs/outputs.json", "logs/output.json", "logs/Outputs.json")
 # An Array[File] output answers one string, its URIs joined by this (split with Fn::Split).
 LIST_DELIMITER = ","
 KINDS = ("Name", "List", "Path")
+# A custom resource's response is at most 4,096 bytes, and its other fields take up to about 900:
+# a list output has a result of its own, and its joined URIs must fit the rest.
+LIST_DATA_LIMIT = 4096 - 900 - len('{"Output0":""}')
 OutputKind = Literal["Name", "List", "Path"]
 
 
@@ -151,6 +154,11 @@ def output_values(declared: Sequence[DeclaredOutput], run_output_uri: str, s3: A
                 raise OutputProblem(f"output {key} has a URI with '{LIST_DELIMITER}', which output_list cannot split")
             _check_exists(s3, key, uri)
         values[output.attribute] = LIST_DELIMITER.join(uris)
+        if output.kind == "List" and len(values[output.attribute].encode()) > LIST_DATA_LIMIT:
+            raise OutputProblem(
+                f"output {key} lists {len(uris)} files in {len(values[output.attribute].encode())} bytes; a result "
+                f"answers at most {LIST_DATA_LIMIT}: name the files with output_path"
+            )
     return values
 
 
