@@ -32,6 +32,7 @@ from cdk_omics_run.bundling import SERVICE_MODELS_DATA_PATH, ProviderAssetBundle
 from cdk_omics_run.handler_source import HANDLER_ENTRY_POINT, handler_source_dir
 from cdk_omics_run.managed_role import ManagedPolicyRole
 from cdk_omics_run.policy_overflow import GrowingGrant, PolicyOverflow
+from cdk_omics_run.version import VERSION
 
 PROVIDER_ID = "OmicsRunProvider"
 
@@ -53,6 +54,9 @@ WAIT_BATCH_SIZE = 10
 WAIT_MAX_CONCURRENCY = 2
 # The handler's wait_transport.QUEUE_URL_ENV.
 QUEUE_URL_ENV = "OMICS_RUN_WAIT_QUEUE_URL"
+# The library version that synthesized the provider, in its environment and description: what an
+# operator reads to know which release serves a stack (never in a run tag: those slots are full).
+VERSION_ENV = "CDK_OMICS_RUN_VERSION"
 
 LOG_RETENTION = logs.RetentionDays.ONE_YEAR
 
@@ -300,7 +304,7 @@ class OmicsRunProvider(Construct):
         self.function = lambda_.Function(
             self,
             "Function",
-            description="Custom::OmicsRun provider (cdk-omics-run)",
+            description=f"Custom::OmicsRun provider (cdk-omics-run {VERSION})",
             runtime=PROVIDER_RUNTIME,
             architecture=lambda_.Architecture.ARM_64,
             handler=HANDLER_ENTRY_POINT,
@@ -309,7 +313,7 @@ class OmicsRunProvider(Construct):
             memory_size=256,
             role=self.role,
             log_group=self.log_group,
-            environment={"AWS_DATA_PATH": SERVICE_MODELS_DATA_PATH},
+            environment={"AWS_DATA_PATH": SERVICE_MODELS_DATA_PATH, VERSION_ENV: VERSION},
             environment_encryption=encryption_key,
             reserved_concurrent_executions=reserved_concurrent_executions,
             dead_letter_queue=self.dead_letter_queue,
