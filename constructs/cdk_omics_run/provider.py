@@ -27,6 +27,7 @@ from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from cdk_omics_run.acknowledgements import acknowledge_wildcard
+from cdk_omics_run.adoption import adoption_statements
 from cdk_omics_run.arguments import ArgumentError
 from cdk_omics_run.bundling import SERVICE_MODELS_DATA_PATH, ProviderAssetBundler
 from cdk_omics_run.handler_source import HANDLER_ENTRY_POINT, handler_source_dir
@@ -353,6 +354,8 @@ class OmicsRunProvider(Construct):
                 conditions=run_of_stack,
             )
         )
+        for statement in adoption_statements(self._run_arn, requested_stack):  # runs of earlier releases
+            self.role.add_to_policy(statement)
         log_group_resource = cast(CfnResource, self.log_group.node.default_child)
         acknowledge_wildcard(
             self.policy,
