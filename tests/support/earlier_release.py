@@ -126,3 +126,15 @@ def deployed(properties: Mapping[str, Any], references: Mapping[str, str]) -> di
         return value
 
     return {key: resolved(value) for key, value in properties.items() if key != "ServiceToken"}
+
+
+def wait_handles(*templates: Mapping[str, Any]) -> list[str]:
+    """The logical IDs of the templates' WaitCondition handles (whose Ref is the handle's presigned URL)."""
+    return sorted(
+        {
+            logical_id
+            for template in templates
+            for logical_id, resource in template["Resources"].items()
+            if resource["Type"] == "AWS::CloudFormation::WaitConditionHandle"
+        }
+    )
