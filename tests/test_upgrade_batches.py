@@ -13,14 +13,15 @@ from typing import Any
 import pytest
 from conftest import handler_environment
 from events import STACK_ID, Stack
-from support.earlier_release import EarlierRelease, custom_resource, deployed, synthesize_current
+from support.earlier_release import EarlierRelease, baselines, custom_resource, deployed, synthesize_current
 from support.lambda_stand_in import LambdaStandIn
 from support.omics_stand_in import OmicsStandIn
 from support.response_bucket import ResponseBucket
 
 from omics_run import batch_lifecycle
 
-BASELINE = "7067ed4"
+# Also the latest release tag, once the project has one.
+BASELINES = baselines("7067ed4")
 RESOURCE_TYPE = "Custom::OmicsRunBatch"
 DECLARED = (
     "OmicsRunBatch(stack, 'Cohort', workflow_id='1234567', role_arn='arn:aws:iam::123456789012:role/omics-run', "
@@ -29,9 +30,9 @@ DECLARED = (
 )
 
 
-@pytest.fixture(scope="module")
-def release(tmp_path_factory: pytest.TempPathFactory) -> EarlierRelease:
-    return EarlierRelease.checkout(BASELINE, tmp_path_factory.mktemp("release"))
+@pytest.fixture(scope="module", params=BASELINES)
+def release(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> EarlierRelease:
+    return EarlierRelease.checkout(request.param, tmp_path_factory.mktemp("release"))
 
 
 @pytest.fixture(scope="module")

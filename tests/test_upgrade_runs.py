@@ -14,12 +14,14 @@ from typing import Any
 import pytest
 from conftest import handler_environment
 from events import STACK_ID, Stack
-from support.earlier_release import EarlierRelease, custom_resource, deployed, synthesize_current
+from support.earlier_release import EarlierRelease, baselines, custom_resource, deployed, synthesize_current
 from support.lambda_stand_in import LambdaStandIn
 from support.omics_stand_in import OmicsStandIn
 from support.response_bucket import ResponseBucket
 
-BASELINE = "e7a9f11"
+BEFORE_STACK_TAG = "e7a9f11"
+# Also the latest release tag, once the project has one.
+BASELINES = baselines(BEFORE_STACK_TAG)
 RESOURCE_TYPE = "Custom::OmicsRun"
 DECLARED = (
     "OmicsRun(stack, 'CramToBam', workflow_id='1234567', role_arn='arn:aws:iam::123456789012:role/omics-run', "
@@ -28,9 +30,9 @@ DECLARED = (
 )
 
 
-@pytest.fixture(scope="module")
-def release(tmp_path_factory: pytest.TempPathFactory) -> EarlierRelease:
-    return EarlierRelease.checkout(BASELINE, tmp_path_factory.mktemp("release"))
+@pytest.fixture(scope="module", params=BASELINES)
+def release(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> EarlierRelease:
+    return EarlierRelease.checkout(request.param, tmp_path_factory.mktemp("release"))
 
 
 @pytest.fixture(scope="module")
@@ -62,7 +64,8 @@ def deployed_run(
         deployed(old_properties, {}), logical_id=logical_id, resource_type=RESOURCE_TYPE, bucket=response_bucket,
         environment=environment,
     )["PhysicalResourceId"]  # fmt: skip
-    assert set(omics.runs[run_id]["tags"]) == {"team", "cdk-omics-run:fingerprint", "cdk-omics-run:owner"}
+    if release.commit == BEFORE_STACK_TAG:  # the case the migration is for
+        assert set(omics.runs[run_id]["tags"]) == {"team", "cdk-omics-run:fingerprint", "cdk-omics-run:owner"}
     omics.enforce_stack_tag(STACK_ID)  # the current provider's policy
     omics.reset_requests()
     return logical_id, deployed(old_properties, {}), deployed(custom_resource(new, RESOURCE_TYPE)[1], {}), run_id
@@ -132,6 +135,8 @@ def test_without_the_adoption_grant_iam_hides_the_old_run_and_a_tags_only_update
 ) -> None:
     # What the grant prevents: the tag-scoped policy alone denies GetRun on the old run.
     logical_id, new_properties = upgraded(stack, deployed_run)
+    if "cdk-omics-run:stack" in omics.runs[stack.physical_id]["tags"]:
+        pytest.skip("this baseline's runs carry their stack tag already: nothing for IAM to hide")
     omics.enforce_stack_tag(STACK_ID, adoption=False)
 
     stack.update({**new_properties, "Tags": {"team": "genomics", "cost-centre": "42"}}, logical_id=logical_id)

@@ -35,6 +35,20 @@ RUNNER = Path(__file__).with_name("earlier_release_runner.py")
 RELEASE_FOLDERS = ("constructs", "lambda")
 
 
+def latest_release_tag() -> str | None:
+    """The newest release tag (``v0.1.0``) reachable from this checkout, or None before the first release."""
+    found = subprocess.run(
+        ["git", "describe", "--tags", "--abbrev=0", "--match", "v[0-9]*"], cwd=REPO_ROOT, capture_output=True, text=True
+    )
+    return found.stdout.strip() if found.returncode == 0 else None
+
+
+def baselines(before_any_tag: str) -> list[str]:
+    """What an upgrade suite deploys with: its fixed baseline, and the latest release tag once one exists."""
+    tag = latest_release_tag()
+    return [before_any_tag, *([tag] if tag else [])]
+
+
 @dataclass(frozen=True)
 class EarlierRelease:
     """The construct package and handler of one commit, in a folder of their own."""
