@@ -45,7 +45,7 @@ def _version_module() -> ModuleType:
     return module
 
 
-VERSION = _version_module()
+version_module = _version_module()
 
 
 def git(repo: Path, *args: str) -> str:
@@ -64,7 +64,7 @@ def text_at(repo: Path, commit: str | None, path: str) -> str:
 
 
 def version_in(pyproject_text: str) -> str:
-    return str(VERSION.project_version(pyproject_text))
+    return str(version_module.project_version(pyproject_text))
 
 
 def project_table(pyproject_text: str) -> str:
