@@ -54,3 +54,9 @@ package: $(VENV)/.installed
 preview: setup
 	node_modules/.bin/cdk synth --quiet
 	$(BIN)/python -m cdk_omics_run.preview cdk.out
+
+# Fails when shipped files changed since the version last changed, while CHANGELOG.md did not
+# (standard library and git only: it needs no set-up).
+.PHONY: release-check
+release-check:
+	$(PYTHON) scripts/release_check.py

@@ -189,10 +189,13 @@ class Stack:
             self.properties, self.physical_id = properties, response["PhysicalResourceId"]
         return response
 
-    def delete(self, physical_id: str | None = None, properties: dict[str, Any] | None = None) -> dict[str, Any]:
+    def delete(
+        self, physical_id: str | None = None, properties: dict[str, Any] | None = None, **fields: Any
+    ) -> dict[str, Any]:
+        fields.setdefault("resource_type", self.resource_type)
         return invoke_handler(
             self.handler, self.bucket, "Delete", properties if properties is not None else self.properties,
-            physical_id=physical_id or self.physical_id, resource_type=self.resource_type,
+            physical_id=physical_id or self.physical_id, **fields,
         ).response  # fmt: skip
 
 

@@ -22,7 +22,16 @@ from aws_cdk import aws_omics as omics
 from aws_cdk.assertions import Template
 from policy_sentry.querying.arns import get_arn_type_details
 
-from cdk_omics_run import BatchWaitFor, OmicsRun, OmicsRunBatch, OmicsRunProviderStack, RunSetting, WorkflowType
+from cdk_omics_run import (
+    BatchWaitFor,
+    OmicsRun,
+    OmicsRunBatch,
+    OmicsRunProviderStack,
+    RunSetting,
+    WorkflowType,
+    adoption,
+)
+from omics_run import bookkeeping
 
 PARTITION, REGION, ACCOUNT = "aws", "us-east-1", "123456789012"
 STACK_ARN = f"arn:aws:cloudformation:{REGION}:{ACCOUNT}:stack/Stack/5b918d10-cd98-11ee-a3ff-0a5d9f5b5b5b"
@@ -33,6 +42,8 @@ ROLE = f"arn:aws:iam::{ACCOUNT}:role/omics-run"
 OUTPUT = "s3://results-bucket/runs/"
 STACK_TAG = "aws:RequestTag/cdk-omics-run:stack"
 RUN_STACK_TAG = "aws:ResourceTag/cdk-omics-run:stack"
+RUN_OWNER_TAG = "aws:ResourceTag/cdk-omics-run:owner"
+TAG_KEYS = "aws:TagKeys"
 
 # The optional StartRun members that name a resource, with the resource type IAM authorizes.
 OPTIONAL_RESOURCES = {
@@ -104,10 +115,16 @@ def iam_match(pattern: str, text: str, *, case_sensitive: bool = True) -> bool:
     return re.fullmatch(regex, text, 0 if case_sensitive else re.IGNORECASE) is not None
 
 
-def conditions_hold(conditions: Mapping[str, Mapping[str, Any]], context: Mapping[str, str]) -> bool:
+def conditions_hold(conditions: Mapping[str, Mapping[str, Any]], context: Mapping[str, Any]) -> bool:
+    """``context``: a string per single-valued key; a list for a multivalued one (``aws:TagKeys``)."""
     for operator, tests in conditions.items():
         for key, expected in tests.items():
             value = context.get(key)
+            if operator == "ForAllValues:StringEquals":
+                # Every value in the request is allowed; an absent key (an empty set) holds too.
+                if not all(item in as_list(expected) for item in value or []):
+                    return False
+                continue
             if operator == "StringEquals" and value not in as_list(expected):
                 return False
             if operator in ("StringLike", "ArnLike") and not (
@@ -121,7 +138,7 @@ def conditions_hold(conditions: Mapping[str, Mapping[str, Any]], context: Mappin
     return True
 
 
-def allows(statements: list[dict[str, Any]], action: str, resource: str, context: Mapping[str, str]) -> bool:
+def allows(statements: list[dict[str, Any]], action: str, resource: str, context: Mapping[str, Any]) -> bool:
     return any(
         statement["Effect"] == "Allow"
         and any(iam_match(a, action, case_sensitive=False) for a in as_list(statement["Action"]))
@@ -233,6 +250,37 @@ def test_run_actions_are_allowed_only_on_runs_tagged_with_this_stack() -> None:
         assert not allows(statements, action, run, {}), action
     # Not needed (GetRun returns the tags), and IAM would need Resource "*" for it.
     assert not allows(statements, "omics:ListTagsForResource", run, {RUN_STACK_TAG: STACK_ARN})
+
+
+def test_runs_of_earlier_releases_may_only_be_read_and_given_this_stacks_tag() -> None:
+    statements = provider_policy(stack_with(WORKFLOWS["private"]))
+    run = arn("run", Id="1234567")
+    old_run = {RUN_OWNER_TAG: "digest"}  # an owner tag, and no stack tag: started before the stack tag
+    adopt = {**old_run, STACK_TAG: STACK_ARN, TAG_KEYS: ["cdk-omics-run:stack"]}
+
+    assert allows(statements, "omics:GetRun", run, old_run)
+    assert allows(statements, "omics:TagResource", run, adopt)
+    # Nothing else on such a run until it carries this stack's tag.
+    for action in ("omics:CancelRun", "omics:DeleteRun", "omics:UntagResource"):
+        assert not allows(statements, action, run, {**old_run, TAG_KEYS: ["cdk-omics-run:owner"]}), action
+    for context in (
+        {**adopt, STACK_TAG: OTHER_STACK_ARN},  # another stack's tag
+        {**adopt, TAG_KEYS: ["cdk-omics-run:stack", "cdk-omics-run:retired"]},  # another key besides
+        {**old_run, TAG_KEYS: ["team"]},  # other tags
+        {**old_run, TAG_KEYS: []},  # no tags at all
+    ):
+        assert not allows(statements, "omics:TagResource", run, context), context
+    # Not runs without an owner tag, nor another stack's runs (no taking them over by tagging).
+    assert not allows(statements, "omics:GetRun", run, {})
+    assert not allows(statements, "omics:GetRun", run, {**old_run, RUN_STACK_TAG: OTHER_STACK_ARN})
+    assert not allows(statements, "omics:TagResource", run, {**adopt, RUN_STACK_TAG: OTHER_STACK_ARN})
+    # The standalone provider adopts for the stack each request names, by the same rules.
+    standalone = provider_policy(OmicsRunProviderStack(cdk.App(context={"aws:cdk:bundling-stacks": []}), "Provider"))
+    assert allows(standalone, "omics:TagResource", run, {**adopt, STACK_TAG: OTHER_STACK_ARN})
+    assert not allows(standalone, "omics:TagResource", run, {**old_run, TAG_KEYS: ["cdk-omics-run:stack"]})
+    assert not allows(standalone, "omics:CancelRun", run, old_run)
+    # The tags the grant names are the handler's own.
+    assert (adoption.STACK_TAG, adoption.OWNER_TAG) == (bookkeeping.STACK_TAG, bookkeeping.OWNER_TAG)
 
 
 def test_the_standalone_provider_requires_the_stack_tag_on_every_run() -> None:

@@ -18,6 +18,8 @@ from support.response_bucket import ResponseBucket
 from synth import provider_asset_dir, run_resource, synth_app, template_of
 from test_example_app import run_bundled_handler
 
+from cdk_omics_run.version import checkout_version
+
 CONSUMER_APP = """
 import aws_cdk as cdk
 import cdk_omics_run
@@ -63,7 +65,7 @@ def test_the_wheel_metadata_names_the_package_its_python_and_its_dependencies(wh
         [metadata_name] = [n for n in archive.namelist() if n.endswith(".dist-info/METADATA")]
         metadata = Parser().parsestr(archive.read(metadata_name).decode())
 
-    assert (metadata["Name"], metadata["Version"]) == ("cdk-omics-run", "0.1.0")
+    assert (metadata["Name"], metadata["Version"]) == ("cdk-omics-run", checkout_version(REPO_ROOT / "pyproject.toml"))
     assert metadata["License-Expression"] == "Apache-2.0"
     assert metadata["Requires-Python"] == ">=3.10"
     assert sorted(metadata.get_all("Requires-Dist")) == [
@@ -101,6 +103,10 @@ def test_an_app_elsewhere_synthesizes_with_the_installed_wheel_and_its_handler_s
         cwd=consumer, check=True, capture_output=True, text=True,
     ).stdout.strip()  # fmt: skip
     assert Path(installed_at).is_relative_to(venv)
+    version = subprocess.run(
+        [str(venv / "bin" / "cdk-omics-run"), "--version"], check=True, capture_output=True, text=True
+    ).stdout  # fmt: skip
+    assert version == f"cdk-omics-run {checkout_version(REPO_ROOT / 'pyproject.toml')}\n"
     logical_id, properties = run_resource(template_of(out_dir, "Consumer"))
     key = f"responses/{uuid.uuid4()}"
     properties = {k: v for k, v in properties.items() if k != "ServiceToken"}

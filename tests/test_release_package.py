@@ -14,9 +14,11 @@ from pathlib import Path
 import pytest
 from conftest import REPO_ROOT
 
+from cdk_omics_run.version import checkout_version
+
 pytestmark = pytest.mark.slow
 
-NAME, VERSION = "cdk-omics-run", "0.1.0"
+NAME, VERSION = "cdk-omics-run", checkout_version(REPO_ROOT / "pyproject.toml")
 ROOT = f"cdk_omics_run-{VERSION}"
 
 
@@ -69,7 +71,9 @@ def test_the_sdist_carries_the_library_the_handler_the_readme_the_licence_and_th
                if "__pycache__" not in p.parts}  # fmt: skip
 
     assert {f"{ROOT}/{name}" for name in library | handler} <= sdist_names
-    assert {f"{ROOT}/{name}" for name in ("README.md", "LICENSE", "pyproject.toml", "PKG-INFO")} <= sdist_names
+    assert {
+        f"{ROOT}/{name}" for name in ("README.md", "CHANGELOG.md", "LICENSE", "pyproject.toml", "PKG-INFO")
+    } <= sdist_names
     assert f"{ROOT}/constructs/cdk_omics_run/py.typed" in sdist_names
 
 
@@ -77,7 +81,9 @@ def test_the_sdist_leaves_out_tests_tooling_and_build_output(sdist_names: set[st
     top_level = {name.split("/")[1] for name in sdist_names}
 
     # hatchling always adds .gitignore, which it reads to exclude ignored files.
-    assert top_level == {"constructs", "lambda", "README.md", "LICENSE", "pyproject.toml", "PKG-INFO", ".gitignore"}
+    assert top_level == {
+        "constructs", "lambda", "README.md", "CHANGELOG.md", "LICENSE", "pyproject.toml", "PKG-INFO", ".gitignore",
+    }  # fmt: skip
     assert not [name for name in sdist_names if "__pycache__" in name or name.endswith(".pyc")]
     # No constructs/__init__.py: it would shadow the `constructs` package of CDK.
     assert f"{ROOT}/constructs/__init__.py" not in sdist_names

@@ -25,6 +25,7 @@ from support.omics_stand_in import (
     GET_RUN_OUTPUT_MEMBERS,
     MAX_TAGS_PER_RUN,
     OPERATIONS,
+    OWNER_TAG_KEY,
     RERUN_COPIED_MEMBERS,
     RERUN_NOT_COPIED_MEMBERS,
     RESERVED_TAG_PREFIX,
@@ -755,6 +756,36 @@ def test_enforce_stack_tag_denies_other_stacks_runs(client: Any, omics_env: Omic
     assert client.get_run(id=other["id"])["status"] == "COMPLETED"
     with pytest.raises(ValueError, match="unknown operation"):
         omics_env.enforce_stack_tag(STACK, operations={"ListRuns"})
+
+
+def test_enforce_stack_tag_lets_a_run_without_the_stack_tag_be_read_and_given_this_stacks_tag_only(
+    client: Any, omics_env: OmicsStandIn
+) -> None:
+    old = omics_env.add_run(status="RUNNING", tags={OWNER_TAG_KEY: "digest"})
+    ownerless = omics_env.add_run(status="RUNNING", tags={"team": "x"})
+    omics_env.enforce_stack_tag(STACK)
+
+    assert client.get_run(id=old["id"])["status"] == "RUNNING"
+    for tags in ({STACK_TAG_KEY: STACK + "-other"}, {STACK_TAG_KEY: STACK, "x": "y"}, {"x": "y"}):
+        with pytest.raises(client.exceptions.AccessDeniedException):
+            client.tag_resource(resourceArn=old["arn"], tags=tags)
+    for denied in (lambda: client.cancel_run(id=old["id"]), lambda: client.delete_run(id=old["id"]),
+                   lambda: client.untag_resource(resourceArn=old["arn"], tagKeys=[OWNER_TAG_KEY]),
+                   lambda: client.get_run(id=ownerless["id"]),
+                   lambda: client.tag_resource(resourceArn=ownerless["arn"], tags={STACK_TAG_KEY: STACK})):  # fmt: skip
+        with pytest.raises(client.exceptions.AccessDeniedException):
+            denied()
+    client.tag_resource(resourceArn=old["arn"], tags={STACK_TAG_KEY: STACK})
+    assert omics_env.runs[old["id"]]["tags"] == {OWNER_TAG_KEY: "digest", STACK_TAG_KEY: STACK}
+    client.cancel_run(id=old["id"])  # adopted: the stack-tag conditions now allow it
+
+    # Without the adoption grant, such a run is hidden like any other.
+    another = omics_env.add_run(status="RUNNING", tags={OWNER_TAG_KEY: "digest"})
+    omics_env.enforce_stack_tag(STACK, adoption=False)
+    with pytest.raises(client.exceptions.AccessDeniedException):
+        client.get_run(id=another["id"])
+    with pytest.raises(client.exceptions.AccessDeniedException):
+        client.tag_resource(resourceArn=another["arn"], tags={STACK_TAG_KEY: STACK})
 
 
 def test_reused_id_of_another_stacks_run_is_denied(client: Any, omics_env: OmicsStandIn) -> None:

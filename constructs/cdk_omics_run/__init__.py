@@ -29,8 +29,9 @@ from cdk_omics_run.provider import OmicsRunProvider
 from cdk_omics_run.provider_stack import OmicsRunProviderStack
 from cdk_omics_run.run import RESOURCE_TYPE, OmicsRun, OmicsRunArguments
 from cdk_omics_run.run_settings import RunSetting
+from cdk_omics_run.version import VERSION
 
-__version__ = "0.1.0"
+__version__ = VERSION
 
 # jsii's metaclass hides __init__'s arguments from help() and inspect.signature(); OmicsRun shows its own.
 show_init_signature(OmicsRunProvider)

@@ -27,11 +27,13 @@ from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from cdk_omics_run.acknowledgements import acknowledge_wildcard
+from cdk_omics_run.adoption import adoption_statements
 from cdk_omics_run.arguments import ArgumentError
 from cdk_omics_run.bundling import SERVICE_MODELS_DATA_PATH, ProviderAssetBundler
 from cdk_omics_run.handler_source import HANDLER_ENTRY_POINT, handler_source_dir
 from cdk_omics_run.managed_role import ManagedPolicyRole
 from cdk_omics_run.policy_overflow import GrowingGrant, PolicyOverflow
+from cdk_omics_run.version import VERSION
 
 PROVIDER_ID = "OmicsRunProvider"
 
@@ -53,6 +55,9 @@ WAIT_BATCH_SIZE = 10
 WAIT_MAX_CONCURRENCY = 2
 # The handler's wait_transport.QUEUE_URL_ENV.
 QUEUE_URL_ENV = "OMICS_RUN_WAIT_QUEUE_URL"
+# The library version that synthesized the provider, in its environment and description: what an
+# operator reads to know which release serves a stack (never in a run tag: those slots are full).
+VERSION_ENV = "CDK_OMICS_RUN_VERSION"
 
 LOG_RETENTION = logs.RetentionDays.ONE_YEAR
 
@@ -300,7 +305,7 @@ class OmicsRunProvider(Construct):
         self.function = lambda_.Function(
             self,
             "Function",
-            description="Custom::OmicsRun provider (cdk-omics-run)",
+            description=f"Custom::OmicsRun provider (cdk-omics-run {VERSION})",
             runtime=PROVIDER_RUNTIME,
             architecture=lambda_.Architecture.ARM_64,
             handler=HANDLER_ENTRY_POINT,
@@ -309,7 +314,7 @@ class OmicsRunProvider(Construct):
             memory_size=256,
             role=self.role,
             log_group=self.log_group,
-            environment={"AWS_DATA_PATH": SERVICE_MODELS_DATA_PATH},
+            environment={"AWS_DATA_PATH": SERVICE_MODELS_DATA_PATH, VERSION_ENV: VERSION},
             environment_encryption=encryption_key,
             reserved_concurrent_executions=reserved_concurrent_executions,
             dead_letter_queue=self.dead_letter_queue,
@@ -349,6 +354,8 @@ class OmicsRunProvider(Construct):
                 conditions=run_of_stack,
             )
         )
+        for statement in adoption_statements(self._run_arn, requested_stack):  # runs of earlier releases
+            self.role.add_to_policy(statement)
         log_group_resource = cast(CfnResource, self.log_group.node.default_child)
         acknowledge_wildcard(
             self.policy,

@@ -9,6 +9,8 @@ They make updates and rollbacks safe without any state of the provider's own:
   run that another resource started (run IDs are reused after deletion);
 - ``stack``: the stack's ID, which the provider's IAM policy requires on every
   run it reads or changes (``aws:ResourceTag``), so IAM enforces what ``owner`` checks;
+  runs of releases before it have none, and are adopted (tagged) once their owner matches
+  (``lifecycle.adopted``);
 - ``retired``: set when CloudFormation's cleanup Delete acted on the run, so a
   later revert never restores it and any wait on it stops;
 - ``wait``: the token of the one live wake-up chain of a wait (see ``waiting``).

@@ -389,8 +389,28 @@ def apply_tag_difference(
 def _own_run_or_none(
     event: CloudFormationEvent, client: Any, run_id: str, expected_owner: str
 ) -> dict[str, Any] | None:
-    """The run, when it is one this resource started; otherwise None (see ``own_resource_or_none``)."""
-    return own_resource_or_none(event, "GetRun", lambda: client.get_run(id=run_id), run_id, expected_owner)
+    """The run, when it is one this resource started; otherwise None (see ``own_resource_or_none``).
+
+    A run of an earlier release, without the stack tag, is adopted first (see ``adopted``).
+    """
+    run = own_resource_or_none(event, "GetRun", lambda: client.get_run(id=run_id), run_id, expected_owner)
+    if run is not None and bookkeeping.STACK_TAG not in bookkeeping.tags_of(run):
+        return adopted(event, client, run)
+    return run
+
+
+def adopted(event: CloudFormationEvent, client: Any, run: Mapping[str, Any]) -> dict[str, Any]:
+    """The run, tagged with this stack: one this resource started before runs carried the stack tag.
+
+    Only ever called for a run whose owner tag names this resource (``own_resource_or_none``
+    checked it): IAM cannot compare the digest, so the provider's policy lets it read and tag
+    the old runs of every stack (constructs' ``adoption``), and this check keeps it to its own.
+    Once tagged, the run is handled as usual, under the policy's stack-tag conditions.
+    """
+    stack_tag = {bookkeeping.STACK_TAG: event["StackId"]}
+    logger.info("adopting run %s: started before runs carried the stack tag", run["id"])
+    call(event, "TagResource", lambda: client.tag_resource(resourceArn=run["arn"], tags=stack_tag))
+    return {**run, "tags": {**bookkeeping.tags_of(run), **stack_tag}}
 
 
 def own_resource_or_none(
@@ -505,6 +525,7 @@ __all__ = [
     "Desired",
     "Outcome",
     "ResourceFailure",
+    "adopted",
     "apply_tag_difference",
     "bounded_reason",
     "call",

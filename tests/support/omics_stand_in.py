@@ -235,6 +235,9 @@ RESERVED_TAG_PREFIX = "aws:"
 # enforce_stack_tag(): the tag an IAM condition on aws:ResourceTag/... and
 # aws:RequestTag/... would test, and the operations it guards by default.
 STACK_TAG_KEY = "cdk-omics-run:stack"
+# enforce_stack_tag(adoption=True): runs that carry this tag but not STACK_TAG_KEY (started by a release
+# before the stack tag) may be read, and tagged with the stack tag alone (the provider's adoption grant).
+OWNER_TAG_KEY = "cdk-omics-run:owner"
 STACK_TAG_OPERATIONS = frozenset(
     {
         "StartRun",
@@ -715,6 +718,7 @@ class OmicsStandIn:
         # enforce_stack_tag(): the required tag value and the guarded operations.
         self._stack_id: str | None = None
         self._stack_operations: frozenset[str] = STACK_TAG_OPERATIONS
+        self._adoption = True
         # Run batches: batch ID -> record (see _op_StartRunBatch for its keys).
         self.batches: dict[str, dict] = {}
         # requestId -> the original StartRunBatch response, for replays.
@@ -1024,7 +1028,9 @@ class OmicsStandIn:
         with self._lock:
             self.requests.clear()
 
-    def enforce_stack_tag(self, stack_id: str | None, operations: Iterable[str] = STACK_TAG_OPERATIONS) -> None:
+    def enforce_stack_tag(
+        self, stack_id: str | None, operations: Iterable[str] = STACK_TAG_OPERATIONS, *, adoption: bool = True
+    ) -> None:
         """Simulate an IAM policy conditioned on the ``cdk-omics-run:stack`` tag.
 
         With a ``stack_id``, the guarded ``operations`` answer 403
@@ -1039,6 +1045,13 @@ class OmicsStandIn:
         the batch it would delete. ListTagsForResource is guarded only if
         listed. ListRuns and ListBatch cannot be guarded (their IAM resource
         is "*"). ``None`` (the default, and after reset()) turns it off.
+
+        ``adoption`` (default True, as the provider's policy has it): a run
+        with ``OWNER_TAG_KEY`` but no ``STACK_TAG_KEY`` (``Null`` conditions
+        on ``aws:ResourceTag``) may still be read (GetRun) and tagged
+        (TagResource) when the request's tags are exactly ``STACK_TAG_KEY`` ==
+        stack_id (``aws:RequestTag``, ``aws:TagKeys``). False simulates a
+        policy without that grant.
         """
         guarded = frozenset(operations)
         unknown = guarded - (OPERATIONS - _UNGUARDABLE_OPERATIONS)
@@ -1050,6 +1063,7 @@ class OmicsStandIn:
         with self._lock:
             self._stack_id = stack_id
             self._stack_operations = guarded
+            self._adoption = adoption
 
     def reset(self) -> None:
         """Forget runs, batches, requests, faults, idempotency tokens, deleted
@@ -1072,6 +1086,7 @@ class OmicsStandIn:
             self.reuse_deleted_ids = self._reuse_deleted_ids_default
             self._stack_id = None
             self._stack_operations = STACK_TAG_OPERATIONS
+            self._adoption = True
 
     # --------------------------------------------------------------- internals
 
@@ -1117,11 +1132,11 @@ class OmicsStandIn:
         self._authorize(operation, run.get("tags") or {}, run.get("arn", self._run_arn(run_id)))
         return run
 
-    def _find_tagged_resource(self, arn: str, operation: str) -> tuple[dict, str]:
+    def _find_tagged_resource(self, arn: str, operation: str, request_tags: Any = None) -> tuple[dict, str]:
         """The run or batch with this ARN, authorized; and "a run" / "a batch"."""
         for run in self.runs.values():
             if run.get("arn") == arn:
-                self._authorize(operation, run.get("tags") or {}, arn)
+                self._authorize(operation, run.get("tags") or {}, arn, request_tags)
                 return run, "a run"
         for batch in self.batches.values():
             if batch["arn"] == arn:
@@ -1249,11 +1264,20 @@ class OmicsStandIn:
     def _start_run_batch_response(batch: dict) -> dict:
         return {m: copy.deepcopy(batch[m]) for m in ("id", "arn", "status", "uuid", "tags") if m in batch}
 
-    def _authorize(self, operation: str, tags: dict, resource_arn: str) -> None:
-        """Deny like IAM when enforce_stack_tag() is on and the tag does not match."""
+    def _authorize(self, operation: str, tags: dict, resource_arn: str, request_tags: Any = None) -> None:
+        """Deny like IAM when enforce_stack_tag() is on and the tag does not match.
+
+        ``request_tags``: TagResource's ``tags``, for the adoption grant's request conditions.
+        """
         if self._stack_id is None or operation not in self._stack_operations:
             return
         if tags.get(STACK_TAG_KEY) == self._stack_id:
+            return
+        unadopted = OWNER_TAG_KEY in tags and STACK_TAG_KEY not in tags and ":run/" in resource_arn
+        adopting = operation == "GetRun" or (
+            operation == "TagResource" and request_tags == {STACK_TAG_KEY: self._stack_id}
+        )
+        if self._adoption and unadopted and adopting:
             return
         action = f"omics:{operation}"
         raise _ServiceError(
@@ -1420,7 +1444,7 @@ class OmicsStandIn:
         return 202, None
 
     def _op_TagResource(self, params: dict, query: dict, body: dict) -> tuple[int, None]:
-        run, resource = self._find_tagged_resource(params["resourceArn"], "TagResource")
+        run, resource = self._find_tagged_resource(params["resourceArn"], "TagResource", body.get("tags"))
         tags = body.get("tags")
         if tags is None:
             raise _missing("tags")
