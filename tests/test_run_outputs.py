@@ -148,6 +148,19 @@ def test_wdl_outputs_by_full_and_short_name_and_an_array(
     }
 
 
+@pytest.mark.parametrize("summary_name", ["{uuid}/logs/outputs.json", "logs/output.json", "logs/Outputs.json"])
+def test_the_summary_is_found_under_each_documented_name(
+    handler_module: Any, omics: OmicsStandIn, response_bucket: ResponseBucket, summary_name: str
+) -> None:
+    run_id = started_run(omics, response_bucket)
+    name = summary_name.format(uuid=omics.runs[run_id]["uuid"])
+    summary = omics.complete_with_outputs(run_id, response_bucket._s3(), ALIGN_OUTPUTS, summary_name=name)
+
+    answer = read_result(handler_module, response_bucket, result_properties(run_id, Output0={"Name": "merged_bam"}))
+
+    assert answer["Data"] == {"Output0": summary["BWAMappingWorkflow.merged_bam"]}
+
+
 def test_cwl_outputs_are_read_from_their_file_objects(
     handler_module: Any, omics: OmicsStandIn, response_bucket: ResponseBucket
 ) -> None:
@@ -187,8 +200,10 @@ def test_a_nextflow_run_names_its_published_files_by_path_and_each_is_checked(
         missing["Reason"]
         == f"AlignOutputs: run {run_id}: output out/calls/NA12879.vcf.gz: {base}/out/calls/NA12879.vcf.gz does not exist"
     )
-    assert no_summary["Reason"].startswith(f"AlignOutputs: run {run_id}: the run wrote no output summary (")
-    assert no_summary["Reason"].endswith("Nextflow writes none: name its files with output_path")
+    assert no_summary["Reason"] == (
+        f"AlignOutputs: run {run_id}: no output summary (logs/outputs.json) under {base}; Nextflow writes none: "
+        "name its files with output_path"
+    )
 
 
 def test_an_ambiguous_or_unknown_short_name_fails_listing_the_candidates(

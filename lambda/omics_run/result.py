@@ -69,7 +69,7 @@ def _outputs_of(event: CloudFormationEvent, run: Mapping[str, Any], outputs: Any
             )
         )
     try:
-        return run_outputs.output_values(declared, str(run.get("runOutputUri", "")), s3)
+        return run_outputs.output_values(declared, run, s3)
     except run_outputs.OutputProblem as problem:
         raise ResourceFailure(resource_reason(logical_id, f"run {run.get('id')}: {problem}")) from None
     except ClientError as error:

@@ -21,10 +21,14 @@ from typing import Any, Literal
 
 from botocore.exceptions import ClientError
 
-# Where the summary lives, relative to GetRun's runOutputUri, in the order tried. The user
-# guide names it output.json on its "run outputs" page and Outputs.json in the S3 logs table
-# of its CloudWatch Logs page; S3 keys are case-sensitive, so both are read.
-SUMMARY_KEYS = ("logs/outputs.json", "logs/output.json", "logs/Outputs.json")
+# Where the summary lives, relative to GetRun's runOutputUri (<outputUri>/<run ID>), in the order
+# tried. The user guide's documents disagree, and S3 keys are case-sensitive, so each is read:
+# - "Monitoring HealthOmics with CloudWatch Logs", its table of logs in S3: "Outputs.json (WDL and
+#   CWL) ... After run completes ... s3://user_provided_path/runID/runUUID/logs/outputs.json";
+# - "HealthOmics run outputs": "HealthOmics creates an output summary file named output.json";
+# - AWS's samples read <runOutputUri>/logs/outputs.json, without the UUID.
+# "{uuid}" stands for GetRun's uuid.
+SUMMARY_KEYS = ("logs/outputs.json", "{uuid}/logs/outputs.json", "logs/output.json", "logs/Outputs.json")
 # An Array[File] output answers one string, its URIs joined by this (split with Fn::Split).
 LIST_DELIMITER = ","
 KINDS = ("Name", "List", "Path")
@@ -108,10 +112,10 @@ def split_s3_uri(uri: str) -> tuple[str, str]:
     return bucket, key
 
 
-def read_summary(s3: Any, run_output_uri: str) -> dict[str, str | list[str]] | None:
+def read_summary(s3: Any, run_output_uri: str, run_uuid: str) -> dict[str, str | list[str]] | None:
     """The run's output summary as URIs, from the first documented key that exists; None when none does."""
     bucket, prefix = split_s3_uri(run_output_uri.rstrip("/") + "/")
-    for key in SUMMARY_KEYS:
+    for key in (name.format(uuid=run_uuid) for name in SUMMARY_KEYS):
         try:
             body = s3.get_object(Bucket=bucket, Key=prefix + key)["Body"].read()
         except ClientError as error:
@@ -125,14 +129,14 @@ def read_summary(s3: Any, run_output_uri: str) -> dict[str, str | list[str]] | N
     return None
 
 
-def output_values(declared: Sequence[DeclaredOutput], run_output_uri: str, s3: Any) -> dict[str, str]:
-    """Each declared output's attribute value, every object checked to exist (HeadObject)."""
+def output_values(declared: Sequence[DeclaredOutput], run: Mapping[str, Any], s3: Any) -> dict[str, str]:
+    """Each declared output of ``run`` (GetRun's answer) as its attribute value, every object checked to exist."""
+    run_output_uri = str(run.get("runOutputUri", ""))
     needs_summary = any(output.kind != "Path" for output in declared)
-    summary = read_summary(s3, run_output_uri) if needs_summary else {}
+    summary = read_summary(s3, run_output_uri, str(run.get("uuid", ""))) if needs_summary else {}
     if summary is None:
-        tried = ", ".join(SUMMARY_KEYS)
         raise OutputProblem(
-            f"the run wrote no output summary ({tried} under {run_output_uri}); Nextflow writes none: "
+            f"no output summary (logs/outputs.json) under {run_output_uri}; Nextflow writes none: "
             "name its files with output_path"
         )
     values: dict[str, str] = {}
