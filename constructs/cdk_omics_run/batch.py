@@ -49,6 +49,7 @@ from cdk_omics_run.run_settings import (
     Row,
     RunSetting,
     RunSettingLike,
+    SheetColumn,
     inline_property,
     run_settings,
     settings_from_sample_sheet,
@@ -329,19 +330,28 @@ class OmicsRunBatch(ResourceAttributes, Construct):
         *,
         run_setting_id: str | Callable[[Row], str],
         parameters: Mapping[str, ColumnParameter] | Callable[[Row], Mapping[str, Any]] | None = None,
-        run_name: str | Callable[[Row], str] | None = None,
-        run_output_uri: str | Callable[[Row], str] | None = None,
-        run_priority: str | Callable[[Row], int] | None = None,
+        run_name: str | SheetColumn | Callable[[Row], str] | None = None,
+        run_output_uri: str | SheetColumn | Callable[[Row], str] | None = None,
+        run_priority: str | SheetColumn | Callable[[Row], int] | None = None,
         run_tags_of: Callable[[Row], Mapping[str, str]] | None = None,
         default_parameters: Document | None = None,
+        encoding: str | None = None,
+        delimiter: str | None = None,
         **batch_arguments: Unpack[OmicsRunBatchSheetArguments],
     ) -> OmicsRunBatch:
-        """A batch with one run per row of a CSV sample sheet.
+        """A batch with one run per row of a sample sheet (CSV, TSV or semicolon-separated).
 
         ``run_setting_id``: the column naming each sample (or a function of
         the row). ``parameters``: workflow parameter -> column, or
         ``(column, type)`` to type the value (``("read_length", int)``), or a
-        function of the row returning the run's parameters; they are merged
+        :class:`SheetColumn`, or a function of the row returning the run's
+        parameters. Every row must have one cell per column, and an empty
+        cell is an error, unless its column is spelt
+        ``SheetColumn("read_length", int, empty_means_default=True)``: then
+        the run leaves that value to the batch's defaults. ``encoding``: the
+        sheet's text encoding (UTF-8 by default). ``delimiter``: a tab for a
+        ``.tsv`` file, otherwise detected (comma, tab or semicolon) unless
+        given. The parameters are merged
         with ``default_parameters``, the batch's ``parameters`` that every run
         shares. ``run_name``, ``run_output_uri`` and ``run_priority`` (a
         column or a function of the row) and ``run_tags_of`` (a function) set
@@ -368,6 +378,8 @@ class OmicsRunBatch(ResourceAttributes, Construct):
             output_uri=run_output_uri,
             priority=run_priority,
             run_tags=run_tags_of,
+            encoding=encoding,
+            delimiter=delimiter,
         )
         given_runs = sorted(set(batch_arguments) & {"runs", "s3_uri_settings"})
         if given_runs:
