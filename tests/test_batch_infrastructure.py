@@ -241,6 +241,23 @@ def test_bad_arguments_are_refused_at_synth_naming_the_construct_and_the_argumen
     assert str(raised.value).startswith(message)
 
 
+def test_a_batch_refuses_statuses_of_runs_and_wait_settings_without_a_wait() -> None:
+    stack = cdk.Stack(new_app(), "Stack")
+    batch = OmicsRunBatch(stack, "Cohort", **REQUIRED, runs=[RunSetting("A")])
+
+    with pytest.raises(ArgumentError) as caught:
+        batch.on_status_change("OnDone", statuses=["COMPLETED"])
+    assert str(caught.value) == (
+        "Stack/Cohort: argument statuses: got 'COMPLETED', which the events never carry, so the rule would never "
+        "fire; allowed: CREATING, PENDING, SUBMITTING, INPROGRESS, STOPPING, CANCELLED, FAILED, PROCESSED, "
+        "RUNS_DELETING, RUNS_DELETE_FAILED, RUNS_DELETED"
+    )
+    with pytest.raises(ArgumentError, match=r"^Stack/Late: argument wait_timeout: got it with no wait_for, so"):
+        OmicsRunBatch(stack, "Late", **REQUIRED, runs=[RunSetting("A")], wait_timeout=cdk.Duration.hours(1))
+    with pytest.raises(ArgumentError, match=r"^Stack/Int: argument wait_timeout: got 60 \(int\); allowed: a Duration"):
+        OmicsRunBatch(stack, "Int", **REQUIRED, runs=[RunSetting("A")], wait_for="PROCESSED", wait_timeout=60)
+
+
 def test_more_than_100000_runs_are_refused_before_any_is_checked() -> None:
     stack = cdk.Stack(new_app(), "Stack")
     too_many = [RunSetting(str(i)) for i in range(100_001)]

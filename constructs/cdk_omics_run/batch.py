@@ -17,6 +17,7 @@ from aws_cdk import aws_omics as omics
 from aws_cdk import aws_s3_assets as s3_assets
 from constructs import Construct
 
+from cdk_omics_run.argument_rules import check_statuses, check_wait_arguments, wait_settings_of
 from cdk_omics_run.arguments import (
     ArgumentError,
     argument_name_of,
@@ -201,6 +202,7 @@ class OmicsRunBatch(ResourceAttributes, Construct):
         arguments = {k: v for k, v in locals().items() if k not in ("self", "scope", "id", "__class__")}
         runs_given, settings_uri = arguments.pop("runs"), arguments.pop("s3_uri_settings")
         max_failed = arguments.pop("max_failed_runs")
+        check_wait_arguments(self, wait_for=wait_for, no_wait=BatchWaitFor.NONE.value, **wait_settings_of(arguments))
         settings = {name: arguments.pop(name) for name in BATCH_SETTING_ARGUMENTS}
         explicit_tags = arguments.pop("tags")
         properties = {
@@ -311,6 +313,7 @@ class OmicsRunBatch(ResourceAttributes, Construct):
 
             cohort.on_status_change("OnProcessed", target=targets.SfnStateMachine(report), statuses=["PROCESSED"])
         """
+        check_statuses(self, statuses, operation="GetBatch")
         return status_change_rule(
             self,
             id,

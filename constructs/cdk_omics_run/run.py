@@ -28,6 +28,12 @@ from aws_cdk import aws_omics as omics
 from constructs import Construct
 
 from cdk_omics_run.acknowledgements import acknowledge_wildcard
+from cdk_omics_run.argument_rules import (
+    check_exclusive_arguments,
+    check_statuses,
+    check_wait_arguments,
+    wait_settings_of,
+)
 from cdk_omics_run.arguments import (
     ArgumentError,
     argument_name_of,
@@ -184,6 +190,8 @@ class OmicsRun(ResourceAttributes, Construct):
         # Every keyword argument, by name: all of locals() but these, as nothing else is bound yet.
         arguments = {k: v for k, v in locals().items() if k not in ("self", "scope", "id", "__class__")}
         self._check_workflow_or_source_run(workflow_id, run_id)
+        check_exclusive_arguments(self, arguments, members_by_argument())
+        check_wait_arguments(self, wait_for=wait_for, no_wait=WaitFor.NONE.value, **wait_settings_of(arguments))
         settings = {name: arguments.pop(name) for name in RESOURCE_SETTING_ARGUMENTS}
         explicit_tags = arguments.pop("tags")
         properties = {**resource_properties(self, arguments), **resource_settings(self, **settings)}
@@ -372,6 +380,7 @@ class OmicsRun(ResourceAttributes, Construct):
             run.on_status_change("OnDone", target=targets.LambdaFunction(next_step),
                                  statuses=["COMPLETED"])
         """
+        check_statuses(self, statuses, operation="GetRun")
         return status_change_rule(
             self,
             id,
