@@ -417,6 +417,17 @@ def test_tags_of_reaches_the_batch_and_explicit_tags_win() -> None:
     assert batch_properties(stack)["Tags"] == {"cost-centre": "42", "team": "genomics"}
 
 
+def test_tags_that_tags_of_adds_to_the_batch_count_toward_its_limit() -> None:
+    stack = cdk.Stack(new_app(), "Stack")
+    OmicsRunBatch(stack, "Cohort", **REQUIRED, runs=[RunSetting("A")], tags={f"t{i}": "x" for i in range(43)})
+    cdk.Tags.of(stack).add("team", "platform")
+
+    with pytest.raises(
+        RuntimeError, match=r"\[Stack/Cohort\] argument tags, with those Tags.of\(...\) adds: got 44 tags"
+    ):
+        Template.from_stack(stack)
+
+
 def test_the_provider_may_start_and_manage_batches_of_this_stack_only() -> None:
     stack = cdk.Stack(new_app(), "Stack")
     OmicsRunBatch(stack, "Cohort", **REQUIRED, run_group_id="7654321", runs=[RunSetting("A")])

@@ -57,6 +57,7 @@ from cdk_omics_run.run_settings import (
     write_settings_file,
 )
 from cdk_omics_run.status_events import status_change_rule
+from cdk_omics_run.tag_limits import check_tags_after_propagation
 from cdk_omics_run.tokens import contains_token, is_token
 from cdk_omics_run.wait import RunWait
 
@@ -245,6 +246,7 @@ class OmicsRunBatch(ResourceAttributes, Construct):
                 self, {"tags": explicit_tags}, default_run_setting_members_by_argument()
             )["Tags"]
         properties["Tags"] = Lazy.any(_MergedTags(self._tags, properties.get("Tags")))
+        check_tags_after_propagation(self, self._tags, explicit_tags, RESOURCE_TYPE)
 
         provider = OmicsRunProvider.of(self)
         provider.allow_pass_role(properties["RoleArn"])

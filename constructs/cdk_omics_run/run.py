@@ -59,6 +59,7 @@ from cdk_omics_run.provider import OmicsRunProvider
 from cdk_omics_run.resource_attributes import ResourceAttributes
 from cdk_omics_run.run_role import generated_run_role, grant_prefix_read, is_literal_s3_uri, s3_prefix_of
 from cdk_omics_run.status_events import status_change_rule
+from cdk_omics_run.tag_limits import check_tags_after_propagation
 from cdk_omics_run.tokens import is_token
 from cdk_omics_run.wait import RunWait
 
@@ -218,6 +219,7 @@ class OmicsRun(ResourceAttributes, Construct):
             properties["Tags"] = resource_properties(self, {"tags": explicit_tags})["Tags"]
         # CDK's Tags.of(...) reaches the run through this construct's TagManager; explicit tags win.
         properties["Tags"] = Lazy.any(_MergedTags(self._tags, properties.get("Tags")))
+        check_tags_after_propagation(self, self._tags, explicit_tags, RESOURCE_TYPE)
 
         provider = OmicsRunProvider.of(self)
         provider.allow_pass_role(properties["RoleArn"])
