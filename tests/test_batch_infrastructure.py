@@ -27,6 +27,7 @@ from cdk_omics_run import (
     OmicsRunBatchArguments,
     OmicsRunBatchSheetArguments,
     RunSetting,
+    SheetColumn,
     WorkflowType,
 )
 from omics_run.batch_request import start_run_batch_request
@@ -164,7 +165,7 @@ def test_a_sample_sheet_of_1000_rows_becomes_1000_typed_settings(tmp_path: Path)
         "Cohort",
         sheet,
         run_setting_id="sample_id",
-        parameters={"input_cram": "cram", "read_length": ("read_length", int)},
+        parameters={"input_cram": "cram", "read_length": SheetColumn("read_length", int, empty_means_default=True)},
         run_priority="priority",
         run_name=lambda row: f"align-{row['sample_id']}",
         default_parameters={"reference": "s3://bucket/ref/GRCh38.fa"},
@@ -181,7 +182,7 @@ def test_a_sample_sheet_of_1000_rows_becomes_1000_typed_settings(tmp_path: Path)
         "priority": 0,
         "parameters": {"input_cram": "s3://bucket/crams/S0000.cram", "read_length": 100},
     }
-    # An empty cell leaves the parameter to the batch's defaults.
+    # An empty cell leaves the parameter to the batch's defaults, as its column says.
     assert settings[7]["parameters"] == {"input_cram": "s3://bucket/crams/S0007.cram"}
     assert json.loads(batch_properties(stack)["Parameters"]) == {"reference": "s3://bucket/ref/GRCh38.fa"}
 
@@ -240,6 +241,23 @@ def test_bad_arguments_are_refused_at_synth_naming_the_construct_and_the_argumen
     assert str(raised.value).startswith(message)
 
 
+def test_a_batch_refuses_statuses_of_runs_and_wait_settings_without_a_wait() -> None:
+    stack = cdk.Stack(new_app(), "Stack")
+    batch = OmicsRunBatch(stack, "Cohort", **REQUIRED, runs=[RunSetting("A")])
+
+    with pytest.raises(ArgumentError) as caught:
+        batch.on_status_change("OnDone", statuses=["COMPLETED"])
+    assert str(caught.value) == (
+        "Stack/Cohort: argument statuses: got 'COMPLETED', which the events never carry, so the rule would never "
+        "fire; allowed: CREATING, PENDING, SUBMITTING, INPROGRESS, STOPPING, CANCELLED, FAILED, PROCESSED, "
+        "RUNS_DELETING, RUNS_DELETE_FAILED, RUNS_DELETED"
+    )
+    with pytest.raises(ArgumentError, match=r"^Stack/Late: argument wait_timeout: got it with no wait_for, so"):
+        OmicsRunBatch(stack, "Late", **REQUIRED, runs=[RunSetting("A")], wait_timeout=cdk.Duration.hours(1))
+    with pytest.raises(ArgumentError, match=r"^Stack/Int: argument wait_timeout: got 60 \(int\); allowed: a Duration"):
+        OmicsRunBatch(stack, "Int", **REQUIRED, runs=[RunSetting("A")], wait_for="PROCESSED", wait_timeout=60)
+
+
 def test_more_than_100000_runs_are_refused_before_any_is_checked() -> None:
     stack = cdk.Stack(new_app(), "Stack")
     too_many = [RunSetting(str(i)) for i in range(100_001)]
@@ -263,6 +281,114 @@ def test_sample_sheet_mistakes_name_the_sheet_the_line_and_the_column(tmp_path: 
         OmicsRunBatch.from_sample_sheet(
             stack, "Cohort3", sheet, run_setting_id="sample_id", parameters={"n": ("read_length", Decimal)}, **REQUIRED
         )
+
+
+def sheet_settings(stack: cdk.Stack, sheet: Path, **arguments: Any) -> list[dict[str, Any]]:
+    """The inline settings of a batch built from ``sheet``, in StartRunBatch's wire form."""
+    batch = OmicsRunBatch.from_sample_sheet(stack, "Cohort", sheet, run_setting_id="sample_id", **REQUIRED, **arguments)
+    return [setting.request() for setting in batch.runs]
+
+
+@pytest.mark.parametrize(
+    ("name", "text"),
+    [
+        ("samples.csv", "sample_id,cram_uri\nS1,s3://b/S1.cram\n"),
+        ("samples.tsv", "sample_id\tcram_uri\nS1\ts3://b/S1.cram\n"),
+        ("samples.txt", "sample_id\tcram_uri\nS1\ts3://b/S1.cram\n"),
+        ("samples.csv", "sample_id;cram_uri\nS1;s3://b/S1,v2.cram\n"),
+    ],
+)
+def test_a_sample_sheet_may_be_comma_tab_or_semicolon_separated(tmp_path: Path, name: str, text: str) -> None:
+    sheet = tmp_path / name
+    sheet.write_text(text)
+
+    [setting] = sheet_settings(cdk.Stack(new_app(), "Stack"), sheet, parameters={"cram": "cram_uri"})
+
+    assert setting["runSettingId"] == "S1"
+    assert setting["parameters"]["cram"].startswith("s3://b/S1")
+
+
+def test_a_delimiter_given_wins_and_a_header_mismatch_lists_the_columns_split_as_read(tmp_path: Path) -> None:
+    sheet = tmp_path / "samples.tsv"
+    sheet.write_text("sample_id\tcram_uri\nS1\ts3://b/S1.cram\n")
+    stack = cdk.Stack(new_app(), "Stack")
+
+    with pytest.raises(ArgumentError) as raised:
+        OmicsRunBatch.from_sample_sheet(stack, "Cohort", sheet, run_setting_id="sample", **REQUIRED)
+    assert str(raised.value) == (
+        f"Stack/Cohort: sample sheet {sheet}: no column sample; its columns (tab-separated): sample_id, cram_uri"
+    )
+    pipe = tmp_path / "samples.psv"
+    pipe.write_text("sample_id|cram_uri\nS1|s3://b/S1.cram\n")
+    [setting] = sheet_settings(stack, pipe, parameters={"cram": "cram_uri"}, delimiter="|")
+    assert setting["parameters"] == {"cram": "s3://b/S1.cram"}
+
+
+@pytest.mark.parametrize(
+    ("rows", "problem"),
+    [
+        (
+            "S1,s3://b/S1.cram,100\nS2,s3://b/S2.cram\n",
+            "line 3: got 2 cells for 3 columns (sample_id, cram_uri, read_length): no cell for read_length; "
+            "allowed: one cell per column (comma-separated): write an empty cell as nothing between two commas, "
+            "so that every column keeps its place",
+        ),
+        (
+            "S1,s3://b/S1.cram,100,x\n",
+            "line 2: got 4 cells for 3 columns (sample_id, cram_uri, read_length): 1 extra; allowed: one cell per "
+            "column (comma-separated): quote a value that holds a comma, or give the extra column a header",
+        ),
+    ],
+)
+def test_a_row_with_too_few_or_too_many_cells_is_refused_naming_its_line(
+    tmp_path: Path, rows: str, problem: str
+) -> None:
+    sheet = tmp_path / "samples.csv"
+    sheet.write_text("sample_id,cram_uri,read_length\n" + rows)
+
+    with pytest.raises(ArgumentError) as raised:
+        sheet_settings(cdk.Stack(new_app(), "Stack"), sheet, parameters={"cram": "cram_uri"})
+    assert str(raised.value) == f"Stack/Cohort: sample sheet {sheet} {problem}"
+
+
+def test_an_empty_cell_is_refused_unless_its_column_says_empty_means_the_default(tmp_path: Path) -> None:
+    sheet = tmp_path / "samples.csv"
+    sheet.write_text("sample_id,cram_uri,read_length\nS1,s3://b/S1.cram,100\nS2,s3://b/S2.cram,\n\n")
+    stack = cdk.Stack(new_app(), "Stack")
+
+    with pytest.raises(ArgumentError) as raised:
+        sheet_settings(stack, sheet, parameters={"cram": "cram_uri", "read_length": ("read_length", int)})
+    assert str(raised.value) == (
+        f"Stack/Cohort: sample sheet {sheet} line 3, column read_length: got an empty cell; allowed: a value, or, "
+        "to leave it to the batch's defaults, SheetColumn('read_length', int, empty_means_default=True)"
+    )
+    with pytest.raises(ArgumentError, match=r"line 3, column read_length: got an empty cell"):
+        sheet_settings(stack, sheet, run_priority="read_length")
+
+    settings = sheet_settings(
+        stack,
+        sheet,
+        parameters={"cram": "cram_uri", "read_length": SheetColumn("read_length", int, empty_means_default=True)},
+    )
+    assert [s["parameters"] for s in settings] == [
+        {"cram": "s3://b/S1.cram", "read_length": 100},
+        {"cram": "s3://b/S2.cram"},
+    ]
+
+
+def test_a_sheet_that_is_not_utf8_is_refused_naming_its_first_bad_line_and_the_fix(tmp_path: Path) -> None:
+    sheet = tmp_path / "samples.csv"
+    sheet.write_bytes("sample_id,site\nS1,Koln\nS2,Malm\u00f6\nS3,S\u00e3o Paulo\n".encode("cp1252"))
+    stack = cdk.Stack(new_app(), "Stack")
+
+    with pytest.raises(ArgumentError) as raised:
+        sheet_settings(stack, sheet, parameters={"site": "site"})
+    assert str(raised.value) == (
+        f"Stack/Cohort: sample sheet {sheet}: line 3 is not UTF-8 text (bytes f6); allowed: save the sheet as "
+        "UTF-8, or pass encoding= (such as encoding='cp1252' for Windows' Western text)"
+    )
+    settings = sheet_settings(stack, sheet, parameters={"site": "site"}, encoding="cp1252")
+    assert [s["parameters"]["site"] for s in settings] == ["Koln", "Malm\u00f6", "S\u00e3o Paulo"]
 
 
 def test_a_sample_sheet_takes_no_runs_of_its_own(tmp_path: Path) -> None:
@@ -289,6 +415,17 @@ def test_tags_of_reaches_the_batch_and_explicit_tags_win() -> None:
     cdk.Tags.of(stack).add("cost-centre", "42")
 
     assert batch_properties(stack)["Tags"] == {"cost-centre": "42", "team": "genomics"}
+
+
+def test_tags_that_tags_of_adds_to_the_batch_count_toward_its_limit() -> None:
+    stack = cdk.Stack(new_app(), "Stack")
+    OmicsRunBatch(stack, "Cohort", **REQUIRED, runs=[RunSetting("A")], tags={f"t{i}": "x" for i in range(43)})
+    cdk.Tags.of(stack).add("team", "platform")
+
+    with pytest.raises(
+        RuntimeError, match=r"\[Stack/Cohort\] argument tags, with those Tags.of\(...\) adds: got 44 tags"
+    ):
+        Template.from_stack(stack)
 
 
 def test_the_provider_may_start_and_manage_batches_of_this_stack_only() -> None:

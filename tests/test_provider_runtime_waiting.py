@@ -370,3 +370,21 @@ def test_the_handle_url_never_reaches_the_logs_tags_or_reasons(
     assert all(signature not in value for value in omics.runs[run_id]["tags"].values())
     assert signature not in json.dumps(handle.signal)
     assert STACK_ID in omics.runs[run_id]["tags"].values()
+
+
+def test_a_result_updated_to_a_new_run_reads_that_run(
+    handler_module: ModuleType, response_bucket: ResponseBucket, stack: Stack, omics: OmicsStandIn
+) -> None:
+    # A new run keeps its result resource (and the output other stacks read): CloudFormation updates it.
+    first = stack.create(MINIMAL_PROPERTIES)["PhysicalResourceId"]
+    second = stack.update({**MINIMAL_PROPERTIES, "Name": "cram-to-bam-2"})["PhysicalResourceId"]
+    omics.set_status(second, "COMPLETED")
+    assert first != second
+
+    answer = invoke_handler(
+        handler_module, response_bucket, "Update", {"RunId": second}, old_properties={"RunId": first},
+        physical_id=first, resource_type="Custom::OmicsRunResult", logical_id="CramToBamResult",
+    ).response  # fmt: skip
+
+    assert answer["PhysicalResourceId"] == second
+    assert answer["Data"]["Id"] == second and answer["Data"]["Status"] == "COMPLETED"

@@ -275,12 +275,17 @@ INVALID_ARGUMENTS = [
     ({"workflow_id": None}, "Stack/Run: arguments workflow_id and run_id: got neither; allowed: exactly one (a workflow to run, or a run to repeat)"),
     ({"delete_policy": "PURGE"}, "Stack/Run: argument delete_policy: got 'PURGE'; allowed: LEAVE, CANCEL, CANCEL_AND_DELETE"),
     ({"wait_for": "DONE"}, "Stack/Run: argument wait_for: got 'DONE'; allowed: NONE, RUNNING, COMPLETED"),
-    ({"wait_timeout": cdk.Duration.hours(13)}, "Stack/Run: argument wait_timeout: got 46800 s; allowed: 60 to 43200 s (12 hours, a CloudFormation WaitCondition's limit); for longer runs wait for RUNNING and chain the next step with run.on_status_change(...)"),
-    ({"wait_poll_interval": cdk.Duration.minutes(16)}, "Stack/Run: argument wait_poll_interval: got 960 s; allowed: 1 to 900 s (SQS's longest message delay)"),
+    ({"wait_timeout": cdk.Duration.hours(13), "wait_for": "COMPLETED"}, "Stack/Run: argument wait_timeout: got 46800 s; allowed: 60 to 43200 s (12 hours, a CloudFormation WaitCondition's limit); for longer runs wait for RUNNING and chain the next step with run.on_status_change(...)"),
+    ({"wait_poll_interval": cdk.Duration.minutes(16), "wait_for": "RUNNING"}, "Stack/Run: argument wait_poll_interval: got 960 s; allowed: 1 to 900 s (SQS's longest message delay)"),
     ({"tags": {"cdk-omics-run:owner": "me"}}, "Stack/Run: argument tags.cdk-omics-run:owner: reserved key; allowed: any key not starting with cdk-omics-run: or aws:"),
     ({"tags": {"aws:team": "x"}}, "Stack/Run: argument tags.aws:team: reserved key; allowed: any key not starting with cdk-omics-run: or aws:"),
     ({"tags": {f"t{i}": "x" for i in range(44)}}, "Stack/Run: argument tags: got 44 tags; allowed: at most 43 (HealthOmics allows 50 per run, 7 are kept for the provider's own)"),
     ({"tags": {"k" * 129: "x"}}, "Stack/Run: argument tags key: got a string of 129 characters; allowed: 1 to 128 characters"),
+    ({"parameters": {"sample": "NA12878"}, "parameters_uri": "s3://bucket/parameters.json"}, "Stack/Run: arguments parameters and parameters_uri: got both; allowed: one of them (StartRun's model: specify either parameters or parametersUri, not both): keep parameters for values in the template, or parameters_uri for a JSON file in S3"),
+    ({"wait_timeout": cdk.Duration.hours(2)}, "Stack/Run: argument wait_timeout: got it with no wait_for, so nothing waits; allowed only with a wait: add wait_for (such as wait_for=\"COMPLETED\"), or leave wait_timeout out"),
+    ({"wait_timeout": cdk.Duration.hours(2), "wait_poll_interval": cdk.Duration.minutes(1), "wait_for": "NONE"}, "Stack/Run: argument wait_timeout: got it with wait_for=NONE, so nothing waits; allowed only with a wait: add wait_for (such as wait_for=\"COMPLETED\"), or leave wait_timeout and wait_poll_interval out"),
+    ({"wait_timeout": 3600, "wait_for": "COMPLETED"}, "Stack/Run: argument wait_timeout: got 3600 (int); allowed: a Duration, such as Duration.seconds(3600) or Duration.hours(2)"),
+    ({"wait_poll_interval": "5m", "wait_for": "COMPLETED"}, "Stack/Run: argument wait_poll_interval: got '5m' (str); allowed: a Duration, such as Duration.hours(2)"),
 ]  # fmt: skip
 
 
@@ -294,6 +299,27 @@ def test_invalid_arguments_fail_synth_naming_the_path_the_argument_and_what_is_a
         OmicsRun(new_stack(), "Run", **{**REQUIRED, **bad})
 
     assert str(caught.value) == message
+
+
+@pytest.mark.parametrize(
+    ("statuses", "problem"),
+    [
+        (["SUCCEEDED"], "got 'SUCCEEDED', which the events never carry, so the rule would never fire; allowed: "
+         "PENDING, STARTING, RUNNING, STOPPING, COMPLETED, DELETED, CANCELLED, FAILED"),
+        (["COMPLETED", "PROCESSED"], "got 'PROCESSED', which the events never carry"),
+        ("COMPLETED", "got 'COMPLETED', a string; allowed: a list of statuses, such as ['COMPLETED']"),
+    ],
+)  # fmt: skip
+def test_on_status_change_takes_only_the_statuses_of_the_models_run_status(statuses: Any, problem: str) -> None:
+    run = OmicsRun(new_stack(), "Run", **REQUIRED)
+
+    with pytest.raises(ArgumentError) as caught:
+        run.on_status_change("OnDone", statuses=statuses)
+
+    assert str(caught.value).startswith(f"Stack/Run: argument statuses: {problem}")
+    assert botocore.session.get_session().get_service_model("omics").shape_for("RunStatus").enum == [
+        "PENDING", "STARTING", "RUNNING", "STOPPING", "COMPLETED", "DELETED", "CANCELLED", "FAILED",
+    ]  # fmt: skip
 
 
 def test_a_missing_parameters_file_is_reported_with_its_path(tmp_path: Path) -> None:

@@ -112,6 +112,21 @@ app.synth()
 """
 
 
+# A plain `python app.py` (no path metadata), with a run in a nested stack and one in the parent.
+NESTED_APP = """
+import aws_cdk as cdk
+from cdk_omics_run import OmicsRun
+
+REQUIRED = {"workflow_id": "1234567", "role_arn": "arn:aws:iam::123456789012:role/omics-run",
+            "output_uri": "s3://bucket/out/"}
+app = cdk.App(context={"aws:cdk:bundling-stacks": []})
+parent = cdk.Stack(app, "Parent")
+OmicsRun(parent, "Index", **REQUIRED, name="index")
+OmicsRun(cdk.NestedStack(parent, "Genomics"), "Align", **REQUIRED, name="align")
+app.synth()
+"""
+
+
 def preview(*arguments: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "cdk_omics_run.preview", *arguments],
@@ -128,6 +143,13 @@ def example_out(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def tokens_out(tmp_path_factory: pytest.TempPathFactory) -> Path:
     app_dir = tmp_path_factory.mktemp("tokens-app")
     (app_dir / "app.py").write_text(TOKENS_APP)
+    return synth_app(app_dir / "app.py", app_dir / "cdk.out", cwd=app_dir)
+
+
+@pytest.fixture(scope="module")
+def nested_out(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    app_dir = tmp_path_factory.mktemp("nested-app")
+    (app_dir / "app.py").write_text(NESTED_APP)
     return synth_app(app_dir / "app.py", app_dir / "cdk.out", cwd=app_dir)
 
 
@@ -293,7 +315,11 @@ def test_a_template_without_construct_paths_is_selected_by_logical_id_and_listed
 
     assert (selected.returncode, json.loads(selected.stdout)["name"]) == (0, "w")
     assert (unknown.returncode, unknown.stderr.splitlines()) == (
-        2, ["error: --run Daily matches no run; the runs are:", "  Hand/Nightly", "  Hand/Weekly"]
+        2,
+        ["error: --run Daily matches no run; the templates record no construct paths (the aws:cdk:path metadata "
+         "that `cdk synth` writes and a plain `python app.py` leaves out), so no construct ID or path can match; "
+         "logical IDs still work, such as --run Nightly or --run Hand/Nightly; the runs are:",
+         "  Hand/Nightly", "  Hand/Weekly"],
     )  # fmt: skip
 
 
@@ -329,3 +355,46 @@ def test_a_batch_is_previewed_as_its_start_run_batch_request(tmp_path: Path) -> 
         }
     ]
     assert json.loads(selected.stdout) == json.loads(listed.stdout)[0]["startRunBatch"]
+
+
+def test_runs_in_nested_stacks_are_previewed_from_their_nested_templates(nested_out: Path) -> None:
+    listed = preview(str(nested_out))
+
+    assert (listed.returncode, listed.stderr) == (0, "")
+    runs = json.loads(listed.stdout)
+    assert [(run["stack"], run["startRun"]["name"]) for run in runs] == [
+        ("Parent", "index"),
+        ("ParentGenomics53EBDD98", "align"),
+    ]
+    selected = preview(str(nested_out), "--run", runs[1]["logicalId"])
+    assert (selected.returncode, json.loads(selected.stdout)["name"]) == (0, "align")
+
+
+def test_without_path_metadata_a_construct_id_is_refused_saying_why_and_that_logical_ids_work(
+    nested_out: Path,
+) -> None:
+    result = preview(str(nested_out), "--run", "Align")
+
+    assert (result.returncode, result.stdout) == (2, "")
+    assert result.stderr.splitlines() == [
+        "error: --run Align matches no run; the templates record no construct paths (the aws:cdk:path metadata "
+        "that `cdk synth` writes and a plain `python app.py` leaves out), so no construct ID or path can match; "
+        "logical IDs still work, such as --run Index4A79713B or --run Parent/Index4A79713B; the runs are:",
+        "  Parent/Index4A79713B",
+        "  ParentGenomics53EBDD98/AlignBA698C47",
+    ]
+
+
+def test_a_nested_stack_whose_template_is_missing_is_named_and_nothing_found_exits_non_zero(tmp_path: Path) -> None:
+    template = tmp_path / "Parent.template.json"
+    nested = {"Type": "AWS::CloudFormation::Stack", "Properties": {"TemplateURL": "https://example.com/child.json"}}
+    template.write_text(json.dumps({"Resources": {"Child": nested, "Bucket": {"Type": "AWS::S3::Bucket"}}}))
+
+    result = preview(str(template))
+
+    assert (result.returncode, result.stdout) == (1, "")
+    assert result.stderr.splitlines() == [
+        "warning: Parent/Child: a nested stack whose template is not in the cloud assembly (no .nested.template.json "
+        "file its TemplateURL names); its runs are not previewed",
+        "error: no Custom::OmicsRun or Custom::OmicsRunBatch in the templates searched: Parent",
+    ]

@@ -229,6 +229,48 @@ def test_cdk_tags_reach_the_run_and_explicit_tags_win() -> None:
     ]
 
 
+def test_tags_that_tags_of_adds_count_toward_the_limit_naming_the_run_and_where_they_came_from() -> None:
+    stack = new_stack()
+    OmicsRun(stack, "Run", **REQUIRED, tags={f"declared{i}": "x" for i in range(40)})
+    OmicsRun(stack, "Lean", **REQUIRED, tags={"team": "genomics"})
+    cdk.Tags.of(stack).add("cost-center", "42")
+    for i in range(10):
+        cdk.Tags.of(stack.node.scope).add(f"app{i}", "y")  # type: ignore[arg-type]
+
+    with pytest.raises(RuntimeError) as refused:
+        stack.node.scope.synth()  # type: ignore[union-attr]
+
+    [error] = [line.strip() for line in str(refused.value).splitlines() if line.strip().startswith("[")]
+    assert error == (
+        "[Stack/Run] argument tags, with those Tags.of(...) adds: got 51 tags; allowed: at most 43 (HealthOmics "
+        "allows 50 per run, 7 are kept for the provider's own). They come from tags= (40: declared0, declared1, "
+        "declared2, declared3, declared4 and 35 more); Tags.of(the app) (10: app0, app1, app2, app3, app4 and 5 "
+        "more); Tags.of(Stack) (1: cost-center): drop some, or keep them off this resource with "
+        "Tags.of(...).add(key, value, exclude_resource_types=['Custom::OmicsRun'])"
+    )
+
+
+def test_tags_of_kept_off_the_run_leave_it_within_the_limit() -> None:
+    stack = new_stack()
+    OmicsRun(stack, "Run", **REQUIRED, tags={f"declared{i}": "x" for i in range(40)})
+    for i in range(11):
+        cdk.Tags.of(stack).add(f"cost{i}", "y", exclude_resource_types=["Custom::OmicsRun"])
+    cdk.Tags.of(stack).add("declared0", "overridden by the run's own")
+    cdk.Tags.of(stack).add("team", "platform")
+
+    [run] = Template.from_stack(stack).find_resources("Custom::OmicsRun").values()
+    assert len(run["Properties"]["Tags"]) == 41
+
+
+def test_a_reserved_key_from_tags_of_is_refused_at_synth() -> None:
+    stack = new_stack()
+    OmicsRun(stack, "Run", **REQUIRED)
+    cdk.Tags.of(stack).add("cdk-omics-run:owner", "me")
+
+    with pytest.raises(RuntimeError, match=r"\[Stack/Run\] argument tags.cdk-omics-run:owner, with those Tags.of"):
+        Template.from_stack(stack)
+
+
 def test_a_run_without_any_tags_sends_no_tags_property() -> None:
     stack = new_stack()
     OmicsRun(stack, "Run", **REQUIRED)

@@ -29,15 +29,11 @@ def synthesized(stack: cdk.Stack) -> dict[str, Any]:
     return Template.from_stack(stack).to_json()
 
 
-def wait_ids(arguments: dict[str, Any]) -> set[str]:
+def wait_ids(arguments: dict[str, Any], types: tuple[str, ...] = ("AWS::CloudFormation::Wait",)) -> set[str]:
     stack = new_stack()
     OmicsRun(stack, "Run", **{**REQUIRED, "wait_for": WaitFor.COMPLETED, **arguments})
     template = synthesized(stack)
-    return {
-        k
-        for k, r in template["Resources"].items()
-        if r["Type"].startswith(("AWS::CloudFormation::Wait", "Custom::OmicsRunResult"))
-    }
+    return {k for k, r in template["Resources"].items() if r["Type"].startswith(types)}
 
 
 def test_a_waiting_run_gets_a_wait_condition_of_twelve_hours_by_default_and_its_handle_as_a_property() -> None:
@@ -96,6 +92,9 @@ def test_a_run_defining_change_brings_a_new_wait_and_a_tags_only_change_keeps_it
     assert wait_ids({"tags": {"team": "genomics"}}) == original
     assert wait_ids({"delete_policy": "LEAVE"}) == original
     assert wait_ids({}) == original  # stable from one synth to the next
+    # The result is updated, not replaced: what reads it (another stack too) keeps its name.
+    result = ("Custom::OmicsRunResult",)
+    assert wait_ids({"parameters": {"sample": "B"}}, result) == wait_ids({}, result) == {"RunResult53316160"}
 
 
 @pytest.mark.parametrize("count", [1, 50])
@@ -177,3 +176,35 @@ def test_a_stack_of_waiting_runs_passes_cfn_lint(tmp_path: Path) -> None:
     path.write_text(json.dumps(synthesized(stack)))
 
     assert cfn_lint(path) == (0, "")
+
+
+def test_another_stack_reads_a_waiting_runs_attribute_by_a_name_that_survives_a_new_run() -> None:
+    def synthesize(sample: str) -> tuple[dict[str, Any], dict[str, Any]]:
+        app = cdk.App(context={"aws:cdk:bundling-stacks": []})
+        upstream, downstream = cdk.Stack(app, "Upstream"), cdk.Stack(app, "Downstream")
+        run = OmicsRun(upstream, "Align", **REQUIRED, parameters={"sample": sample}, wait_for=WaitFor.COMPLETED)
+        cdk.CfnOutput(downstream, "AlignedReads", value=run.attr_run_output_uri)
+        assembly = app.synth()
+        return assembly.get_stack_by_name("Upstream").template, assembly.get_stack_by_name("Downstream").template
+
+    before_up, before_down = synthesize("NA12878")
+    after_up, after_down = synthesize("NA12891")  # a new run, with a new wait
+
+    read = before_down["Outputs"]["AlignedReads"]["Value"]["Fn::GetStackOutput"]
+    assert after_down["Outputs"]["AlignedReads"]["Value"]["Fn::GetStackOutput"] == read
+    assert read["StackName"] == "Upstream"
+    for upstream in (before_up, after_up):
+        # A plain output, not an Export: CloudFormation would refuse to change an imported export's value.
+        output = upstream["Outputs"][read["OutputName"]]
+        assert output == {"Value": {"Fn::GetAtt": ["AlignResultDD0B3EC5", "RunOutputUri"]}}
+        assert not any("Export" in o for o in upstream["Outputs"].values())
+    # It resolves to the new run's value: the result is read after the new run's own WaitCondition.
+    conditions = [
+        [k for k, r in template["Resources"].items() if r["Type"] == "AWS::CloudFormation::WaitCondition"]
+        for template in (before_up, after_up)
+    ]
+    assert conditions[0] != conditions[1]
+    for template, [condition] in zip((before_up, after_up), conditions, strict=True):
+        result = template["Resources"]["AlignResultDD0B3EC5"]
+        assert condition in result["DependsOn"]
+        assert result["Properties"]["RunId"] == {"Ref": "AlignBA698C47"}

@@ -29,6 +29,7 @@ from cdk_omics_run.provider import OmicsRunProvider
 from cdk_omics_run.provider_stack import OmicsRunProviderStack
 from cdk_omics_run.run import RESOURCE_TYPE, OmicsRun, OmicsRunArguments
 from cdk_omics_run.run_settings import RunSetting
+from cdk_omics_run.sample_sheet import SheetColumn
 from cdk_omics_run.version import VERSION
 
 __version__ = VERSION
@@ -56,6 +57,7 @@ __all__ = [
     "RetentionMode",
     "RunSetting",
     "ScratchStorageMode",
+    "SheetColumn",
     "StorageType",
     "WaitFor",
     "WorkflowType",

@@ -17,6 +17,7 @@ from aws_cdk import aws_omics as omics
 from aws_cdk import aws_s3_assets as s3_assets
 from constructs import Construct
 
+from cdk_omics_run.argument_rules import check_statuses, check_wait_arguments, wait_settings_of
 from cdk_omics_run.arguments import (
     ArgumentError,
     argument_name_of,
@@ -58,12 +59,14 @@ from cdk_omics_run.run_settings import (
     Row,
     RunSetting,
     RunSettingLike,
+    SheetColumn,
     inline_property,
     run_settings,
     settings_from_sample_sheet,
     write_settings_file,
 )
 from cdk_omics_run.status_events import status_change_rule
+from cdk_omics_run.tag_limits import check_tags_after_propagation
 from cdk_omics_run.tokens import contains_token, is_token
 from cdk_omics_run.wait import RunWait
 
@@ -209,6 +212,7 @@ class OmicsRunBatch(ResourceAttributes, Construct):
         arguments = {k: v for k, v in locals().items() if k not in ("self", "scope", "id", "__class__")}
         runs_given, settings_uri = arguments.pop("runs"), arguments.pop("s3_uri_settings")
         max_failed = arguments.pop("max_failed_runs")
+        check_wait_arguments(self, wait_for=wait_for, no_wait=BatchWaitFor.NONE.value, **wait_settings_of(arguments))
         settings = {name: arguments.pop(name) for name in BATCH_SETTING_ARGUMENTS}
         explicit_tags = arguments.pop("tags")
         output_uri, output = output_location(self, output_uri) if output_uri is not None else (None, None)
@@ -255,6 +259,7 @@ class OmicsRunBatch(ResourceAttributes, Construct):
                 self, {"tags": explicit_tags}, default_run_setting_members_by_argument()
             )["Tags"]
         properties["Tags"] = Lazy.any(_MergedTags(self._tags, properties.get("Tags")))
+        check_tags_after_propagation(self, self._tags, explicit_tags, RESOURCE_TYPE)
 
         provider = OmicsRunProvider.of(self)
         provider.allow_pass_role(properties["RoleArn"])
@@ -323,6 +328,7 @@ class OmicsRunBatch(ResourceAttributes, Construct):
 
             cohort.on_status_change("OnProcessed", target=targets.SfnStateMachine(report), statuses=["PROCESSED"])
         """
+        check_statuses(self, statuses, operation="GetBatch")
         return status_change_rule(
             self,
             id,
@@ -342,19 +348,28 @@ class OmicsRunBatch(ResourceAttributes, Construct):
         *,
         run_setting_id: str | Callable[[Row], str],
         parameters: Mapping[str, ColumnParameter] | Callable[[Row], Mapping[str, Any]] | None = None,
-        run_name: str | Callable[[Row], str] | None = None,
-        run_output_uri: str | Callable[[Row], str] | None = None,
-        run_priority: str | Callable[[Row], int] | None = None,
+        run_name: str | SheetColumn | Callable[[Row], str] | None = None,
+        run_output_uri: str | SheetColumn | Callable[[Row], str] | None = None,
+        run_priority: str | SheetColumn | Callable[[Row], int] | None = None,
         run_tags_of: Callable[[Row], Mapping[str, str]] | None = None,
         default_parameters: Document | None = None,
+        encoding: str | None = None,
+        delimiter: str | None = None,
         **batch_arguments: Unpack[OmicsRunBatchSheetArguments],
     ) -> OmicsRunBatch:
-        """A batch with one run per row of a CSV sample sheet.
+        """A batch with one run per row of a sample sheet (CSV, TSV or semicolon-separated).
 
         ``run_setting_id``: the column naming each sample (or a function of
         the row). ``parameters``: workflow parameter -> column, or
         ``(column, type)`` to type the value (``("read_length", int)``), or a
-        function of the row returning the run's parameters; they are merged
+        :class:`SheetColumn`, or a function of the row returning the run's
+        parameters. Every row must have one cell per column, and an empty
+        cell is an error, unless its column is spelt
+        ``SheetColumn("read_length", int, empty_means_default=True)``: then
+        the run leaves that value to the batch's defaults. ``encoding``: the
+        sheet's text encoding (UTF-8 by default). ``delimiter``: a tab for a
+        ``.tsv`` file, otherwise detected (comma, tab or semicolon) unless
+        given. The parameters are merged
         with ``default_parameters``, the batch's ``parameters`` that every run
         shares. ``run_name``, ``run_output_uri`` and ``run_priority`` (a
         column or a function of the row) and ``run_tags_of`` (a function) set
@@ -381,6 +396,8 @@ class OmicsRunBatch(ResourceAttributes, Construct):
             output_uri=run_output_uri,
             priority=run_priority,
             run_tags=run_tags_of,
+            encoding=encoding,
+            delimiter=delimiter,
         )
         given_runs = sorted(set(batch_arguments) & {"runs", "s3_uri_settings"})
         if given_runs:

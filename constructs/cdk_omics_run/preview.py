@@ -41,6 +41,15 @@ NESTED_ASSEMBLY_ARTIFACT = "cdk:cloud-assembly"
 TEMPLATE_SUFFIX = ".template.json"
 # An OmicsRun's resource is its CustomResource "Resource", whose CfnResource is "Default".
 RESOURCE_PATH_SUFFIX = "/Resource/Default"
+# Why a run may not be found by its construct path: CDK's CLI turns path metadata on, a plain
+# `python app.py` leaves it off (the context aws:cdk:enable-path-metadata).
+NO_PATHS_NOTE = (
+    "the templates record no construct paths (the aws:cdk:path metadata that `cdk synth` writes and a plain "
+    "`python app.py` leaves out), so no construct ID or path can match; logical IDs still work, such as {example}"
+)
+NESTED_STACK_TYPE = "AWS::CloudFormation::Stack"
+NESTED_TEMPLATE_SUFFIX = ".nested.template.json"
+ASSET_PATH_METADATA = "aws:asset:path"
 
 _SUB_VARIABLE = re.compile(r"\$\{([^}]*)\}")
 
@@ -112,17 +121,78 @@ class RunPreview:
 def preview_runs(location: Path) -> list[RunPreview]:
     """The runs of a cloud assembly directory (``cdk.out``) or of one template file, in template order.
 
+    Nested stacks' templates are read too (see :func:`read_assembly`).
+
     Example::
 
         [run] = preview_runs(Path("cdk.out"))
         run.start_run["workflowId"]  # "1234567"
     """
-    previews: list[RunPreview] = []
-    for stack, template in _templates(location):
-        for logical_id, resource in template.get("Resources", {}).items():
-            if resource.get("Type") in (RESOURCE_TYPE, BATCH_RESOURCE_TYPE):
-                previews.append(_preview(stack, logical_id, resource))
-    return previews
+    return read_assembly(location).previews
+
+
+@dataclass
+class Assembly:
+    """What the preview read: the runs, the templates searched, and the nested stacks it could not read."""
+
+    previews: list[RunPreview] = field(default_factory=list)
+    templates: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+    """One line per nested stack whose template is not in the assembly: its runs are not previewed."""
+
+
+def read_assembly(location: Path) -> Assembly:
+    """The runs of every template at ``location``, nested stacks' (``*.nested.template.json``) included.
+
+    A nested stack's template is found by its ``aws:asset:path`` metadata, or
+    through the assets manifest that publishes it under the key its
+    ``TemplateURL`` names. One that is found neither way is listed in ``skipped``.
+    """
+    assembly = Assembly()
+    for stack, template, directory in _templates(location):
+        _read_template(assembly, stack, template, directory)
+    return assembly
+
+
+def _read_template(assembly: Assembly, stack: str, template: Mapping[str, Any], directory: Path) -> None:
+    assembly.templates.append(stack)
+    for logical_id, resource in template.get("Resources", {}).items():
+        if resource.get("Type") in (RESOURCE_TYPE, BATCH_RESOURCE_TYPE):
+            assembly.previews.append(_preview(stack, logical_id, resource))
+        elif resource.get("Type") == NESTED_STACK_TYPE:
+            nested = _nested_template_file(resource, directory)
+            if nested is None:
+                assembly.skipped.append(
+                    f"{stack}/{logical_id}: a nested stack whose template is not in the cloud assembly "
+                    f"(no {NESTED_TEMPLATE_SUFFIX} file its TemplateURL names); its runs are not previewed"
+                )
+            else:
+                name = nested.name.removesuffix(NESTED_TEMPLATE_SUFFIX)
+                _read_template(assembly, name, _read_json(nested), directory)
+
+
+def _nested_template_file(resource: Mapping[str, Any], directory: Path) -> Path | None:
+    """The ``*.nested.template.json`` a nested stack resource deploys, when the assembly holds it."""
+    named = (resource.get("Metadata") or {}).get(ASSET_PATH_METADATA)
+    if isinstance(named, str) and (directory / named).is_file():
+        return directory / named
+    url = json.dumps((resource.get("Properties") or {}).get("TemplateURL"))
+    for object_key, path in _nested_templates_by_object_key(directory).items():
+        if object_key in url and path.is_file():
+            return path
+    return None
+
+
+def _nested_templates_by_object_key(directory: Path) -> dict[str, Path]:
+    """The nested templates the assembly's assets manifests publish, by the S3 key they are published under."""
+    found: dict[str, Path] = {}
+    for manifest in sorted(directory.glob("*.assets.json")):
+        for asset in _read_json(manifest).get("files", {}).values():
+            source = str(asset.get("source", {}).get("path", ""))
+            if source.endswith(NESTED_TEMPLATE_SUFFIX):
+                for destination in asset.get("destinations", {}).values():
+                    found[str(destination.get("objectKey"))] = directory / source
+    return found
 
 
 class SelectionError(LookupError):
@@ -151,7 +221,16 @@ def select_run(previews: Sequence[RunPreview], selector: str) -> RunPreview:
         raise SelectionError(f"--run {selector} matches {len(chosen)} runs; name one of them:\n{_listing(chosen)}")
     if not previews:
         raise SelectionError(f"--run {selector}: there is no {RESOURCE_TYPE} or {BATCH_RESOURCE_TYPE} to select")
+    if not any(preview.path for preview in previews):
+        raise SelectionError(
+            f"--run {selector} matches no run; {NO_PATHS_NOTE.format(example=_example(previews[0]))}; "
+            f"the runs are:\n{_listing(previews)}"
+        )
     raise SelectionError(f"--run {selector} matches no run; the runs are:\n{_listing(previews)}")
+
+
+def _example(preview: RunPreview) -> str:
+    return f"--run {preview.logical_id} or --run {preview.stack}/{preview.logical_id}"
 
 
 def _listing(previews: Sequence[RunPreview]) -> str:
@@ -340,11 +419,11 @@ def _preview(stack: str, logical_id: str, resource: Mapping[str, Any]) -> RunPre
     )
 
 
-def _templates(location: Path) -> Iterator[tuple[str, dict[str, Any]]]:
-    """(stack name, template) of a template file, or of every stack in a cloud assembly and its stages."""
+def _templates(location: Path) -> Iterator[tuple[str, dict[str, Any], Path]]:
+    """(stack name, template, its folder) of a template file, or of every stack in a cloud assembly and its stages."""
     if location.is_file():
         name = location.name.removesuffix(TEMPLATE_SUFFIX).removesuffix(".json")
-        yield name, _read_json(location)
+        yield name, _read_json(location), location.parent
         return
     manifest_path = location / "manifest.json"
     if not manifest_path.is_file():
@@ -353,7 +432,7 @@ def _templates(location: Path) -> Iterator[tuple[str, dict[str, Any]]]:
         properties = artifact.get("properties", {})
         if artifact.get("type") == STACK_ARTIFACT:
             stack = properties.get("stackName", artifact_id)
-            yield stack, _read_json(location / properties["templateFile"])
+            yield stack, _read_json(location / properties["templateFile"]), location
         elif artifact.get("type") == NESTED_ASSEMBLY_ARTIFACT:
             # A Stage writes its stacks into a cloud assembly of its own.
             yield from _templates(location / properties["directoryName"])
@@ -382,9 +461,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     )  # fmt: skip
     arguments = parser.parse_args(argv)
     try:
-        previews = preview_runs(arguments.location)
+        assembly = read_assembly(arguments.location)
     except (OSError, ValueError) as error:
         parser.exit(2, f"error: {error}\n")
+    previews = assembly.previews
+    for skipped in assembly.skipped:
+        print(f"warning: {skipped}", file=sys.stderr)
+    if not previews and arguments.run is None:
+        searched = ", ".join(assembly.templates) or "none"
+        parser.exit(1, f"error: no {RESOURCE_TYPE} or {BATCH_RESOURCE_TYPE} in the templates searched: {searched}\n")
     for preview in previews:
         for problem in preview.problems:
             # On stderr, so the JSON on stdout stays pipeable.

@@ -29,6 +29,12 @@ from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
 from cdk_omics_run.acknowledgements import acknowledge_wildcard
+from cdk_omics_run.argument_rules import (
+    check_exclusive_arguments,
+    check_statuses,
+    check_wait_arguments,
+    wait_settings_of,
+)
 from cdk_omics_run.arguments import (
     ArgumentError,
     argument_name_of,
@@ -56,6 +62,7 @@ from cdk_omics_run.resource_attributes import ResourceAttributes
 from cdk_omics_run.run_outputs import RunOutputs
 from cdk_omics_run.run_role import declared_inputs, generated_run_role, grant_prefix_read, is_literal_s3_uri
 from cdk_omics_run.status_events import status_change_rule
+from cdk_omics_run.tag_limits import check_tags_after_propagation
 from cdk_omics_run.tokens import is_token
 from cdk_omics_run.wait import RunWait
 
@@ -189,6 +196,8 @@ class OmicsRun(ResourceAttributes, Construct):
         # Every keyword argument, by name: all of locals() but these, as nothing else is bound yet.
         arguments = {k: v for k, v in locals().items() if k not in ("self", "scope", "id", "__class__")}
         self._check_workflow_or_source_run(workflow_id, run_id)
+        check_exclusive_arguments(self, arguments, members_by_argument())
+        check_wait_arguments(self, wait_for=wait_for, no_wait=WaitFor.NONE.value, **wait_settings_of(arguments))
         settings = {name: arguments.pop(name) for name in RESOURCE_SETTING_ARGUMENTS}
         explicit_tags = arguments.pop("tags")
         output_uri, self._output = output_location(self, output_uri)
@@ -219,6 +228,7 @@ class OmicsRun(ResourceAttributes, Construct):
             properties["Tags"] = resource_properties(self, {"tags": explicit_tags})["Tags"]
         # CDK's Tags.of(...) reaches the run through this construct's TagManager; explicit tags win.
         properties["Tags"] = Lazy.any(_MergedTags(self._tags, properties.get("Tags")))
+        check_tags_after_propagation(self, self._tags, explicit_tags, RESOURCE_TYPE)
 
         provider = OmicsRunProvider.of(self)
         provider.allow_pass_role(properties["RoleArn"])
@@ -450,6 +460,7 @@ class OmicsRun(ResourceAttributes, Construct):
             run.on_status_change("OnDone", target=targets.LambdaFunction(next_step),
                                  statuses=["COMPLETED"])
         """
+        check_statuses(self, statuses, operation="GetRun")
         return status_change_rule(
             self,
             id,

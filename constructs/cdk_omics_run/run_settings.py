@@ -9,7 +9,6 @@ StartRunBatch's ``s3UriSettings`` names, in the request's own member names.
 
 from __future__ import annotations
 
-import csv
 import json
 import shutil
 import tempfile
@@ -23,6 +22,7 @@ from constructs import Construct
 
 from cdk_omics_run.arguments import ArgumentError, argument_name_of, check_member, inline_setting_members_by_argument
 from cdk_omics_run.data_locations import DataReferences, rendered_document
+from cdk_omics_run.sample_sheet import Sheet, SheetColumn, read_sheet
 from cdk_omics_run.tokens import is_token
 
 # StartRunBatch's inlineSettings holds at most 100 runs; s3UriSettings up to 100,000 (the model's documentation).
@@ -164,8 +164,8 @@ def write_settings_file(requests: Sequence[Mapping[str, Any]], *, keep: bool = F
 
 
 Row = Mapping[str, str]
-# A parameter from a column: the column's name, or (the column's name, the type its text becomes).
-ColumnParameter = str | tuple[str, Callable[[str], Any]]
+# A value from a column: the column's name, (the column's name, the type its text becomes), or a SheetColumn.
+ColumnParameter = str | tuple[str, Callable[[str], Any]] | SheetColumn
 
 
 def settings_from_sample_sheet(
@@ -174,56 +174,65 @@ def settings_from_sample_sheet(
     *,
     run_setting_id: str | Callable[[Row], str],
     parameters: Mapping[str, ColumnParameter] | Callable[[Row], Mapping[str, Any]] | None = None,
-    name: str | Callable[[Row], str] | None = None,
-    output_uri: str | Callable[[Row], str] | None = None,
-    priority: str | Callable[[Row], int] | None = None,
+    name: str | SheetColumn | Callable[[Row], str] | None = None,
+    output_uri: str | SheetColumn | Callable[[Row], str] | None = None,
+    priority: str | SheetColumn | Callable[[Row], int] | None = None,
     run_tags: Callable[[Row], Mapping[str, str]] | None = None,
+    encoding: str | None = None,
+    delimiter: str | None = None,
 ) -> list[RunSetting]:
-    """One RunSetting per row of a CSV sample sheet (a header row, then one row per sample).
+    """One RunSetting per row of a sample sheet (a header row, then one row per sample).
 
     ``run_setting_id``, ``name``, ``output_uri``, ``priority``: a column's name
-    or a function of the row. ``parameters``: a mapping of workflow parameter
-    to column (``"sample"``, or ``("read_length", int)`` to give the value a
-    type), or a function of the row returning the run's parameters. An empty
-    cell leaves its parameter to the batch's defaults.
+    (or a :class:`SheetColumn`) or a function of the row. ``parameters``: a
+    mapping of workflow parameter to column (``"sample"``, or
+    ``("read_length", int)`` to give the value a type, or a ``SheetColumn``),
+    or a function of the row returning the run's parameters. An empty cell
+    is an error unless its ``SheetColumn`` says ``empty_means_default=True``.
+    ``encoding`` and ``delimiter``: as :func:`cdk_omics_run.sample_sheet.read_sheet` reads them.
     """
-    sheet = Path(path)
-    where = f"{construct_path}: sample sheet {sheet}"
-    try:
-        with sheet.open(newline="", encoding="utf-8-sig") as handle:
-            reader = csv.DictReader(handle)
-            columns = list(reader.fieldnames or [])
-            _check_columns(where, columns, run_setting_id, parameters, name, output_uri, priority)
-            settings = []
-            for line, row in enumerate(reader, start=2):
-                cell = _Cells(f"{where} line {line}", row)
-                settings.append(
-                    RunSetting(
-                        run_setting_id=cell.text(run_setting_id),
-                        name=cell.optional(name),
-                        output_uri=cell.optional(output_uri),
-                        priority=cell.optional(priority, int),
-                        parameters=cell.parameters(parameters),
-                        run_tags=None if run_tags is None else dict(run_tags(row)),
-                    )
-                )
-    except OSError as error:
-        raise ArgumentError(
-            f"{where}: cannot read it ({error.strerror}); allowed: a CSV file with a header row"
-        ) from None
+    sheet_path = Path(path)
+    where = f"{construct_path}: sample sheet {sheet_path}"
+    sheet = read_sheet(where, sheet_path, encoding=encoding, delimiter=delimiter)
+    _check_columns(where, sheet, run_setting_id, parameters, name, output_uri, priority)
+    settings = []
+    for row in sheet.rows:
+        cell = _Cells(f"{where} line {row.line}", row.cells)
+        settings.append(
+            RunSetting(
+                run_setting_id=cell.text(run_setting_id),
+                name=cell.optional(name),
+                output_uri=cell.optional(output_uri),
+                priority=cell.optional(priority, int),
+                parameters=cell.parameters(parameters),
+                run_tags=None if run_tags is None else dict(run_tags(row.cells)),
+            )
+        )
     return settings
 
 
-def _check_columns(where: str, columns: Sequence[str], *choices: Any) -> None:
+def _column_of(spec: ColumnParameter, kind: Callable[[str], Any] = str) -> SheetColumn:
+    """Every spelling of a column as a SheetColumn: a bare name or a pair leaves no cell empty."""
+    if isinstance(spec, SheetColumn):
+        return spec
+    if isinstance(spec, str):
+        return SheetColumn(spec, kind)
+    return SheetColumn(*spec)
+
+
+def _check_columns(where: str, sheet: Sheet, *choices: Any) -> None:
     named: list[str] = []
     for choice in choices:
-        if isinstance(choice, str):
-            named.append(choice)
+        if isinstance(choice, (str, SheetColumn)):
+            named.append(_column_of(choice).name)
         elif isinstance(choice, Mapping):
-            named += [spec if isinstance(spec, str) else spec[0] for spec in choice.values()]
-    missing = [column for column in named if column not in columns]
+            named += [_column_of(spec).name for spec in choice.values()]
+    missing = [column for column in named if column not in sheet.columns]
     if missing:
-        raise ArgumentError(f"{where}: no column {', '.join(missing)}; its columns: {', '.join(columns)}")
+        raise ArgumentError(
+            f"{where}: no column {', '.join(missing)}; its columns ({sheet.delimiter_name}-separated): "
+            f"{', '.join(sheet.columns)}"
+        )
 
 
 class _Cells:
@@ -242,9 +251,11 @@ class _Cells:
     def optional(self, choice: Any, kind: Callable[[str], Any] = str) -> Any:
         if choice is None:
             return None
-        if callable(choice):
+        if callable(choice) and not isinstance(choice, SheetColumn):
             return choice(self._row)
-        return self._typed(choice, kind) if self._row.get(choice) else None
+        column = _column_of(choice, kind)
+        # A priority is an integer however its column is spelt.
+        return self._value(replace(column, kind=kind) if column.kind is str else column)
 
     def parameters(self, choice: Any) -> dict[str, Any] | None:
         if choice is None:
@@ -253,10 +264,24 @@ class _Cells:
             return dict(choice(self._row))
         values = {}
         for parameter, spec in choice.items():
-            column, kind = (spec, str) if isinstance(spec, str) else spec
-            if self._row.get(column):
-                values[parameter] = self._typed(column, kind)
+            value = self._value(_column_of(spec))
+            if value is not None:
+                values[parameter] = value
         return values
+
+    def _value(self, column: SheetColumn) -> Any:
+        """The cell's value; None for an empty cell only where the column says that empty means the default."""
+        text = self._row[column.name]
+        if text.strip():
+            return self._typed(column.name, column.kind)
+        if column.empty_means_default:
+            return None
+        spelling = f"SheetColumn({column.name!r}"
+        spelling += f", {getattr(column.kind, '__name__', 'kind')}" if column.kind is not str else ""
+        raise ArgumentError(
+            f"{self._where}, column {column.name}: got an empty cell; allowed: a value, or, to leave it to "
+            f"the batch's defaults, {spelling}, empty_means_default=True)"
+        )
 
     def _typed(self, column: str, kind: Callable[[str], Any]) -> Any:
         text = self._row[column]

@@ -7,7 +7,15 @@ import json
 from collections.abc import MutableMapping
 from typing import TYPE_CHECKING, Any
 
-from aws_cdk import CfnWaitCondition, CfnWaitConditionHandle, CustomResource, Duration, Stack
+from aws_cdk import (
+    CfnWaitCondition,
+    CfnWaitConditionHandle,
+    CrossStackReferences,
+    CustomResource,
+    Duration,
+    ReferenceStrength,
+    Stack,
+)
 from constructs import Construct
 
 if TYPE_CHECKING:
@@ -54,6 +62,7 @@ class RunWait(Construct):
         key = wait_key(run, properties)
         super().__init__(run, f"Wait{key}")
         self._provider = provider
+        self._run = run
         self._result_property = result_property
         self.handle = CfnWaitConditionHandle(self, "Handle")
         """The handle the provider signals; its Ref (a presigned URL) reaches the provider as WaitHandle."""
@@ -68,14 +77,20 @@ class RunWait(Construct):
     def follow(self, run_resource: CustomResource) -> None:
         """Orders the condition after the run resource, and adds the result that depends on the condition."""
         self.condition.node.add_dependency(run_resource)
+        # The result sits beside the wait, not in it: its logical ID stays when a new run brings a new
+        # wait, so a new run updates it (it reads the new run's attributes) and the output another stack
+        # reads keeps its name. That stack reads it weakly (Fn::GetStackOutput, no Export): CloudFormation
+        # refuses to modify an exported value another stack imports (template reference, Fn::ImportValue:
+        # "you can't ... modify the exported output value"), which every new run would do.
         self.result = CustomResource(
-            self,
+            self._run,
             "Result",
             service_token=self._provider.service_token,
             resource_type=RESULT_RESOURCE_TYPE,
             properties={self._result_property: run_resource.ref},
         )
         self.result.node.add_dependency(self.condition)
+        CrossStackReferences.of(self.result).produce(ReferenceStrength.WEAK)
 
 
 def wait_key(scope: Construct, properties: MutableMapping[str, Any]) -> str:

@@ -222,3 +222,9 @@ def input_shape(operation_name: str, service_name: str = SERVICE_NAME) -> Shape:
     """An operation's input shape."""
     description = service_description(service_name)
     return resolve(description["operations"][operation_name]["input"], description["shapes"])
+
+
+def output_shape(operation_name: str, service_name: str = SERVICE_NAME) -> Shape:
+    """An operation's output shape (``GetRun``'s holds ``status``, whose enum is the run's statuses)."""
+    description = service_description(service_name)
+    return resolve(description["operations"][operation_name]["output"], description["shapes"])
