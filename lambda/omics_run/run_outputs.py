@@ -25,8 +25,10 @@ from botocore.exceptions import ClientError
 # tried. The user guide's documents disagree, and S3 keys are case-sensitive, so each is read:
 # - "Monitoring HealthOmics with CloudWatch Logs", its table of logs in S3: "Outputs.json (WDL and
 #   CWL) ... After run completes ... s3://user_provided_path/runID/runUUID/logs/outputs.json";
-# - "HealthOmics run outputs": "HealthOmics creates an output summary file named output.json";
-# - AWS's samples read <runOutputUri>/logs/outputs.json, without the UUID.
+# - "HealthOmics run outputs": WDL's "output summary file named output.json"; CWL's "outputs.json
+#   at ... {my-S3outputpath}/{runId}/{run-uuid}/logs/outputs.json";
+# - code that reads it for real runs (NGS360/Omics-Run-Event-Processor, omics_event_handler.py)
+#   reads <runOutputUri>/logs/outputs.json, without the UUID; runOutputUri is <outputUri>/<run ID>.
 # "{uuid}" stands for GetRun's uuid.
 SUMMARY_KEYS = ("logs/outputs.json", "{uuid}/logs/outputs.json", "logs/output.json", "logs/Outputs.json")
 # An Array[File] output answers one string, its URIs joined by this (split with Fn::Split).
