@@ -50,6 +50,10 @@ def test_each_readme_section_has_a_page_that_holds_it() -> None:
         assert heading in headings, f"README section {heading!r}: no such heading in docs/{page}"
 
 
+def test_the_readme_is_a_front_page_under_8_kb() -> None:
+    assert len((REPO_ROOT / "README.md").read_bytes()) < 8 * 1024
+
+
 def test_every_readme_section_is_one_of_those_or_the_readmes_own() -> None:
     readme = (REPO_ROOT / "README.md").read_text(encoding="utf-8")
     headings = re.findall(r"^## (.+)$", readme, flags=re.MULTILINE)
