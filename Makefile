@@ -9,7 +9,7 @@ BIN := $(VENV)/bin
 # package.json pins (jsii runs `node` from PATH), then the machine's own.
 export PATH := $(CURDIR)/$(BIN):$(CURDIR)/node_modules/.bin:$(PATH)
 
-.PHONY: synth test lint setup clean
+.PHONY: synth test lint docs browser setup clean
 
 setup: $(VENV)/.installed node_modules/.installed
 
@@ -27,8 +27,13 @@ synth: setup
 	node_modules/.bin/cdk synth
 
 # Two workers, each taking whole test files (their module fixtures start servers once).
-test: setup
+test: setup browser
 	$(BIN)/python -m pytest -n 2 --dist loadfile
+
+# The documentation site's test opens its pages in Debian's Chromium: installed when missing
+# (as root, as in CI).
+browser:
+	command -v chromium >/dev/null || { apt-get update && apt-get install -y chromium; }
 
 # ruff (lint and format) and mypy, configured in pyproject.toml; CI runs this before the tests.
 lint: $(VENV)/.installed
@@ -36,8 +41,14 @@ lint: $(VENV)/.installed
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
+# The documentation site (mkdocs.yml) in site/. --strict fails on a broken link or a missing API
+# reference (not with --quiet, which hides the warnings that --strict counts). Importing the
+# package for its docstrings starts jsii, hence the Node.js of the set-up.
+docs: setup
+	$(BIN)/mkdocs build --strict
+
 clean:
-	rm -rf $(VENV) node_modules cdk.out out dist build
+	rm -rf $(VENV) node_modules cdk.out out dist build site
 
 # Plain CloudFormation, the release package and the run preview (README: "Without CDK").
 .PHONY: provider-template package preview

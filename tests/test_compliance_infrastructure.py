@@ -449,7 +449,7 @@ def test_an_imported_key_is_used_and_its_key_policy_left_to_the_user_with_a_warn
     warnings = [m for m in provider.node.metadata if m.type == "aws:cdk:warning"]
     assert [w.data for w in warnings] == [
         "encryption_key is imported, so its key policy is not changed here: it must let logs.<region>.amazonaws.com "
-        "use the key for the provider's log group (README: Compliance) [ack: cdk-omics-run:importedEncryptionKey]"
+        "use the key for the provider's log group (docs/security.md: Compliance) [ack: cdk-omics-run:importedEncryptionKey]"
     ]
 
 

@@ -1,7 +1,9 @@
-"""The README's shell commands work exactly as written, in a fresh copy of the project.
+"""The shell commands and Python examples of the README and of the site's pages work exactly as written.
 
-Every fenced ``sh`` block is run, in order, as one bash script (so an
-``export`` carries on to later blocks), in a copy of the files git tracks.
+Every fenced ``sh`` block, the README's first and then the pages' in the
+site's order, is run as one bash script (so an ``export`` carries on to later
+blocks), in a copy of the files git tracks; a command written on two pages
+runs once.
 Commands that need an AWS account (``aws ...``) are left out, and so is
 ``make test``, which is what runs this test. The copy shares this checkout's
 installed environments (``.venv``, ``node_modules``): installing them is the
@@ -20,44 +22,60 @@ from pathlib import Path
 
 import pytest
 from conftest import REPO_ROOT
+from documentation_pages import documents, fenced_blocks
 
 NEEDS_AN_AWS_ACCOUNT = re.compile(r"^aws\s")
 RUNS_THIS_TEST = {"make test"}
 OLD_MTIME = 946684800  # 2000-01-01
 
 
-def readme_commands(readme: str) -> list[str]:
-    """The commands of the README's sh blocks, continuation lines joined, comments kept."""
-    commands = []
-    for block in re.findall(r"^```sh\n(.*?)^```", readme, flags=re.MULTILINE | re.DOTALL):
+def documented_commands(markdowns: list[str]) -> list[str]:
+    """The commands of the sh blocks, in order, continuation lines joined, each once, comments kept."""
+    commands: list[str] = []
+    for block in (block for markdown in markdowns for block in fenced_blocks(markdown, "sh")):
         joined = re.sub(r"\\\n\s*", " ", block)
         for line in joined.splitlines():
             command = line.split("  #")[0].strip()
             if command and not NEEDS_AN_AWS_ACCOUNT.match(command) and command not in RUNS_THIS_TEST:
                 commands.append(command)
-    return commands
+    return list(dict.fromkeys(commands))
 
 
-def test_the_readme_has_commands_to_check() -> None:
-    commands = readme_commands((REPO_ROOT / "README.md").read_text(encoding="utf-8"))
+def test_the_readme_and_the_site_have_commands_to_check() -> None:
+    readme, *pages = (document.read_text(encoding="utf-8") for document in documents())
 
-    assert "make synth" in commands
+    assert "make synth" in documented_commands([readme])
+    commands = documented_commands([readme, *pages])
     assert any(c.startswith("python -m cdk_omics_run.preview") for c in commands)
+    assert any(c.startswith("node_modules/.bin/cdk synth --app") for c in commands)  # Waiting and pipelines
     assert not any(c.startswith("aws ") for c in commands)
 
 
+# The Python examples of the site's pages (docs/): the stack each synthesizes, and what it holds.
 PYTHON_EXAMPLES = {
-    "Genomics": ("Custom::OmicsRun", 2),
-    "Pipeline": ("Custom::OmicsRun", 1),
-    "Cohort": ("Custom::OmicsRunBatch", 1),
+    "index.md": [("Genomics", "Custom::OmicsRun", 2)],
+    "runs.md": [("Pipeline", "Custom::OmicsRun", 1)],
+    "cohorts.md": [("Cohort", "Custom::OmicsRunBatch", 1)],
 }
+EXAMPLE_CASES = [(page, index) for page, examples in PYTHON_EXAMPLES.items() for index in range(len(examples))]
+
+
+def test_every_python_example_is_listed_and_the_readme_shows_only_the_sites() -> None:
+    readme, *pages = documents()
+
+    for page in pages:
+        examples = fenced_blocks(page.read_text(encoding="utf-8"), "python")
+        assert len(examples) == len(PYTHON_EXAMPLES.get(page.name, [])), f"{page.name}: list its examples here"
+    # The README's examples are synthesized as the site's, which they are copies of.
+    site_examples = {example for page in pages for example in fenced_blocks(page.read_text(encoding="utf-8"), "python")}
+    for example in fenced_blocks(readme.read_text(encoding="utf-8"), "python"):
+        assert example in site_examples, f"a README example that no page of the site shows:\n{example[:200]}"
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("index", range(len(PYTHON_EXAMPLES)))
-def test_each_readme_python_example_synthesizes_as_written(tmp_path: Path, index: int) -> None:
-    examples = re.findall(r"^```python\n(.*?)^```", (REPO_ROOT / "README.md").read_text(), re.MULTILINE | re.DOTALL)
-    assert len(examples) == len(PYTHON_EXAMPLES)
+@pytest.mark.parametrize(("page", "index"), EXAMPLE_CASES)
+def test_each_python_example_synthesizes_as_written(tmp_path: Path, page: str, index: int) -> None:
+    examples = fenced_blocks((REPO_ROOT / "docs" / page).read_text(encoding="utf-8"), "python")
     (tmp_path / "example.py").write_text(examples[index])
 
     result = subprocess.run(
@@ -66,13 +84,13 @@ def test_each_readme_python_example_synthesizes_as_written(tmp_path: Path, index
     )  # fmt: skip
 
     assert result.returncode == 0, result.stderr[-4000:]
-    stack_name, (resource_type, count) = list(PYTHON_EXAMPLES.items())[index]
+    stack_name, resource_type, count = PYTHON_EXAMPLES[page][index]
     template = json.loads((tmp_path / "out" / f"{stack_name}.template.json").read_text())
     assert sum(r["Type"] == resource_type for r in template["Resources"].values()) == count
 
 
 @pytest.mark.slow
-def test_every_readme_command_works_verbatim_in_a_fresh_copy(tmp_path: Path) -> None:
+def test_every_documented_command_works_verbatim_in_a_fresh_copy(tmp_path: Path) -> None:
     copy = tmp_path / "project"
     tracked = subprocess.run(["git", "ls-files", "-z"], cwd=REPO_ROOT, capture_output=True, check=True).stdout
     for name in filter(None, tracked.decode().split("\0")):
@@ -84,7 +102,7 @@ def test_every_readme_command_works_verbatim_in_a_fresh_copy(tmp_path: Path) -> 
             os.utime(copy / name, (OLD_MTIME, OLD_MTIME))
     for environment in (".venv", "node_modules"):
         (copy / environment).symlink_to(REPO_ROOT / environment, target_is_directory=True)
-    commands = readme_commands((copy / "README.md").read_text(encoding="utf-8"))
+    commands = documented_commands([document.read_text(encoding="utf-8") for document in documents(copy)])
     script = "set -euo pipefail\n" + "".join(f"echo '+ {c}' >&2\n{c}\n" for c in commands)
 
     result = subprocess.run(["bash", "-c", script], cwd=copy, capture_output=True, text=True, timeout=900)

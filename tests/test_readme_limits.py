@@ -1,8 +1,9 @@
-"""Every limit the README states has an ID and a test that shows it: the README-commands idea applied to claims.
+"""Every limit the documentation states has an ID and a test that shows it: the README-commands idea applied to claims.
 
-A limit added to the README without an entry here fails the first test; an entry
-whose test is gone or renamed fails the second. Limits with no natural home
-elsewhere are shown by the tests at the end of this file.
+The limits are listed on the site's Limits page (docs/limits.md). A limit
+added there without an entry here fails the first test; an entry whose test
+is gone or renamed fails the second. Limits with no natural home elsewhere
+are shown by the tests at the end of this file.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from pathlib import Path
 import aws_cdk as cdk
 from aws_cdk import aws_s3_assets as s3_assets
 from aws_cdk.assertions import Template
-from conftest import REPO_ROOT
+from documentation_pages import page_text
 
 from cdk_omics_run import OmicsRun
 
@@ -33,19 +34,20 @@ LIMIT_TESTS = {
 }
 
 
-def readme_limits() -> list[str]:
-    """The README's Limits bullets, each as one line of text."""
-    readme = (REPO_ROOT / "README.md").read_text(encoding="utf-8")
-    section = readme.split("\n## Limits\n", 1)[1].split("\n## ", 1)[0]
+def documented_limits() -> list[str]:
+    """The Limits page's bullets, each as one line of text."""
+    section = page_text("limits.md").split("# Limits\n", 1)[1].split("\n## ", 1)[0]
     return [" ".join(bullet.split()) for bullet in re.split(r"\n- ", "\n" + section)[1:]]
 
 
-def test_every_readme_limit_has_an_id_with_a_test() -> None:
-    limits = readme_limits()
+def test_every_documented_limit_has_an_id_with_a_test() -> None:
+    limits = documented_limits()
 
     ids = [match.group(1) if (match := re.match(r"\*\*\[([a-z0-9-]+)\]\*\* ", limit)) else limit for limit in limits]
     assert len(ids) >= 8
-    assert sorted(ids) == sorted(LIMIT_TESTS), "each README limit needs an ID here, and each ID a README limit"
+    assert sorted(ids) == sorted(LIMIT_TESTS), (
+        "each limit of docs/limits.md needs an ID here, and each ID a limit there"
+    )
 
 
 def test_each_limits_test_exists() -> None:

@@ -15,6 +15,7 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_omics as omics
 from aws_cdk.assertions import Annotations, Match, Template
+from documentation_pages import page_text
 
 import cdk_omics_run
 from cdk_omics_run import ArgumentError, LogLevel, OmicsRun, OmicsRunProvider, StorageType, WorkflowType
@@ -386,9 +387,8 @@ def test_the_constructs_folder_has_no_init_file_so_the_pypi_constructs_package_s
     assert (Path(cdk_omics_run.__file__).parent / "py.typed").is_file()
 
 
-def test_the_readme_options_table_lists_every_argument() -> None:
-    readme = (REPO_ROOT / "README.md").read_text()
-    rows = set(re.findall(r"^\| `([a-z_]+)` \| `([A-Za-z]+)` \|", readme, flags=re.MULTILINE))
+def test_the_options_table_lists_every_argument() -> None:
+    rows = set(re.findall(r"^\| `([a-z_]+)` \| `([A-Za-z]+)` \|", page_text("runs.md"), flags=re.MULTILINE))
 
     assert {argument for argument, _ in rows} == keyword_arguments()
     assert all(prop == "".join(p.capitalize() for p in arg.split("_")) for arg, prop in rows)

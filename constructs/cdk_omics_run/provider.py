@@ -196,7 +196,7 @@ class OmicsRunProvider(Construct):
         the region. ``vpc``, ``vpc_subnets`` (CDK's default selection otherwise)
         and ``security_groups`` (one allowing HTTPS out otherwise) place the
         function in your VPC; ``create_vpc_endpoints`` adds the endpoints it
-        needs there without NAT (README: Compliance).
+        needs there without NAT (docs/security.md: Compliance).
         ``reserved_concurrent_executions``: none by default; when given, at
         least 3 (waits' wake-ups take at most 2). ``dead_letter_queue``: keep
         CloudFormation requests that failed every attempt for 14 days.
@@ -520,7 +520,7 @@ class OmicsRunProvider(Construct):
             Annotations.of(self).add_warning_v2(
                 "cdk-omics-run:importedEncryptionKey",
                 "encryption_key is imported, so its key policy is not changed here: it must let "
-                "logs.<region>.amazonaws.com use the key for the provider's log group (README: Compliance)",
+                "logs.<region>.amazonaws.com use the key for the provider's log group (docs/security.md: Compliance)",
             )
         # Sending to a KMS-encrypted queue (wake-ups; Lambda's dead-letter queue, under this role) takes
         # GenerateDataKey and Decrypt; receiving (the event source mapping) and reading the encrypted

@@ -278,7 +278,7 @@ class OmicsRun(ResourceAttributes, Construct):
             parameters = json.loads(document)
         inputs = declared_inputs(parameters if isinstance(parameters, Mapping) else None)
         warn_unplaced_data(self, self._parameter_data)
-        # A run cache declared as an L1 shows its S3 location; one given by ID does not (README: Security).
+        # A run cache declared as an L1 shows its S3 location; one given by ID does not (docs/security.md).
         cache_uri = cache.cache_s3_location if isinstance(cache, omics.CfnRunCache) else None
         return generated_run_role(
             self,

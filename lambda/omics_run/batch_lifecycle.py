@@ -44,7 +44,7 @@ from omics_run.start_run_shape import PropertyError
 logger = logging.getLogger(__name__)
 
 # How long Delete follows a batch through cancelling and deleting its runs, within the
-# invocation's own deadline; past it, the batch is left as it is then (README: Limits).
+# invocation's own deadline; past it, the batch is left as it is then (docs/limits.md).
 SETTLE_SECONDS = 240.0
 SETTLE_POLL_SECONDS = 5.0
 # What _Follower reports once GetBatch says the batch no longer exists.

@@ -182,7 +182,7 @@ def update(event: CloudFormationEvent, client: Any) -> Outcome:
         logger.info("run %s was retired by cleanup; starting a run instead of restoring it", replaced_id)
     if desired.settings.wait_handle is not None and not wait_handle_changed(event, desired):
         # The template text is unchanged but a deploy-time value changed the run: its WaitCondition,
-        # already signalled, would not wait for the new run (README: Limits).
+        # already signalled, would not wait for the new run (docs/limits.md).
         raise unchanged_wait_handle_failure(event, "run")
     request = desired.request
     if current is not None and _can_rerun(event, request):
