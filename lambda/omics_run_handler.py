@@ -32,9 +32,15 @@ helper = CfnResource(
 try:
     from botocore.exceptions import ClientError
 
-    from omics_run import batch_lifecycle, lifecycle, result, waiting
+    from omics_run import batch_lifecycle, lifecycle, result, stack_resource, waiting
     from omics_run.batch_request import RESOURCE_TYPE as BATCH_RESOURCE_TYPE
-    from omics_run.client import omics_client, s3_client, set_time_budget, wake_omics_client
+    from omics_run.client import (
+        omics_client,
+        s3_client,
+        set_time_budget,
+        wake_cloudformation_client,
+        wake_omics_client,
+    )
     from omics_run.lifecycle import CloudFormationEvent
     from omics_run.wait_transport import put_signal, schedule_wake
 except Exception as error:  # noqa: BLE001 - crhelper answers FAILED instead of leaving the stack waiting
@@ -143,4 +149,7 @@ def _wake_services(message: waiting.WaitMessage) -> waiting.WakeServices:
         schedule=schedule_wake,
         signal=put_signal,
         reason=lambda text: lifecycle.resource_reason(message.logical_resource_id, text),
+        stack_let_go=lambda gone: stack_resource.stack_let_go(
+            wake_cloudformation_client(), gone.stack_id, gone.logical_resource_id, gone.run_id
+        ),
     )

@@ -13,6 +13,7 @@ from typing import Any
 import boto3
 import pytest
 from events import Stack
+from support.cloudformation_stand_in import CloudFormationStandIn
 from support.event_source_mapping import EventSourceMapping
 from support.lambda_stand_in import LambdaStandIn
 from support.omics_stand_in import OmicsStandIn
@@ -68,6 +69,21 @@ def response_bucket(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Respon
 
 
 @pytest.fixture(scope="session")
+def cloudformation_service() -> Iterator[CloudFormationStandIn]:
+    """What CloudFormation says about a stack's resources (DescribeStackResource), on a loopback port."""
+    stand_in = CloudFormationStandIn().start()
+    yield stand_in
+    stand_in.stop()
+
+
+@pytest.fixture
+def cloudformation(cloudformation_service: CloudFormationStandIn) -> CloudFormationStandIn:
+    """The CloudFormation stand-in, emptied for this test."""
+    cloudformation_service.reset()
+    return cloudformation_service
+
+
+@pytest.fixture(scope="session")
 def lambda_service() -> Iterator[LambdaStandIn]:
     """Where the provider's self-invocations (and any stray EventBridge call) land."""
     stand_in = LambdaStandIn().start()
@@ -76,7 +92,10 @@ def lambda_service() -> Iterator[LambdaStandIn]:
 
 
 def handler_environment(
-    omics: OmicsStandIn, response_bucket: ResponseBucket, lambda_service: LambdaStandIn | None = None
+    omics: OmicsStandIn,
+    response_bucket: ResponseBucket,
+    lambda_service: LambdaStandIn | None = None,
+    cloudformation: CloudFormationStandIn | None = None,
 ) -> dict[str, str]:
     """The environment the handler runs with: SDK standard settings only, as in Lambda."""
     invoke = {}
@@ -86,8 +105,13 @@ def handler_environment(
             "AWS_ENDPOINT_URL_LAMBDA": lambda_service.endpoint_url,
             "AWS_ENDPOINT_URL_EVENTS": lambda_service.endpoint_url,
         }
+    stack_records = {}
+    if cloudformation is not None:
+        # A wake that finds its run deleted asks CloudFormation about the run's resource.
+        stack_records = {"AWS_ENDPOINT_URL_CLOUDFORMATION": cloudformation.endpoint_url}
     return {
         **invoke,
+        **stack_records,
         "AWS_REGION": REGION,
         "AWS_DEFAULT_REGION": REGION,
         "AWS_ACCESS_KEY_ID": "testing",
@@ -111,12 +135,13 @@ def handler_module(
     omics: OmicsStandIn,
     response_bucket: ResponseBucket,
     lambda_service: LambdaStandIn,
+    cloudformation: CloudFormationStandIn,
     wake_queue: str,
     monkeypatch: pytest.MonkeyPatch,
 ) -> ModuleType:
     """The handler module from lambda/, loaded the way Lambda loads it, by module name."""
     lambda_service.reset()
-    for name, value in handler_environment(omics, response_bucket, lambda_service).items():
+    for name, value in handler_environment(omics, response_bucket, lambda_service, cloudformation).items():
         monkeypatch.setenv(name, value)
     monkeypatch.delenv("AWS_PROFILE", raising=False)
     monkeypatch.setenv("OMICS_RUN_WAIT_QUEUE_URL", wake_queue)
@@ -125,9 +150,9 @@ def handler_module(
     # deployed function's concern, not the handler's behaviour, and 2 s for every Delete in the suite.
     assert module.helper._sleep_on_delete == module.SLEEP_ON_DELETE_SECONDS == 2
     monkeypatch.setattr(module.helper, "_sleep_on_delete", 0)
-    from omics_run.client import omics_client, s3_client, sqs_client, wake_omics_client
+    from omics_run.client import omics_client, s3_client, sqs_client, wake_cloudformation_client, wake_omics_client
 
-    for client in (omics_client, sqs_client, wake_omics_client, s3_client):
+    for client in (omics_client, sqs_client, wake_omics_client, wake_cloudformation_client, s3_client):
         client.cache_clear()
     return module
 
@@ -153,6 +178,6 @@ def event_source_mapping(handler_module: ModuleType, sqs: Any, wake_queue: str) 
 
 
 @pytest.fixture
-def stack(handler_module: ModuleType, response_bucket: ResponseBucket) -> Stack:
+def stack(handler_module: ModuleType, response_bucket: ResponseBucket, cloudformation: CloudFormationStandIn) -> Stack:
     """One Custom::OmicsRun, played through the handler the way CloudFormation plays it."""
-    return Stack(handler_module, response_bucket)
+    return Stack(handler_module, response_bucket, cloudformation=cloudformation)

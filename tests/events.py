@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from types import ModuleType
 from typing import Any, Literal
 
+from support.cloudformation_stand_in import CloudFormationStandIn
 from support.omics_stand_in import OmicsStandIn
 from support.response_bucket import ResponseBucket
 
@@ -164,12 +165,20 @@ def without_bookkeeping(start_run_body: Mapping[str, Any]) -> dict[str, Any]:
 
 class Stack:
     """Plays requests for one Custom::OmicsRun (or ``resource_type``) the way CloudFormation does,
-    tracking its physical ID."""
+    tracking its physical ID, and keeping CloudFormation's record of the resource when given a
+    ``cloudformation`` stand-in (what DescribeStackResource then answers)."""
 
-    def __init__(self, handler: ModuleType, bucket: ResponseBucket, resource_type: str = "Custom::OmicsRun") -> None:
+    def __init__(
+        self,
+        handler: ModuleType,
+        bucket: ResponseBucket,
+        resource_type: str = "Custom::OmicsRun",
+        cloudformation: CloudFormationStandIn | None = None,
+    ) -> None:
         self.handler = handler
         self.bucket = bucket
         self.resource_type = resource_type
+        self.cloudformation = cloudformation
         self.properties: dict[str, Any] = {}
         self.physical_id = ""
 
@@ -177,6 +186,7 @@ class Stack:
         fields.setdefault("resource_type", self.resource_type)
         response = invoke_handler(self.handler, self.bucket, "Create", properties, **fields).response
         self.properties, self.physical_id = properties, response["PhysicalResourceId"]
+        self._record("CREATE_COMPLETE", fields)
         return response
 
     def update(self, properties: dict[str, Any], expected_status: str = "SUCCESS", **fields: Any) -> dict[str, Any]:
@@ -187,16 +197,25 @@ class Stack:
         ).response  # fmt: skip
         if response["Status"] == "SUCCESS":
             self.properties, self.physical_id = properties, response["PhysicalResourceId"]
+            self._record("UPDATE_COMPLETE", fields)
         return response
 
     def delete(
         self, physical_id: str | None = None, properties: dict[str, Any] | None = None, **fields: Any
     ) -> dict[str, Any]:
         fields.setdefault("resource_type", self.resource_type)
-        return invoke_handler(
+        response = invoke_handler(
             self.handler, self.bucket, "Delete", properties if properties is not None else self.properties,
             physical_id=physical_id or self.physical_id, **fields,
         ).response  # fmt: skip
+        if physical_id in (None, self.physical_id):
+            self._record("DELETE_COMPLETE", fields)
+        return response
+
+    def _record(self, status: str, fields: Mapping[str, Any]) -> None:
+        if self.cloudformation is not None:
+            logical_id = fields.get("logical_id", LOGICAL_ID)
+            self.cloudformation.record(STACK_ID, logical_id, self.physical_id, self.resource_type, status)
 
 
 def operations(omics: OmicsStandIn) -> list[str]:

@@ -220,7 +220,7 @@ def test_the_compliant_provider_runs_in_the_isolated_subnets_with_a_dead_letter_
     endpoints = of_type(compliant, "AWS::EC2::VPCEndpoint")
     assert set(endpoints) <= set(compliant["Resources"][function_id]["DependsOn"])
     assert sorted(e["Properties"]["ServiceName"]["Fn::Join"][1][-1] for e in endpoints.values()) == [
-        ".s3", ".sqs", ".tags-omics", ".workflows-omics",
+        ".cloudformation", ".s3", ".sqs", ".tags-omics", ".workflows-omics",
     ]  # fmt: skip
 
 
@@ -505,7 +505,9 @@ def test_given_security_groups_and_subnets_are_the_functions() -> None:
     }
 
 
-def test_created_endpoints_admit_https_from_the_function_only_and_sqs_comes_with_the_first_wait() -> None:
+def test_created_endpoints_admit_https_from_the_function_only_and_sqs_and_cloudformation_come_with_the_first_wait() -> (
+    None
+):
     stack, _ = vpc_stack(create_vpc_endpoints=True)
     OmicsRun(stack, "Run", **REQUIRED)
     services = sorted(
@@ -521,7 +523,7 @@ def test_created_endpoints_admit_https_from_the_function_only_and_sqs_comes_with
 
     endpoints = of_type(template, "AWS::EC2::VPCEndpoint")
     assert sorted(e["Properties"]["ServiceName"]["Fn::Join"][1][-1] for e in endpoints.values()) == [
-        ".s3", ".sqs", ".tags-omics", ".workflows-omics",
+        ".cloudformation", ".s3", ".sqs", ".tags-omics", ".workflows-omics",
     ]  # fmt: skip
     interfaces = [e["Properties"] for e in endpoints.values() if e["Properties"]["VpcEndpointType"] == "Interface"]
     assert all(e["PrivateDnsEnabled"] is True for e in interfaces)

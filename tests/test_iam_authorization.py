@@ -28,6 +28,7 @@ from cdk_omics_run import (
     OmicsRunBatch,
     OmicsRunProviderStack,
     RunSetting,
+    WaitFor,
     WorkflowType,
     adoption,
 )
@@ -426,6 +427,19 @@ def test_a_waiting_batch_may_list_runs_and_the_standalone_provider_may_start_bat
         assert not allows(standalone, "omics:StartRunBatch", resource, {}), resource
     assert allows(standalone, "omics:CancelRunBatch", BATCH_ARN, {RUN_STACK_TAG: OTHER_STACK_ARN})
     assert not allows(standalone, "omics:CancelRunBatch", BATCH_ARN, {})
+
+
+def test_a_wait_may_read_only_its_own_stacks_record_of_a_resource_and_the_standalone_provider_any_stacks() -> None:
+    waiting = provider_policy(stack_with({**WORKFLOWS["private"], "wait_for": WaitFor.COMPLETED}))
+    not_waiting = provider_policy(stack_with(WORKFLOWS["private"]))
+    standalone = provider_policy(OmicsRunProviderStack(cdk.App(context={"aws:cdk:bundling-stacks": []}), "Provider"))
+
+    assert allows(waiting, "cloudformation:DescribeStackResource", STACK_ARN, {})
+    assert not allows(waiting, "cloudformation:DescribeStackResource", OTHER_STACK_ARN, {})
+    assert not allows(waiting, "cloudformation:DescribeStackResources", STACK_ARN, {})
+    assert not allows(not_waiting, "cloudformation:DescribeStackResource", STACK_ARN, {})
+    assert allows(standalone, "cloudformation:DescribeStackResource", OTHER_STACK_ARN, {})
+    assert not allows(standalone, "cloudformation:DescribeStackResource", "arn:aws:s3:::bucket", {})
 
 
 def test_parliament_knows_no_batch_action_yet_and_finds_nothing_else_in_a_batch_stack() -> None:

@@ -13,14 +13,18 @@ import time
 from types import ModuleType
 from typing import Any
 
+import boto3
 import pytest
 from events import MINIMAL_PROPERTIES, STACK_ID, Handle, Stack, invoke_handler, operations
+from support.cloudformation_stand_in import CloudFormationStandIn
 from support.event_source_mapping import EventSourceMapping
 from support.lambda_stand_in import LambdaStandIn
 from support.omics_stand_in import OmicsStandIn
+from support.refusing_handle import RefusingHandle
 from support.response_bucket import ResponseBucket
 
 WAIT_TAG = "cdk-omics-run:wait"
+DENIED = "User: arn:aws:sts::123456789012:assumed-role/provider/fn is not authorized to perform: omics:GetRun"
 
 
 @pytest.fixture
@@ -28,7 +32,17 @@ def new_handle(response_bucket: ResponseBucket) -> Any:
     return lambda: Handle(response_bucket)
 
 
-def waiting(handle: Handle, target: str = "COMPLETED", timeout: int = 600, **extra: Any) -> dict[str, Any]:
+@pytest.fixture
+def refusing_handle(response_bucket: ResponseBucket) -> Any:
+    """A handle that answers every signal with an HTTP status and S3 error code, over HTTPS."""
+    return lambda status, code: RefusingHandle(
+        status, code, cert_file=response_bucket.cert_file, key_file=response_bucket.key_file
+    )
+
+
+def waiting(
+    handle: Handle | RefusingHandle, target: str = "COMPLETED", timeout: int = 600, **extra: Any
+) -> dict[str, Any]:
     """Properties of a run that waits, as the construct writes them (one-second polls for the tests)."""
     return {**MINIMAL_PROPERTIES, "WaitFor": target, "WaitHandle": handle.url, "WaitTimeout": timeout,
             "WaitPollInterval": 1, **extra}  # fmt: skip
@@ -388,3 +402,138 @@ def test_a_result_updated_to_a_new_run_reads_that_run(
 
     assert answer["PhysicalResourceId"] == second
     assert answer["Data"]["Id"] == second and answer["Data"]["Status"] == "COMPLETED"
+
+
+def test_a_denied_wake_is_retried_and_the_wait_succeeds_once_the_run_is_readable_again(
+    stack: Stack, omics: OmicsStandIn, event_source_mapping: EventSourceMapping, new_handle: Any
+) -> None:
+    handle = new_handle()
+    run_id = stack.create(waiting(handle))["PhysicalResourceId"]
+    # IAM's eventual consistency, while a deploy changes the provider's policy: one wake is denied.
+    omics.fail_next("GetRun", "AccessDeniedException", 403, DENIED)
+    omics.set_status(run_id, "COMPLETED")
+
+    event_source_mapping.run_until(lambda: handle.signal is not None)
+
+    assert handle.signal["Status"] == "SUCCESS"  # type: ignore[index]
+    assert handle.signal["Reason"] == f"CramToBam: run {run_id} reached COMPLETED"  # type: ignore[index]
+    assert len(event_source_mapping.deliveries) == 2  # the denied wake, then the one that signals
+    assert "CancelRun" not in operations(omics)
+
+
+def test_a_wait_denied_until_its_deadline_fails_there_naming_the_denial_and_cancels_nothing(
+    stack: Stack, omics: OmicsStandIn, event_source_mapping: EventSourceMapping, new_handle: Any
+) -> None:
+    handle = new_handle()
+    run_id = stack.create(waiting(handle, timeout=4))["PhysicalResourceId"]
+    started = time.monotonic()
+    omics.fail_next("GetRun", "AccessDeniedException", 403, DENIED, times=100)
+
+    event_source_mapping.run_until(lambda: handle.signal is not None, timeout=15)
+
+    assert time.monotonic() - started >= 2.5  # at the deadline (3 s for a 4 s timeout), not at the first denial
+    assert len(event_source_mapping.deliveries) >= 2
+    assert handle.signal == {  # type: ignore[comparison-overlap]
+        "Status": "FAILURE", "UniqueId": run_id, "Data": "",
+        "Reason": f"CramToBam: run {run_id} could not be read: the provider lost access to its own run "
+        f"(GetRun failed: AccessDeniedException: {DENIED})",
+    }  # fmt: skip
+    # Without a readable run, the rollback's Delete applies the delete policy.
+    assert "CancelRun" not in operations(omics)
+    event_source_mapping.drain()
+    assert event_source_mapping.messages_in_queue() == 0
+
+
+def test_deleting_the_resource_under_cancel_and_delete_leaves_its_pending_wake_silent(
+    stack: Stack,
+    omics: OmicsStandIn,
+    cloudformation: CloudFormationStandIn,
+    event_source_mapping: EventSourceMapping,
+    new_handle: Any,
+) -> None:
+    handle = new_handle()
+    run_id = stack.create(waiting(handle, DeletePolicy="CANCEL_AND_DELETE"))["PhysicalResourceId"]
+    event_source_mapping.run_until(lambda: len(event_source_mapping.deliveries) >= 2)
+
+    stack.delete()  # cancels the run, then deletes its record
+    assert run_id not in omics.runs
+    event_source_mapping.drain()
+
+    assert handle.signal is None  # CloudFormation deleted the WaitCondition first
+    assert event_source_mapping.messages_in_queue() == 0
+    assert all(delivery.failures == 0 for delivery in event_source_mapping.deliveries)
+    [described] = cloudformation.requests  # the pending wake asked once, and stopped
+    assert (described["Action"], described["LogicalResourceId"]) == ("DescribeStackResource", "CramToBam")
+
+
+def test_a_run_deleted_outside_the_stack_still_fails_its_wait(
+    stack: Stack, omics: OmicsStandIn, event_source_mapping: EventSourceMapping, new_handle: Any
+) -> None:
+    handle = new_handle()
+    run_id = stack.create(waiting(handle, DeletePolicy="CANCEL_AND_DELETE"))["PhysicalResourceId"]
+    omics.set_status(run_id, "COMPLETED")
+    boto3.client("omics").delete_run(id=run_id)  # before its first wake, by someone else
+
+    event_source_mapping.run_until(lambda: handle.signal is not None)
+
+    assert handle.signal == {  # type: ignore[comparison-overlap]
+        "Status": "FAILURE", "UniqueId": run_id, "Data": "",
+        "Reason": f"CramToBam: run {run_id} was deleted before it reached COMPLETED",
+    }  # fmt: skip
+
+
+def test_a_run_replaced_by_an_update_under_cancel_and_delete_leaves_its_pending_wake_silent(
+    stack: Stack, omics: OmicsStandIn, event_source_mapping: EventSourceMapping, new_handle: Any
+) -> None:
+    old_handle = new_handle()
+    old_run = stack.create(waiting(old_handle, DeletePolicy="CANCEL_AND_DELETE"))["PhysicalResourceId"]
+    new_run = stack.update(waiting(new_handle(), DeletePolicy="CANCEL_AND_DELETE", RerunToken="2"))[
+        "PhysicalResourceId"
+    ]
+    assert new_run != old_run
+    stack.delete(physical_id=old_run)  # CloudFormation's cleanup of the replaced run
+
+    event_source_mapping.run_until(lambda: len(event_source_mapping.deliveries) >= 2)
+
+    assert old_handle.signal is None
+    assert old_run not in omics.runs and omics.runs[new_run]["status"] == "PENDING"
+
+
+@pytest.mark.parametrize(("status", "code"), [(403, "AccessDenied"), (404, "NoSuchKey"), (404, "NoSuchBucket")])
+def test_a_signal_refused_by_a_handle_that_is_gone_drops_the_wake_without_retrying(
+    stack: Stack,
+    omics: OmicsStandIn,
+    event_source_mapping: EventSourceMapping,
+    refusing_handle: Any,
+    status: int,
+    code: str,
+) -> None:
+    with refusing_handle(status, code) as handle:
+        run_id = stack.create(waiting(handle))["PhysicalResourceId"]
+        omics.set_status(run_id, "COMPLETED")
+
+        event_source_mapping.run_until(lambda: handle.puts >= 1)
+        event_source_mapping.drain(timeout=10)
+
+        assert handle.puts == 1  # not retried, so nothing reaches the dead-letter queue
+    assert all(delivery.failures == 0 for delivery in event_source_mapping.deliveries)
+    assert event_source_mapping.messages_in_queue() == 0
+    assert WAIT_TAG not in omics.runs[run_id]["tags"]
+
+
+@pytest.mark.parametrize(("status", "code"), [(400, "RequestTimeout"), (429, "SlowDown"), (503, "ServiceUnavailable")])
+def test_a_signal_refused_for_a_passing_reason_is_retried(
+    stack: Stack,
+    omics: OmicsStandIn,
+    event_source_mapping: EventSourceMapping,
+    refusing_handle: Any,
+    status: int,
+    code: str,
+) -> None:
+    with refusing_handle(status, code) as handle:
+        run_id = stack.create(waiting(handle))["PhysicalResourceId"]
+        omics.set_status(run_id, "COMPLETED")
+
+        event_source_mapping.run_until(lambda: handle.puts >= 2)
+
+    assert WAIT_TAG in omics.runs[run_id]["tags"]  # the chain goes on until a signal lands

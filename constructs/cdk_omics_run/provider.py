@@ -326,6 +326,7 @@ class OmicsRunProvider(Construct):
             self._create_vpc_endpoints()
 
         self._run_arn = f"{self._omics_arn_prefix}:{self._account}:run/*"
+        self.serves_other_stacks = serves_other_stacks
         if serves_other_stacks:
             requested_stack = {"Null": {f"aws:RequestTag/{STACK_TAG}": "false"}}
             run_of_stack = {"Null": {f"aws:ResourceTag/{STACK_TAG}": "false"}}
@@ -383,7 +384,11 @@ class OmicsRunProvider(Construct):
         is held between wakes. The queue is encrypted (with the provider's
         ``encryption_key``, SSE-SQS without one), refuses non-TLS access, and
         passes a message that keeps failing to a dead-letter queue, where it
-        stays 14 days for an operator to inspect.
+        stays 14 days for an operator to inspect. A wake that finds its run
+        deleted reads its stack's record of the run's resource
+        (DescribeStackResource: on this stack only, unless the provider
+        serves other stacks) to tell the stack's own Delete from a deletion
+        outside it.
         """
         if self.wait_queue is None:
             dead_letters = self._queue("WaitDeadLetters", retention_period=DEAD_LETTER_RETENTION)
@@ -397,8 +402,12 @@ class OmicsRunProvider(Construct):
                     sid="ScheduleWakeUps", actions=["sqs:SendMessage"], resources=[self.wait_queue.queue_arn]
                 )
             )
+            self._allow_describe_stack_resource()
             if self.options.vpc is not None and self.options.create_vpc_endpoints:
                 self._add_interface_endpoint("SqsEndpoint", ec2.InterfaceVpcEndpointAwsService.SQS)
+                self._add_interface_endpoint(
+                    "CloudFormationEndpoint", ec2.InterfaceVpcEndpointAwsService.CLOUDFORMATION
+                )
             self.function.add_environment(QUEUE_URL_ENV, self.wait_queue.queue_url)
             self.function.add_event_source(
                 lambda_event_sources.SqsEventSource(
@@ -409,6 +418,24 @@ class OmicsRunProvider(Construct):
                 )
             )
         return self.wait_queue
+
+    def _allow_describe_stack_resource(self) -> None:
+        stack = Stack.of(self)
+        if not self.serves_other_stacks:
+            resource = stack.stack_id
+        else:
+            resource = f"arn:{stack.partition}:cloudformation:{stack.region}:{stack.account}:stack/*"
+        statement = iam.PolicyStatement(
+            sid="ReadWaitingStacks", actions=["cloudformation:DescribeStackResource"], resources=[resource]
+        )
+        self.role.add_to_policy(statement)
+        if self.serves_other_stacks:
+            acknowledge_wildcard(
+                self.policy,
+                "arn:<AWS::Partition>:cloudformation:<AWS::Region>:<AWS::AccountId>:stack/*",
+                "the provider serves templates written without CDK: a wait reads the record of its run's "
+                "resource in whichever stack it belongs to, known only when that stack deploys",
+            )
 
     def allow_pass_role(self, role_arn: str) -> None:
         """Lets the provider pass ``role_arn`` to HealthOmics; one statement covers every run."""

@@ -13,7 +13,10 @@ from botocore.exceptions import ClientError
 
 # Standard retries back off on throttling; StartRun's request-rate quota is
 # low and a stack may start dozens of runs at once. The timeouts keep one
-# stuck connection from eating the Lambda's whole deadline.
+# stuck connection from eating the Lambda's whole deadline. botocore's
+# ``max_attempts`` counts retries only (Config reference: "the maximum number
+# of retry attempts"; ``total_max_attempts`` includes the first), so this is 9
+# attempts in all.
 CLIENT_CONFIG = Config(
     retries={"mode": "standard", "max_attempts": 8},
     connect_timeout=5,
@@ -74,6 +77,12 @@ WAKE_CLIENT_CONFIG = CLIENT_CONFIG.merge(Config(retries={"mode": "standard", "to
 def wake_omics_client() -> Any:
     """A HealthOmics client for the wakes of waits: the same endpoint settings, fewer retries."""
     return _with_deadline(boto3.client("omics", config=WAKE_CLIENT_CONFIG))
+
+
+@lru_cache(maxsize=1)
+def wake_cloudformation_client() -> Any:
+    """A CloudFormation client for the wakes of waits, to read their own stack's record of a run's resource."""
+    return _with_deadline(boto3.client("cloudformation", config=WAKE_CLIENT_CONFIG))
 
 
 @lru_cache(maxsize=1)

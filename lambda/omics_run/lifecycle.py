@@ -247,6 +247,7 @@ def first_wake(event: CloudFormationEvent, desired: Desired, resource_id: str) -
         kind=desired.kind,
         # Only a batch's settings carry it (BatchSettings); a run's wait never counts failed runs.
         max_failed_runs=getattr(settings, "max_failed_runs", 0),
+        stack_id=event["StackId"],
     )
 
 

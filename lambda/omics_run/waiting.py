@@ -11,7 +11,10 @@ wait makes one GetBatch instead (see ``batch_progress``).
 SQS delivers at least once, so each wake chain carries a token that the run's
 ``cdk-omics-run:wait`` tag must match: a duplicated or stale message finds a
 different token (or none, once the wait ended or the resource was deleted)
-and does nothing.
+and does nothing. Two deliveries of one message processed at the same moment
+can both pass that check and both signal: they send the same status and
+``UniqueId``, which CloudFormation counts as one signal (WaitCondition
+documentation), and the second CancelRun, if any, meets a conflict it ignores.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import math
 import time
 import uuid
 from collections.abc import Callable, Mapping
@@ -65,6 +69,8 @@ class WaitMessage:
     failed_wakes: int = 0
     kind: Literal["run", "batch"] = "run"
     max_failed_runs: int = 0
+    # The stack of the resource that waits; absent from the messages of earlier releases.
+    stack_id: str = ""
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), separators=(",", ":"))
@@ -75,7 +81,8 @@ class WaitMessage:
 
     def next_delay(self, now: float) -> int:
         """Seconds until the next wake: the poll interval, or less to land on the deadline."""
-        return max(0, min(self.poll_seconds, MAX_DELAY_SECONDS, int(self.deadline - now)))
+        # Rounded up: a delay that lands before the deadline would cost one more, zero-delay, wake.
+        return max(0, min(self.poll_seconds, MAX_DELAY_SECONDS, math.ceil(self.deadline - now)))
 
 
 def first_token(request_id: str) -> str:
@@ -110,15 +117,28 @@ class Signal:
 WakeResult = Literal["signalled", "next", "retried", "dropped"]
 
 
+class HandleRefused(Exception):
+    """The WaitCondition handle refused the signal for good (an HTTP 4xx): its WaitCondition is gone."""
+
+
+def _nothing_let_go(message: WaitMessage) -> bool:
+    return False
+
+
 @dataclass(frozen=True)
 class WakeServices:
-    """What a wake acts through: HealthOmics, the queue and the WaitCondition handle."""
+    """What a wake acts through: HealthOmics, the queue, the WaitCondition handle, and the stack's record.
+
+    ``stack_let_go`` says whether the stack itself deleted (or replaced) the
+    resource that started the message's run; see ``stack_resource``.
+    """
 
     omics: Any
     schedule: Callable[[WaitMessage, int], None]
     signal: Callable[[str, Signal], None]
     reason: Callable[[str], str]
     now: Callable[[], float] = time.time
+    stack_let_go: Callable[[WaitMessage], bool] = _nothing_let_go
 
 
 def wake(message: WaitMessage, services: WakeServices) -> WakeResult:
@@ -127,17 +147,22 @@ def wake(message: WaitMessage, services: WakeServices) -> WakeResult:
     A wake that fails on a service error is retried by the next message (one
     in, one out, so failures never multiply messages) until the deadline; a
     wait that still cannot read its run then ends in FAILURE naming the error.
-    The run is not cancelled on that path, since its token cannot be checked:
-    CloudFormation's rollback applies the delete policy to it.
+    An AccessDenied is such an error too: a deploy that changes the provider's
+    policy while runs wait meets IAM's eventual consistency, and the run was
+    readable when the wait began. The run is not cancelled on that path, since
+    its token cannot be checked: CloudFormation's rollback applies the delete
+    policy to it.
     """
     try:
         return _wake_once(message, services)
     except (ClientError, BotoCoreError, OSError) as error:
         failed = replace(message, failed_wakes=message.failed_wakes + 1)
         if services.now() >= message.deadline:
-            what = f"the wait could not continue: {_describe(error)}"
-            _end(failed, services, "FAILURE", what, cancel=False)
-            return "signalled"
+            if _is_access_denied(error):
+                what = f"could not be read: the provider lost access to its own {message.kind} ({_describe(error)})"
+            else:
+                what = f"the wait could not continue: {_describe(error)}"
+            return _end(failed, services, "FAILURE", what, cancel=False)
         logger.warning(
             "wake %d for run %s failed, retrying with the next message: %s",
             failed.failed_wakes,
@@ -149,9 +174,16 @@ def wake(message: WaitMessage, services: WakeServices) -> WakeResult:
 
 
 def _wake_once(message: WaitMessage, services: WakeServices) -> WakeResult:
-    subject = _read_subject(message, services)
-    if subject is None:
-        return "signalled"
+    try:
+        subject = _read_subject(message, services)
+    except ClientError as error:
+        code = _error_code(error)
+        if code == "ResourceNotFoundException":
+            return _gone(message, services)
+        if _is_access_denied(error) and services.stack_let_go(message):
+            # Deleted by the stack, and its ID since reused by a run this provider may not read.
+            return _let_go(message, "its ID now names a run this provider may not read")
+        raise
     tags = bookkeeping.tags_of(subject)
     if tags.get(bookkeeping.WAIT_TAG) != message.token:
         logger.info(
@@ -165,15 +197,13 @@ def _wake_once(message: WaitMessage, services: WakeServices) -> WakeResult:
     verdict = _batch_verdict(message, subject, services) if message.kind == "batch" else _run_verdict(message, subject)
     if verdict is not None:
         status, what_happened, data = verdict
-        _end(message, services, status, what_happened, cancel=False, data=data, subject=subject)
-        return "signalled"
+        return _end(message, services, status, what_happened, cancel=False, data=data, subject=subject)
     now = services.now()
     if now >= message.deadline:
         cancellable = message.kind == "run" or batch_progress.can_cancel(subject)
         action = "cancelled" if message.delete_policy != "LEAVE" and cancellable else "left running"
         reason = f"is {subject.get('status')}, {action}: it did not reach {message.target} before the wait's timeout"
-        _end(message, services, "FAILURE", reason, cancel=True, subject=subject)
-        return "signalled"
+        return _end(message, services, "FAILURE", reason, cancel=True, subject=subject)
     following = replace(message, token=new_token(), failed_wakes=0)
     # Move the tag first, so the next message can never arrive before its token. If the
     # send then fails, the tag goes back, so that this message, retried, carries the chain on.
@@ -189,24 +219,26 @@ def _wake_once(message: WaitMessage, services: WakeServices) -> WakeResult:
 Verdict = tuple[Literal["SUCCESS", "FAILURE"], str, str]
 
 
-def _read_subject(message: WaitMessage, services: WakeServices) -> Mapping[str, Any] | None:
-    """GetRun or GetBatch; None once a FAILURE was signalled because it is gone or not this stack's."""
-    try:
-        if message.kind == "batch":
-            batch: Mapping[str, Any] = services.omics.get_batch(batchId=message.run_id)
-            return batch
-        run: Mapping[str, Any] = services.omics.get_run(id=message.run_id)
-        return run
-    except ClientError as error:
-        code = str(error.response.get("Error", {}).get("Code", ""))
-        if code == "ResourceNotFoundException":
-            _end(message, services, "FAILURE", "was deleted before it reached " + message.target, cancel=False)
-            return None
-        if code in ("AccessDeniedException", "AccessDenied"):
-            reason = f"is not readable by this provider (not a {message.kind} of this stack)"
-            _end(message, services, "FAILURE", reason, cancel=False)
-            return None
-        raise
+def _read_subject(message: WaitMessage, services: WakeServices) -> Mapping[str, Any]:
+    """GetRun or GetBatch."""
+    if message.kind == "batch":
+        batch: Mapping[str, Any] = services.omics.get_batch(batchId=message.run_id)
+        return batch
+    run: Mapping[str, Any] = services.omics.get_run(id=message.run_id)
+    return run
+
+
+def _gone(message: WaitMessage, services: WakeServices) -> WakeResult:
+    """A run (or batch) HealthOmics no longer knows: deleted by the stack, or outside it."""
+    if services.stack_let_go(message):
+        # The resource's Delete (CANCEL_AND_DELETE) deleted it; its WaitCondition went first.
+        return _let_go(message, "the stack deleted it")
+    return _end(message, services, "FAILURE", "was deleted before it reached " + message.target, cancel=False)
+
+
+def _let_go(message: WaitMessage, why: str) -> WakeResult:
+    logger.info("wake for %s %s dropped: %s, and its wait ended with it", message.kind, message.run_id, why)
+    return "dropped"
 
 
 def _run_verdict(message: WaitMessage, run: Mapping[str, Any]) -> Verdict | None:
@@ -244,8 +276,14 @@ def _end(
     cancel: bool,
     data: str = "",
     subject: Mapping[str, Any] | None = None,
-) -> None:
-    """Cancels if asked (and allowed), signals the handle, then ends the chain by removing its token."""
+) -> WakeResult:
+    """Cancels if asked (and allowed), signals the handle, then ends the chain by removing its token.
+
+    A handle that refuses the signal for good (its WaitCondition deleted, or
+    its URL expired) is not retried: the wake is dropped with a log line,
+    since no one waits for it any more, and a retry would only end in the
+    dead-letter queue operators alarm on.
+    """
     if cancel and message.delete_policy != "LEAVE":
         try:
             if message.kind == "batch":
@@ -256,11 +294,25 @@ def _end(
         except ClientError as error:
             logger.warning("%s %s was not cancelled: %s", message.kind, message.run_id, _describe(error))
     reason = services.reason(f"{message.kind} {message.run_id} {what_happened}")
-    services.signal(message.handle_url, Signal(status, message.run_id, reason, data))
+    result: WakeResult = "signalled"
+    try:
+        services.signal(message.handle_url, Signal(status, message.run_id, reason, data))
+    except HandleRefused as refusal:
+        logger.warning("%s %s: %s; the %s is dropped", message.kind, message.run_id, refusal, status)
+        result = "dropped"
     if subject is not None:
         # Signal first: a signal repeated with the same UniqueId is the same signal to
         # CloudFormation, while a token removed before a lost signal would strand the wait.
         services.omics.untag_resource(resourceArn=subject["arn"], tagKeys=[bookkeeping.WAIT_TAG])
+    return result
+
+
+def _error_code(error: ClientError) -> str:
+    return str(error.response.get("Error", {}).get("Code", ""))
+
+
+def _is_access_denied(error: BaseException) -> bool:
+    return isinstance(error, ClientError) and _error_code(error) in ("AccessDeniedException", "AccessDenied")
 
 
 def _describe(error: BaseException) -> str:
@@ -274,6 +326,7 @@ __all__ = [
     "DEFAULT_POLL_SECONDS",
     "MAX_WAIT_SECONDS",
     "REACHED",
+    "HandleRefused",
     "Signal",
     "WaitMessage",
     "WakeServices",

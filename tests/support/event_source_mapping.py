@@ -71,10 +71,15 @@ class EventSourceMapping:
             if self.poll() == 0:
                 time.sleep(0.1)
 
-    def drain(self, quiet_seconds: float = 2.5) -> None:
-        """Polls until no message has arrived for ``quiet_seconds`` (delayed ones included)."""
-        last = time.monotonic()
+    def drain(self, quiet_seconds: float = 2.5, timeout: float = 60.0) -> None:
+        """Polls until no message has arrived for ``quiet_seconds`` (delayed ones included).
+
+        AssertionError when messages still arrive after ``timeout`` seconds: a chain that never ends.
+        """
+        last = started = time.monotonic()
         while time.monotonic() - last < quiet_seconds:
+            if time.monotonic() - started >= timeout:
+                raise AssertionError(f"messages still arrive after {timeout:g} s")
             if self.poll():
                 last = time.monotonic()
             else:
