@@ -537,3 +537,15 @@ def test_a_signal_refused_for_a_passing_reason_is_retried(
         event_source_mapping.run_until(lambda: handle.puts >= 2)
 
     assert WAIT_TAG in omics.runs[run_id]["tags"]  # the chain goes on until a signal lands
+
+
+def test_the_last_delay_before_the_deadline_is_rounded_up_so_no_wake_lands_early() -> None:
+    from omics_run.waiting import WaitMessage
+
+    message = WaitMessage(run_id="1234567", target="COMPLETED", deadline=1000.0, poll_seconds=60, token="t",
+                          handle_url="https://handle", logical_resource_id="CramToBam", delete_policy="CANCEL")  # fmt: skip
+
+    assert message.next_delay(now=999.4) == 1  # lands at or after the deadline, which then decides
+    assert message.next_delay(now=970.0) == 30
+    assert message.next_delay(now=100.0) == 60
+    assert message.next_delay(now=1001.0) == 0
