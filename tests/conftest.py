@@ -13,6 +13,7 @@ from typing import Any
 import boto3
 import pytest
 from events import Stack
+from support.cloudformation_stand_in import CloudFormationStandIn
 from support.event_source_mapping import EventSourceMapping
 from support.lambda_stand_in import LambdaStandIn
 from support.omics_stand_in import OmicsStandIn
@@ -156,3 +157,18 @@ def event_source_mapping(handler_module: ModuleType, sqs: Any, wake_queue: str) 
 def stack(handler_module: ModuleType, response_bucket: ResponseBucket) -> Stack:
     """One Custom::OmicsRun, played through the handler the way CloudFormation plays it."""
     return Stack(handler_module, response_bucket)
+
+
+@pytest.fixture(scope="session")
+def cloudformation_service() -> Iterator[CloudFormationStandIn]:
+    """ListStackResources of deployed stacks, for the status command (moto cannot create Custom:: resources)."""
+    stand_in = CloudFormationStandIn(region=REGION).start()
+    yield stand_in
+    stand_in.stop()
+
+
+@pytest.fixture
+def cloudformation(cloudformation_service: CloudFormationStandIn) -> CloudFormationStandIn:
+    """The CloudFormation stand-in, emptied for this test."""
+    cloudformation_service.reset()
+    return cloudformation_service

@@ -1,0 +1,160 @@
+"""A local HTTP stand-in for CloudFormation's ListStackResources, written from its API reference.
+
+moto's CloudFormation cannot create ``Custom::`` resources without a container runtime, so the
+``status`` command's tests describe deployed stacks here instead::
+
+    cloudformation = CloudFormationStandIn().start()
+    stack_id = cloudformation.add_stack("Genomics", [("AlignRun1A2B3C4D", "1234567", "Custom::OmicsRun")])
+    # boto3 / botocore reach it through AWS_ENDPOINT_URL_CLOUDFORMATION=cloudformation.endpoint_url
+
+It speaks the AWS Query protocol as botocore's ``cloudformation`` model declares it: a form-encoded
+``POST /`` with ``Action`` and ``Version``, answered with XML (``ListStackResourcesResult``), errors
+as ``ErrorResponse``. Resources are paged 100 at a time with an opaque ``NextToken``. FIDELITY.md,
+"CloudFormation: ListStackResources", cites each behaviour. Only the standard library is used.
+"""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs
+from xml.sax.saxutils import escape
+
+__all__ = ["PAGE_SIZE", "CloudFormationStandIn", "StackResource"]
+
+_NAMESPACE = "http://cloudformation.amazonaws.com/doc/2010-05-15/"
+# How many summaries one ListStackResources page holds: the reference does not say; the stand-in's choice.
+PAGE_SIZE = 100
+
+
+@dataclass(frozen=True)
+class StackResource:
+    """One StackResourceSummary: what ListStackResources says of a resource."""
+
+    logical_id: str
+    physical_id: str | None
+    resource_type: str
+    status: str = "CREATE_COMPLETE"
+    last_updated: datetime = field(default_factory=lambda: datetime.now(timezone.utc))
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True
+    server: _Server
+
+    def log_message(self, format: str, *args: Any) -> None:
+        """Quiet: request logs would only clutter test output."""
+
+    def do_POST(self) -> None:
+        length = int(self.headers.get("Content-Length") or 0)
+        form = {k: v[-1] for k, v in parse_qs(self.rfile.read(length).decode("utf-8")).items()}
+        status, body = self.server.stand_in._answer(form)
+        payload = body.encode("utf-8")
+        self.send_response(status)
+        self.send_header("Content-Type", "text/xml")
+        self.send_header("Content-Length", str(len(payload)))
+        self.end_headers()
+        self.wfile.write(payload)
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def __init__(self, stand_in: CloudFormationStandIn) -> None:
+        self.stand_in = stand_in
+        super().__init__(("127.0.0.1", 0), _Handler)
+
+
+class CloudFormationStandIn:
+    """Deployed stacks (``stacks``: stack ID -> resources) and the ListStackResources calls made (``calls``)."""
+
+    def __init__(self, account: str = "123456789012", region: str = "us-east-1") -> None:
+        self.account = account
+        self.region = region
+        self.stacks: dict[str, list[StackResource]] = {}
+        self._names: dict[str, str] = {}
+        self.calls: list[dict[str, str]] = []
+        self._lock = threading.Lock()
+        self._server: _Server | None = None
+
+    def start(self) -> CloudFormationStandIn:
+        """Serve on a free loopback port in a daemon thread."""
+        self._server = _Server(self)
+        threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+        return self
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+
+    @property
+    def endpoint_url(self) -> str:
+        assert self._server is not None, "start() the stand-in first"
+        return f"http://127.0.0.1:{self._server.server_address[1]}"
+
+    def reset(self) -> None:
+        with self._lock:
+            self.stacks.clear()
+            self._names.clear()
+            self.calls.clear()
+
+    def add_stack(self, name: str, resources: list[StackResource | tuple[str, str | None, str]]) -> str:
+        """Deploys a stack of these resources (``(logical ID, physical ID, type)`` or full summaries); its stack ID."""
+        stack_id = f"arn:aws:cloudformation:{self.region}:{self.account}:stack/{name}/{uuid.uuid4()}"
+        summaries = [r if isinstance(r, StackResource) else StackResource(*r) for r in resources]
+        with self._lock:
+            self.stacks[stack_id] = summaries
+            self._names[name] = stack_id
+        return stack_id
+
+    def _answer(self, form: dict[str, str]) -> tuple[int, str]:
+        with self._lock:
+            self.calls.append(form)
+            if form.get("Action") != "ListStackResources":
+                return _error(
+                    400, "InvalidAction", f"The stand-in serves ListStackResources only, not {form.get('Action')}"
+                )
+            name = form.get("StackName", "")
+            stack_id = self._names.get(name, name)
+            resources = self.stacks.get(stack_id)
+            if resources is None:
+                # The service's answer for an unknown stack name or ID.
+                return _error(400, "ValidationError", f"Stack with id {name} does not exist")
+            start = int(form.get("NextToken", "0") or 0)
+            page = resources[start : start + PAGE_SIZE]
+            members = "".join(_summary(resource) for resource in page)
+            token = f"<NextToken>{start + PAGE_SIZE}</NextToken>" if start + PAGE_SIZE < len(resources) else ""
+        return 200, (
+            f'<ListStackResourcesResponse xmlns="{_NAMESPACE}"><ListStackResourcesResult>'
+            f"<StackResourceSummaries>{members}</StackResourceSummaries>{token}</ListStackResourcesResult>"
+            f"<ResponseMetadata><RequestId>{uuid.uuid4()}</RequestId></ResponseMetadata></ListStackResourcesResponse>"
+        )
+
+
+def _summary(resource: StackResource) -> str:
+    physical = (
+        ""
+        if resource.physical_id is None
+        else f"<PhysicalResourceId>{escape(resource.physical_id)}</PhysicalResourceId>"
+    )
+    updated = resource.last_updated.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return (
+        f"<member><LogicalResourceId>{escape(resource.logical_id)}</LogicalResourceId>{physical}"
+        f"<ResourceType>{escape(resource.resource_type)}</ResourceType>"
+        f"<LastUpdatedTimestamp>{updated}</LastUpdatedTimestamp>"
+        f"<ResourceStatus>{escape(resource.status)}</ResourceStatus></member>"
+    )
+
+
+def _error(status: int, code: str, message: str) -> tuple[int, str]:
+    return status, (
+        f'<ErrorResponse xmlns="{_NAMESPACE}"><Error><Type>Sender</Type><Code>{code}</Code>'
+        f"<Message>{escape(message)}</Message></Error><RequestId>{uuid.uuid4()}</RequestId></ErrorResponse>"
+    )
