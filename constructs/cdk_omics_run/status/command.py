@@ -35,8 +35,8 @@ from cdk_omics_run.status.stack_resources import BATCH_TYPE, RUN_TYPE, stack_res
 MAX_INTERVAL = 300.0
 # Exit status after Ctrl-C, as shells report a command ended by SIGINT.
 INTERRUPTED = 130
-# botocore's standard retry mode retries throttling with backoff before the command sees it.
-_CLIENT_CONFIG = Config(retries={"mode": "standard", "max_attempts": 3})
+# botocore's standard retry mode retries throttling with backoff (3 attempts in all) before the command sees it.
+_CLIENT_CONFIG = Config(retries={"mode": "standard", "total_max_attempts": 3})
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -82,8 +82,8 @@ def _reader(args: argparse.Namespace) -> StackReader:
     return StackReader(omics, args.stack, resources, with_runs=args.runs)
 
 
-def _guarded(call: Callable[[], Any]) -> Any:
-    """Errors that every AWS call may raise, as one line each."""
+def _guarded(call: Callable[[], Any], *, throttling_passes: bool = False) -> Any:
+    """Errors that every AWS call may raise, as one line each; with ``throttling_passes``, --watch backs off instead."""
     try:
         return call()
     except NoCredentialsError as error:
@@ -91,15 +91,15 @@ def _guarded(call: Callable[[], Any]) -> Any:
             "no AWS credentials found: run `aws configure` or `aws sso login`, or set AWS_PROFILE"
         ) from error
     except ClientError as error:
-        if is_throttling(error):
+        if is_throttling(error) and not throttling_passes:
             raise StatusError("AWS throttled every retry of this reading: try again in a minute") from error
         raise
     except BotoCoreError as error:
         raise StatusError(f"{error}: check your network and AWS configuration") from error
 
 
-def _read(reader: StackReader) -> Snapshot:
-    snapshot: Snapshot = _guarded(reader.snapshot)
+def _read(reader: StackReader, *, throttling_passes: bool = False) -> Snapshot:
+    snapshot: Snapshot = _guarded(reader.snapshot, throttling_passes=throttling_passes)
     return snapshot
 
 
@@ -123,17 +123,16 @@ def _watch(reader: StackReader, args: argparse.Namespace, out: TextIO) -> int:
         if display is not None:
             display.start()
         while True:
-            footer = ""
+            footer, throttled = "", False
             try:
-                snapshot = reader.snapshot()
+                snapshot = _read(reader, throttling_passes=True)
                 delay = interval
             except ClientError as error:
                 if not is_throttling(error):
                     raise
-                delay = min(delay * 2, MAX_INTERVAL)
+                # Throttled through botocore's own retries: read less often until a reading succeeds.
+                throttled, delay = True, min(delay * 2, MAX_INTERVAL)
                 footer = f"throttled by AWS: next reading in {delay:g} s"
-            except NoCredentialsError:
-                _guarded(reader.snapshot)
             if snapshot is not None:
                 if snapshot.finished:
                     footer = "every run and batch has ended"
@@ -141,12 +140,14 @@ def _watch(reader: StackReader, args: argparse.Namespace, out: TextIO) -> int:
                     footer = f"next reading in {delay:g} s (Ctrl-C stops watching)"
                 if display is not None:
                     display.update(renderable(snapshot, footer), refresh=True)
-                elif not footer.startswith("throttled"):
+                elif not throttled:
                     _show_once(snapshot, args, out)
                     if not args.json:
                         out.write("\n")
                 if snapshot.finished:
                     return 0
+            if throttled and display is None:
+                print(f"cdk-omics-run status: {footer}", file=sys.stderr, flush=True)
             time.sleep(delay)
     except KeyboardInterrupt:
         return INTERRUPTED

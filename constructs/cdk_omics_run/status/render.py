@@ -23,6 +23,8 @@ from cdk_omics_run.status.report import (
     wait_of,
 )
 
+# A batch's progress bar, in characters.
+BAR_WIDTH = 30
 _STATUS_STYLES = {"COMPLETED": "green", "PROCESSED": "green", "FAILED": "red", "CANCELLED": "yellow"}
 
 
@@ -36,8 +38,11 @@ def renderable(snapshot: Snapshot, footer: str = "") -> RenderableType:
         status = status_of(entry)
         cell: RenderableType = Text(progress_text(progress))
         if isinstance(progress, BatchProgress) and progress.total_runs:
-            bar = ProgressBar(total=progress.total_runs, completed=progress.finished_runs, width=30)
-            cell = Group(bar, Text(progress_text(progress)))
+            cell = Table.grid(padding=(0, 1))
+            cell.add_row(
+                ProgressBar(total=progress.total_runs, completed=progress.finished_runs, width=BAR_WIDTH),
+                Text(progress_text(progress)),
+            )
         table.add_row(
             f"{resource.stack}/{resource.logical_id}",
             resource.physical_id or "-",
