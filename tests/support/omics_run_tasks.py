@@ -12,6 +12,7 @@ Routes, members and limits follow botocore's ``omics`` model (FIDELITY.md, "Run 
 from __future__ import annotations
 
 import copy
+import json
 import uuid
 from datetime import datetime, timezone
 from typing import Any
@@ -79,6 +80,7 @@ class RunTasks:
 
     run_tasks: dict[str, list[dict[str, Any]]]
     runs: dict[str, dict]
+    _lock: Any
 
     def _init_run_tasks(self) -> None:
         self.run_tasks = {}
@@ -159,6 +161,32 @@ class RunTasks:
                 task.setdefault("startTime", _timestamp())
             if status in _TASK_TERMINAL_STATUSES:
                 task.setdefault("stopTime", _timestamp())
+
+    def write_manifest(self, run_id: str, logs: Any, *, storage_average_gib: float | None = None) -> str:
+        """Writes the run's manifest to CloudWatch Logs (moto's, through ``logs``) as HealthOmics does once a run ends.
+
+        The stream is ``manifest/run/<id>/<uuid>`` in ``/aws/omics/WorkflowLog``: one JSON record for the
+        run (with ``metrics.storageAverageGiB`` when given), then one per task (FIDELITY.md). Returns the stream.
+        """
+        with self._lock:
+            run = copy.deepcopy(self.runs[run_id])
+            tasks = copy.deepcopy(self.run_tasks.get(run_id, []))
+        group, stream = "/aws/omics/WorkflowLog", f"manifest/run/{run_id}/{run['uuid']}"
+        if group not in {g["logGroupName"] for g in logs.describe_log_groups(logGroupNamePrefix=group)["logGroups"]}:
+            logs.create_log_group(logGroupName=group)
+        logs.create_log_stream(logGroupName=group, logStreamName=stream)
+        run_record = {k: run[k] for k in ("arn", "uuid", "status", "storageType", "startTime", "stopTime") if k in run}
+        if storage_average_gib is not None:
+            run_record["metrics"] = {"storageAverageGiB": storage_average_gib}
+        arn_prefix = run["arn"].rsplit(":", 1)[0]
+        records = [run_record] + [{**task, "arn": f"{arn_prefix}:task/{task['taskId']}"} for task in tasks]
+        now = int(datetime.now(timezone.utc).timestamp() * 1000)
+        logs.put_log_events(
+            logGroupName=group,
+            logStreamName=stream,
+            logEvents=[{"timestamp": now, "message": json.dumps(record)} for record in records],
+        )
+        return stream
 
     # -------------------------------------------------------------- operations
 

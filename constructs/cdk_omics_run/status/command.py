@@ -26,6 +26,7 @@ from rich.console import Console
 from rich.live import Live
 
 from cdk_omics_run.status.errors import StatusError, is_throttling
+from cdk_omics_run.status.prices import PRICE_LIST_REGION, PriceBook
 from cdk_omics_run.status.reader import StackReader
 from cdk_omics_run.status.render import renderable
 from cdk_omics_run.status.report import Snapshot, plain_lines, snapshot_json
@@ -45,6 +46,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--watch", action="store_true", help="read again until every run has ended, or Ctrl-C")
     parser.add_argument("--json", action="store_true", help="print a JSON object per reading")
     parser.add_argument("--runs", action="store_true", help="list the runs of each batch too")
+    parser.add_argument(
+        "--cost", action="store_true", help="estimate what each run and batch cost, once it ended (Price List API)"
+    )
     parser.add_argument("--interval", type=float, default=15.0, help="seconds between readings (default 15)")
     parser.add_argument("--region", help="the stack's region (default: AWS_DEFAULT_REGION or the profile's)")
     parser.add_argument("--profile", help="the AWS profile to use")
@@ -79,7 +83,13 @@ def _reader(args: argparse.Namespace) -> StackReader:
             f"stack {args.stack} has no {RUN_TYPE} or {BATCH_TYPE} resources (nested stacks included): "
             "name the stack that holds your OmicsRun or OmicsRunBatch constructs"
         )
-    return StackReader(omics, args.stack, resources, with_runs=args.runs)
+    prices = logs = None
+    if args.cost:
+        # The Price List API answers in a few regions only: its endpoint is chosen, not the stack's region.
+        pricing = session.create_client("pricing", region_name=PRICE_LIST_REGION, config=_CLIENT_CONFIG)
+        prices = PriceBook.from_price_list(pricing)
+        logs = session.create_client("logs", region_name=args.region, config=_CLIENT_CONFIG)
+    return StackReader(omics, args.stack, resources, with_runs=args.runs, prices=prices, logs=logs)
 
 
 def _guarded(call: Callable[[], Any], *, throttling_passes: bool = False) -> Any:

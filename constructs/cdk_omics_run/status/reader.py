@@ -12,26 +12,48 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Any
 
+from cdk_omics_run.status.cost import BatchCost, RunCost, run_cost
+from cdk_omics_run.status.manifest import storage_average_gib
+from cdk_omics_run.status.prices import PriceBook
 from cdk_omics_run.status.progress import BatchProgress, RunProgress, TaskCursor, read_batch, read_run
 from cdk_omics_run.status.report import Entry, Snapshot
 from cdk_omics_run.status.stack_resources import TrackedResource
 
 
 class StackReader:
-    """Keeps a task cursor per run, and the last reading of everything that ended."""
+    """Keeps a task cursor per run, and the last reading of everything that ended.
 
-    def __init__(self, omics: Any, stack: str, resources: list[TrackedResource], *, with_runs: bool) -> None:
+    With a ``prices`` book, each run that ended is priced once (``logs`` reads the manifests of runs
+    with DYNAMIC storage), and each batch that ended is priced over its runs.
+    """
+
+    def __init__(
+        self,
+        omics: Any,
+        stack: str,
+        resources: list[TrackedResource],
+        *,
+        with_runs: bool,
+        prices: PriceBook | None = None,
+        logs: Any = None,
+    ) -> None:
         self._omics = omics
         self._stack = stack
         self._resources = resources
-        self._with_runs = with_runs
+        self._with_runs = with_runs or prices is not None
+        self._prices = prices
+        self._logs = logs
         self._cursors: dict[str, TaskCursor] = {}
         self._ended: dict[str, RunProgress | BatchProgress] = {}
+        self._costs: dict[str, RunCost | BatchCost] = {}
 
     def snapshot(self) -> Snapshot:
         """One reading of every run and batch; raises ``StatusError`` (or a throttling ``ClientError``)."""
-        entries = tuple(Entry(resource, self._read(resource)) for resource in self._resources)
-        return Snapshot(stack=self._stack, entries=entries, taken=datetime.now(timezone.utc))
+        entries = []
+        for resource in self._resources:
+            progress = self._read(resource)
+            entries.append(Entry(resource, progress, self._cost(resource, progress)))
+        return Snapshot(stack=self._stack, entries=tuple(entries), taken=datetime.now(timezone.utc))
 
     def task_items(self, run_id: str) -> list[dict[str, Any]]:
         """Every task of a run seen so far."""
@@ -53,3 +75,35 @@ class StackReader:
         if progress.finished:
             self._ended[key] = progress
         return progress
+
+    def _cost(
+        self, resource: TrackedResource, progress: RunProgress | BatchProgress | None
+    ) -> RunCost | BatchCost | None:
+        if self._prices is None or progress is None or not progress.finished:
+            return None
+        if progress_id(progress) not in self._costs:
+            if isinstance(progress, RunProgress):
+                self._costs[progress.run_id] = self._run_cost(progress)
+            else:
+                label = f"{resource.stack}/{resource.logical_id}"
+                runs = [self._batch_run(run["runId"], label) for run in progress.runs or () if run.get("runId")]
+                costs = [self._run_cost(run) for run in runs if run.finished]
+                self._costs[progress.batch_id] = BatchCost.of(progress.batch_id, costs, self._prices.source)
+        return self._costs[progress_id(progress)]
+
+    def _batch_run(self, run_id: str, label: str) -> RunProgress:
+        return read_run(
+            self._omics, run_id, self._cursors.setdefault(run_id, TaskCursor()), label=f"{label} run {run_id}"
+        )
+
+    def _run_cost(self, run: RunProgress) -> RunCost:
+        assert self._prices is not None
+        average = None
+        if run.details.get("storageType") == "DYNAMIC" and self._logs is not None and run.details.get("uuid"):
+            average = storage_average_gib(self._logs, run.run_id, run.details["uuid"])
+        return run_cost(run, self._prices, average)
+
+
+def progress_id(progress: RunProgress | BatchProgress) -> str:
+    """The run or batch ID."""
+    return progress.run_id if isinstance(progress, RunProgress) else progress.batch_id

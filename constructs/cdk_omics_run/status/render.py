@@ -16,6 +16,7 @@ from cdk_omics_run.status.progress import BatchProgress
 from cdk_omics_run.status.report import (
     Snapshot,
     clock,
+    cost_lines,
     elapsed_seconds,
     failure_lines,
     progress_text,
@@ -52,4 +53,5 @@ def renderable(snapshot: Snapshot, footer: str = "") -> RenderableType:
             cell,
         )
     failures = [Text(line, style="red") for entry in snapshot.entries for line in failure_lines(entry)]
-    return Group(table, *failures, *([Text(footer, style="dim")] if footer else []))
+    costs = [Text(line) for entry in snapshot.entries for line in cost_lines(entry)]
+    return Group(table, *failures, *costs, *([Text(footer, style="dim")] if footer else []))

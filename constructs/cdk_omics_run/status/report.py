@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from cdk_omics_run.status.cost import BatchCost, RunCost
 from cdk_omics_run.status.progress import WORKFLOW_LOG_GROUP, BatchProgress, RunProgress
 from cdk_omics_run.status.stack_resources import TrackedResource
 
@@ -28,10 +29,12 @@ _WAIT_STATES = {"CREATE_IN_PROGRESS": "waiting", "CREATE_COMPLETE": "signalled",
 
 @dataclass(frozen=True)
 class Entry:
-    """One run or batch resource, and what was read of it (None: CloudFormation has not created it yet)."""
+    """One run or batch resource, what was read of it (None: CloudFormation has not created it yet), and its cost
+    (with --cost, once it ended)."""
 
     resource: TrackedResource
     progress: RunProgress | BatchProgress | None
+    cost: RunCost | BatchCost | None = None
 
 
 @dataclass(frozen=True)
@@ -113,6 +116,25 @@ def failure_lines(entry: Entry) -> list[str]:
     return lines
 
 
+def cost_lines(entry: Entry) -> list[str]:
+    """The estimate of a run or batch that ended, what it could not price, and where the prices came from."""
+    cost, name = entry.cost, entry.resource.logical_id
+    if isinstance(cost, RunCost):
+        lines = [
+            f"cost of run {cost.run_id} ({name}): USD {cost.total_usd:.2f} (tasks {cost.tasks_usd:.2f}, "
+            f"run storage {cost.storage_usd:.2f} for {cost.storage}); prices: {cost.source}"
+        ]
+        return lines + ([f"  not priced: {', '.join(cost.unpriced)}"] if cost.unpriced else [])
+    if isinstance(cost, BatchCost):
+        ended = cost.runs_priced + cost.runs_unpriced
+        lines = [
+            f"cost of batch {cost.batch_id} ({name}): USD {cost.total_usd:.2f} over its {ended} runs that ended; "
+            f"prices: {cost.source}"
+        ]
+        return lines + ([f"  not fully priced: {cost.runs_unpriced} runs"] if cost.runs_unpriced else [])
+    return []
+
+
 def plain_lines(snapshot: Snapshot) -> list[str]:
     """Tab-separated rows (a header first), then the failures' lines."""
     rows = ["\t".join(PLAIN_HEADER)]
@@ -134,8 +156,8 @@ def plain_lines(snapshot: Snapshot) -> list[str]:
         )
         if isinstance(entry.progress, BatchProgress) and entry.progress.runs is not None:
             rows.extend(_batch_run_rows(resource, entry.progress))
-    failures = [line for entry in snapshot.entries for line in failure_lines(entry)]
-    return rows + (["", *failures] if failures else [])
+    notes = [line for entry in snapshot.entries for line in (*failure_lines(entry), *cost_lines(entry))]
+    return rows + (["", *notes] if notes else [])
 
 
 def _batch_run_rows(resource: TrackedResource, batch: BatchProgress) -> list[str]:
@@ -203,4 +225,20 @@ def _entry_json(entry: Entry, now: datetime) -> dict[str, Any]:
             found["failureReason"] = progress.failure_reason
         if progress.runs is not None:
             found["runs"] = list(progress.runs)
+    if isinstance(entry.cost, RunCost):
+        found["cost"] = {
+            "usd": round(entry.cost.total_usd, 6),
+            "tasksUsd": round(entry.cost.tasks_usd, 6),
+            "storageUsd": round(entry.cost.storage_usd, 6),
+            "storage": entry.cost.storage,
+            "unpriced": list(entry.cost.unpriced),
+            "priceSource": entry.cost.source,
+        }
+    elif isinstance(entry.cost, BatchCost):
+        found["cost"] = {
+            "usd": round(entry.cost.total_usd, 6),
+            "runsPriced": entry.cost.runs_priced,
+            "runsUnpriced": entry.cost.runs_unpriced,
+            "priceSource": entry.cost.source,
+        }
     return found
