@@ -17,6 +17,7 @@ import json
 import sys
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any, TextIO
 
 import botocore.session
@@ -31,6 +32,7 @@ from cdk_omics_run.status.reader import StackReader
 from cdk_omics_run.status.render import renderable
 from cdk_omics_run.status.report import Snapshot, plain_lines, snapshot_json
 from cdk_omics_run.status.stack_resources import BATCH_TYPE, RUN_TYPE, stack_resources
+from cdk_omics_run.status.timeline_page import write_stack_timeline
 
 # The longest wait between two readings while the service throttles.
 MAX_INTERVAL = 300.0
@@ -49,6 +51,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--cost", action="store_true", help="estimate what each run and batch cost, once it ended (Price List API)"
     )
+    parser.add_argument(
+        "--timeline", metavar="FILE.html", type=Path, help="write a Gantt chart of the tasks (and batches' runs)"
+    )
     parser.add_argument("--interval", type=float, default=15.0, help="seconds between readings (default 15)")
     parser.add_argument("--region", help="the stack's region (default: AWS_DEFAULT_REGION or the profile's)")
     parser.add_argument("--profile", help="the AWS profile to use")
@@ -60,9 +65,15 @@ def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
     try:
         reader = _reader(args)
         if args.watch:
-            return _watch(reader, args, out)
-        _show_once(_read(reader), args, out)
-        return 0
+            code = _watch(reader, args, out)
+        else:
+            _show_once(_read(reader), args, out)
+            code = 0
+        last = reader.last
+        if args.timeline is not None and last is not None:
+            bars = _guarded(lambda: write_stack_timeline(args.timeline, reader, last))
+            print(f"cdk-omics-run status: timeline of {bars} bars written to {args.timeline}", file=sys.stderr)
+        return code
     except StatusError as error:
         print(f"cdk-omics-run status: {error}", file=sys.stderr)
         return 1

@@ -185,6 +185,21 @@ def read_batch(omics: Any, batch_id: str, *, label: str, with_runs: bool) -> Bat
     )
 
 
+def batch_run_items(omics: Any, batch_id: str, *, label: str) -> list[dict[str, Any]]:
+    """Every run of a batch as ListRuns lists it (``batchId`` filter, 100 a page): status and times, one call a page."""
+    found: list[dict[str, Any]] = []
+    token: str | None = None
+    while True:
+        request: dict[str, Any] = {"batchId": batch_id, "maxResults": 100}
+        if token:
+            request["startingToken"] = token
+        page = _call(omics.list_runs, "omics:ListRuns", f"batch {batch_id} ({label})", **request)
+        found.extend(page.get("items", []))
+        token = page.get("nextToken")
+        if not token:
+            return found
+
+
 def _read_tasks(omics: Any, run_id: str, cursor: TaskCursor, label: str) -> None:
     token = cursor.resume_token
     resume: str | None = None

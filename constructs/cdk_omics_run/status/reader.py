@@ -46,6 +46,8 @@ class StackReader:
         self._cursors: dict[str, TaskCursor] = {}
         self._ended: dict[str, RunProgress | BatchProgress] = {}
         self._costs: dict[str, RunCost | BatchCost] = {}
+        self.last: Snapshot | None = None
+        """The latest snapshot."""
 
     def snapshot(self) -> Snapshot:
         """One reading of every run and batch; raises ``StatusError`` (or a throttling ``ClientError``)."""
@@ -53,7 +55,13 @@ class StackReader:
         for resource in self._resources:
             progress = self._read(resource)
             entries.append(Entry(resource, progress, self._cost(resource, progress)))
-        return Snapshot(stack=self._stack, entries=tuple(entries), taken=datetime.now(timezone.utc))
+        self.last = Snapshot(stack=self._stack, entries=tuple(entries), taken=datetime.now(timezone.utc))
+        return self.last
+
+    @property
+    def omics(self) -> Any:
+        """The HealthOmics client it reads with."""
+        return self._omics
 
     def task_items(self, run_id: str) -> list[dict[str, Any]]:
         """Every task of a run seen so far."""
