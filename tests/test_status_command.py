@@ -69,12 +69,16 @@ def failed_run(omics: OmicsStandIn) -> str:
 
 def test_a_waiting_run_shows_its_tasks_of_those_seen_and_says_the_total_is_unknown(status: StatusCommand) -> None:
     run_id = waiting_run(status.omics)
+    condition = "AlignWait5E6F7A8BConditionC0FFEE12"
     status.cloudformation.add_stack(
         STACK,
-        [
-            ("AlignA1B2C3D4", run_id, RUN),
-            StackResource("AlignWait5E6F7A8BConditionC0FFEE12", None, WAIT, "CREATE_IN_PROGRESS"),
-        ],
+        [("AlignA1B2C3D4", run_id, RUN), StackResource(condition, None, WAIT, "CREATE_IN_PROGRESS")],
+        template={
+            "Resources": {
+                "AlignA1B2C3D4": {"Type": RUN, "Properties": {"WaitFor": "COMPLETED", "WaitTimeout": 21600}},
+                condition: {"Type": WAIT, "DependsOn": ["AlignA1B2C3D4"]},
+            }
+        },
     )
 
     outcome = status(STACK)
@@ -89,10 +93,12 @@ def test_a_waiting_run_shows_its_tasks_of_those_seen_and_says_the_total_is_unkno
         "run",
         run_id,
         "RUNNING",
-        "waiting",
+        "waiting for COMPLETED",
         "2 done, 1 running, 0 failed of 3 tasks seen (total unknown until the run ends)",
     ]
     assert re.fullmatch(r"\d+:\d\d:\d\d", cells[5]), cells[5]
+    # What the wait waits for is in the template: one GetTemplate for the stack.
+    assert [call["Action"] for call in status.cloudformation.calls] == ["ListStackResources", "GetTemplate"]
 
 
 def test_a_failed_run_shows_its_reason_its_failed_task_and_where_its_logs_are(status: StatusCommand) -> None:
@@ -111,6 +117,23 @@ def test_a_failed_run_shows_its_reason_its_failed_task_and_where_its_logs_are(st
         f"  task {failed_task['taskId']} CallVariants FAILED: OutOfMemoryError: Container killed due to memory usage",
         f"  logs: CloudWatch Logs group /aws/omics/WorkflowLog, streams run/{run_id}, run/{run_id}/task/{failed_task['taskId']}",
     ]
+
+
+def test_a_failed_run_details_at_most_ten_failed_tasks_and_counts_them_all(status: StatusCommand) -> None:
+    run = status.omics.add_run(status="FAILED", failureReason="12 shards failed", startTime=at(0), stopTime=at(30))
+    for n in range(12):
+        status.omics.add_task(
+            run["id"], f"shard-{n}", "FAILED", start_time=at(1), stop_time=at(2), status_message=f"exit {n}"
+        )
+    status.cloudformation.add_stack(STACK, [("ShardA1B2C3D4", run["id"], RUN)])
+
+    outcome = status(STACK)
+
+    assert outcome.lines[1].endswith("\t0 done, 12 failed of 12 tasks")
+    assert [line.split(": ")[-1] for line in outcome.lines if line.startswith("  task ")] == [
+        f"exit {n}" for n in range(10)
+    ]
+    assert len(status.omics.requests_for("GetRunTask")) == 10
 
 
 def test_a_batch_shows_its_run_summary_against_total_runs_and_its_runs_only_when_asked(status: StatusCommand) -> None:

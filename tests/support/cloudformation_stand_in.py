@@ -1,4 +1,4 @@
-"""A local HTTP stand-in for CloudFormation's ListStackResources, written from its API reference.
+"""A local HTTP stand-in for CloudFormation's ListStackResources and GetTemplate, written from their API reference.
 
 moto's CloudFormation cannot create ``Custom::`` resources without a container runtime, so the
 ``status`` command's tests describe deployed stacks here instead::
@@ -15,6 +15,7 @@ as ``ErrorResponse``. Resources are paged 100 at a time with an opaque ``NextTok
 
 from __future__ import annotations
 
+import json
 import threading
 import uuid
 from dataclasses import dataclass, field
@@ -77,6 +78,7 @@ class CloudFormationStandIn:
         self.account = account
         self.region = region
         self.stacks: dict[str, list[StackResource]] = {}
+        self.templates: dict[str, str] = {}
         self._names: dict[str, str] = {}
         self.calls: list[dict[str, str]] = []
         self._lock = threading.Lock()
@@ -102,24 +104,38 @@ class CloudFormationStandIn:
     def reset(self) -> None:
         with self._lock:
             self.stacks.clear()
+            self.templates.clear()
             self._names.clear()
             self.calls.clear()
 
-    def add_stack(self, name: str, resources: list[StackResource | tuple[str, str | None, str]]) -> str:
-        """Deploys a stack of these resources (``(logical ID, physical ID, type)`` or full summaries); its stack ID."""
+    def add_stack(
+        self,
+        name: str,
+        resources: list[StackResource | tuple[str, str | None, str]],
+        template: dict[str, Any] | str | None = None,
+    ) -> str:
+        """Deploys a stack of these resources (``(logical ID, physical ID, type)`` or full summaries); its stack ID.
+
+        ``template``: what GetTemplate answers (a dict is sent as JSON, a string as written); by default
+        a template of the resources' types without properties.
+        """
         stack_id = f"arn:aws:cloudformation:{self.region}:{self.account}:stack/{name}/{uuid.uuid4()}"
         summaries = [r if isinstance(r, StackResource) else StackResource(*r) for r in resources]
+        if template is None:
+            template = {"Resources": {r.logical_id: {"Type": r.resource_type} for r in summaries}}
         with self._lock:
             self.stacks[stack_id] = summaries
+            self.templates[stack_id] = template if isinstance(template, str) else json.dumps(template)
             self._names[name] = stack_id
         return stack_id
 
     def _answer(self, form: dict[str, str]) -> tuple[int, str]:
         with self._lock:
             self.calls.append(form)
-            if form.get("Action") != "ListStackResources":
+            action = form.get("Action")
+            if action not in ("ListStackResources", "GetTemplate"):
                 return _error(
-                    400, "InvalidAction", f"The stand-in serves ListStackResources only, not {form.get('Action')}"
+                    400, "InvalidAction", f"The stand-in serves ListStackResources and GetTemplate, not {action}"
                 )
             name = form.get("StackName", "")
             stack_id = self._names.get(name, name)
@@ -127,6 +143,14 @@ class CloudFormationStandIn:
             if resources is None:
                 # The service's answer for an unknown stack name or ID.
                 return _error(400, "ValidationError", f"Stack with id {name} does not exist")
+            if action == "GetTemplate":
+                return 200, (
+                    f'<GetTemplateResponse xmlns="{_NAMESPACE}"><GetTemplateResult>'
+                    f"<TemplateBody>{escape(self.templates[stack_id])}</TemplateBody>"
+                    "<StagesAvailable><member>Original</member><member>Processed</member></StagesAvailable>"
+                    f"</GetTemplateResult><ResponseMetadata><RequestId>{uuid.uuid4()}</RequestId></ResponseMetadata>"
+                    "</GetTemplateResponse>"
+                )
             start = int(form.get("NextToken", "0") or 0)
             page = resources[start : start + PAGE_SIZE]
             members = "".join(_summary(resource) for resource in page)

@@ -57,10 +57,13 @@ def status_of(entry: Entry) -> str:
 
 
 def wait_of(resource: TrackedResource) -> str:
-    """The wait's state in a word: waiting, signalled, failed, or "-" when the run does not wait."""
+    """The wait's state (waiting, signalled, failed) and what for, when known; "-" when the run does not wait."""
     if resource.wait is None:
         return "-"
-    return _WAIT_STATES.get(resource.wait, "failed" if "FAILED" in resource.wait else resource.wait.lower())
+    state = _WAIT_STATES.get(resource.wait, "failed" if "FAILED" in resource.wait else resource.wait.lower())
+    if resource.wait_for is None:
+        return state
+    return f"waiting for {resource.wait_for}" if state == "waiting" else f"{state} ({resource.wait_for})"
 
 
 def elapsed_seconds(entry: Entry, now: datetime) -> int | None:
@@ -199,6 +202,7 @@ def _entry_json(entry: Entry, now: datetime) -> dict[str, Any]:
         "status": status_of(entry),
         "elapsedSeconds": elapsed_seconds(entry, now),
         "wait": resource.wait,
+        "waitFor": resource.wait_for,
     }
     if isinstance(progress, RunProgress):
         counts = progress.tasks

@@ -14,6 +14,7 @@ Example::
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -36,7 +37,9 @@ class TrackedResource:
     """A ``Custom::OmicsRun`` or ``Custom::OmicsRunBatch`` of a stack.
 
     ``physical_id`` is the run or batch ID (None while CloudFormation has not created it yet).
-    ``wait`` is the status of the WaitCondition that waits for the run (None when it does not wait).
+    ``wait`` is the status of the WaitCondition that waits for the run (None when it does not wait), and
+    ``wait_for`` what it waits for (the resource's ``WaitFor`` property: RUNNING, COMPLETED ...), when
+    the template says.
     """
 
     stack: str
@@ -45,6 +48,7 @@ class TrackedResource:
     physical_id: str | None
     resource_status: str
     wait: str | None
+    wait_for: str | None = None
 
 
 def stack_resources(cloudformation: Any, stack_name: str) -> list[TrackedResource]:
@@ -55,16 +59,20 @@ def stack_resources(cloudformation: Any, stack_name: str) -> list[TrackedResourc
 def _tracked(cloudformation: Any, stack_id: str, label: str) -> Iterator[TrackedResource]:
     summaries = list(_summaries(cloudformation, stack_id, label))
     waits = [s for s in summaries if s["ResourceType"] == WAIT_CONDITION_TYPE]
+    # What each wait waits for is in the template only: read it once, and only for a stack with waits.
+    wait_targets = _wait_targets(cloudformation, stack_id) if waits else {}
     for summary in summaries:
         kind = {RUN_TYPE: "run", BATCH_TYPE: "batch"}.get(summary["ResourceType"])
         if kind is not None:
+            wait = _wait_of(summary["LogicalResourceId"], waits)
             yield TrackedResource(
                 stack=label,
                 logical_id=summary["LogicalResourceId"],
                 kind=kind,  # type: ignore[arg-type]  # one of the two literals, by the mapping above
                 physical_id=summary.get("PhysicalResourceId") or None,
                 resource_status=summary["ResourceStatus"],
-                wait=_wait_of(summary["LogicalResourceId"], waits),
+                wait=wait,
+                wait_for=wait_targets.get(summary["LogicalResourceId"]) if wait else None,
             )
         elif summary["ResourceType"] == NESTED_STACK_TYPE and summary.get("PhysicalResourceId"):
             yield from _tracked(
@@ -89,6 +97,32 @@ def _summaries(cloudformation: Any, stack_id: str, label: str) -> Iterator[dict[
         token = page.get("NextToken")
         if not token:
             return
+
+
+def _wait_targets(cloudformation: Any, stack_id: str) -> dict[str, str]:
+    """Logical ID -> ``WaitFor`` of each run and batch in the stack's template (GetTemplate).
+
+    botocore hands a JSON template over parsed; a YAML one (hand-written) stays text and is not read.
+    Without ``cloudformation:GetTemplate`` the targets are simply unknown: the waits' states still show.
+    """
+    try:
+        body = cloudformation.get_template(StackName=stack_id).get("TemplateBody")
+    except ClientError:
+        return {}
+    if isinstance(body, str):
+        try:
+            body = json.loads(body)
+        except ValueError:
+            return {}
+    resources = body.get("Resources", {}) if isinstance(body, dict) else {}
+    return {
+        logical_id: str(resource["Properties"]["WaitFor"])
+        for logical_id, resource in resources.items()
+        if isinstance(resource, dict)
+        and resource.get("Type") in (RUN_TYPE, BATCH_TYPE)
+        and isinstance(resource.get("Properties"), dict)
+        and isinstance(resource["Properties"].get("WaitFor"), str)
+    }
 
 
 def _wait_of(run_logical_id: str, waits: list[dict[str, Any]]) -> str | None:
