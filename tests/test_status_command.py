@@ -212,6 +212,13 @@ def test_no_credentials(status: StatusCommand) -> None:
     )
 
 
+def test_no_region(status: StatusCommand) -> None:
+    outcome = status.without("AWS_DEFAULT_REGION", "AWS_REGION")(STACK)
+
+    assert (outcome.code, outcome.out) == (1, "")
+    assert outcome.err == "cdk-omics-run status: no AWS region: pass --region, or set AWS_DEFAULT_REGION\n"
+
+
 def test_no_such_stack(status: StatusCommand) -> None:
     outcome = status("Genomcis")
 

@@ -77,6 +77,9 @@ def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
     except StatusError as error:
         print(f"cdk-omics-run status: {error}", file=sys.stderr)
         return 1
+    except ClientError as error:  # none is expected here (each call names its own); still one line, no traceback
+        print(f"cdk-omics-run status: {error}", file=sys.stderr)
+        return 1
 
 
 def _reader(args: argparse.Namespace) -> StackReader:
