@@ -53,12 +53,15 @@ def test_without_the_cli_extra_status_says_how_to_install_it_and_the_rest_still_
 
     status = subprocess.run([str(COMMAND), "status", STACK], env=env, capture_output=True, text=True, timeout=60)
     version = subprocess.run([str(COMMAND), "--version"], env=env, capture_output=True, text=True, timeout=60)
+    usage = subprocess.run([str(COMMAND), "status", "--help"], env=env, capture_output=True, text=True, timeout=60)
 
     assert (status.returncode, status.stdout) == (1, "")
     assert status.stderr == (
         'cdk-omics-run status needs the "cli" extra (rich is not installed): pip install "cdk-omics-run[cli]"\n'
     )
     assert (version.returncode, version.stdout.split()[0]) == (0, "cdk-omics-run")
+    # The options are documented either way.
+    assert usage.returncode == 0 and "--watch" in usage.stdout and "--timeline FILE.html" in usage.stdout
 
 
 def test_each_reading_starts_at_the_first_page_that_still_had_an_unfinished_task(

@@ -17,6 +17,7 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
+from cdk_omics_run.status.arguments import add_arguments as add_status_arguments
 from cdk_omics_run.version import DISTRIBUTION, VERSION
 
 
@@ -29,11 +30,7 @@ def parser() -> argparse.ArgumentParser:
     found.add_argument("--version", action="version", version=f"{DISTRIBUTION} {VERSION}")
     commands = found.add_subparsers(dest="command", metavar="COMMAND")
     status = commands.add_parser("status", help="where each run and batch of a deployed stack is")
-    status_command = _status_command()
-    if isinstance(status_command, ModuleNotFoundError):  # without the extra, `status` says what to install
-        status.add_argument("rest", nargs=argparse.REMAINDER)
-    else:
-        status_command.add_arguments(status)
+    add_status_arguments(status)
     return found
 
 
