@@ -156,6 +156,24 @@ def test_a_batch_shows_its_run_summary_against_total_runs_and_its_runs_only_when
     ]
 
 
+def test_a_10000_run_batch_is_read_with_one_get_batch(status: StatusCommand) -> None:
+    """Its runSummary carries the progress: no run is read one by one (timed in benchmarks/status_benchmark.py)."""
+    batch_id = boto3.client("omics").start_run_batch(
+        defaultRunSetting={"workflowId": "1234567", "roleArn": ROLE_ARN, "outputUri": "s3://results/"},
+        batchRunSettings={"s3UriSettings": "s3://settings/cohort.json"},
+    )["id"]
+    run_ids = status.omics.submit_batch(batch_id, [{"runSettingId": f"sample-{n:05d}"} for n in range(10_000)])
+    for n, run_id in enumerate(run_ids):
+        status.omics.runs[run_id]["status"] = ("COMPLETED", "RUNNING", "PENDING", "FAILED")[n % 4]
+    status.cloudformation.add_stack(STACK, [("CohortB1B2C3D4", batch_id, BATCH)])
+    status.omics.reset_requests()
+
+    outcome = status(STACK)
+
+    assert outcome.lines[1].endswith("\t5000/10000 runs ended (2500 completed, 2500 failed, 2500 running)")
+    assert [request.operation for request in status.omics.requests] == ["GetBatch"]
+
+
 def test_runs_of_nested_stacks_are_listed_through_every_page_of_list_stack_resources(status: StatusCommand) -> None:
     run_id = waiting_run(status.omics)
     status.omics.set_status(run_id, "COMPLETED")
