@@ -9,7 +9,7 @@ BIN := $(VENV)/bin
 # package.json pins (jsii runs `node` from PATH), then the machine's own.
 export PATH := $(CURDIR)/$(BIN):$(CURDIR)/node_modules/.bin:$(PATH)
 
-.PHONY: synth test lint docs browser setup clean
+.PHONY: synth test lint docs browser terminal setup clean
 
 setup: $(VENV)/.installed node_modules/.installed
 
@@ -27,13 +27,17 @@ synth: setup
 	node_modules/.bin/cdk synth
 
 # Two workers, each taking whole test files (their module fixtures start servers once).
-test: setup browser
+test: setup browser terminal
 	$(BIN)/python -m pytest -n 2 --dist loadfile
 
 # The documentation site's test opens its pages in Debian's Chromium: installed when missing
 # (as root, as in CI).
 browser:
 	command -v chromium >/dev/null || { apt-get update && apt-get install -y chromium; }
+
+# The status command's --watch test types into a real terminal: Debian's tmux, installed when missing.
+terminal:
+	command -v tmux >/dev/null || { apt-get update && apt-get install -y tmux; }
 
 # ruff (lint and format) and mypy, configured in pyproject.toml; CI runs this before the tests.
 lint: $(VENV)/.installed

@@ -70,8 +70,8 @@ def response_bucket(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Respon
 
 @pytest.fixture(scope="session")
 def cloudformation_service() -> Iterator[CloudFormationStandIn]:
-    """What CloudFormation says about a stack's resources (DescribeStackResource), on a loopback port."""
-    stand_in = CloudFormationStandIn().start()
+    """What CloudFormation says of deployed stacks (ListStackResources, GetTemplate, DescribeStackResource)."""
+    stand_in = CloudFormationStandIn(region=REGION).start()
     yield stand_in
     stand_in.stop()
 

@@ -37,6 +37,7 @@ README_SECTIONS = {
     "Security": "security.md",
     "Compliance": "security.md",
     "Without CDK": "without-cdk.md",
+    "Watching runs": "watching.md",
     "Limits": "limits.md",
 }
 # The README's own section: where the site is.

@@ -462,7 +462,7 @@ def test_deleting_the_resource_under_cancel_and_delete_leaves_its_pending_wake_s
     assert handle.signal is None  # CloudFormation deleted the WaitCondition first
     assert event_source_mapping.messages_in_queue() == 0
     assert all(delivery.failures == 0 for delivery in event_source_mapping.deliveries)
-    [described] = cloudformation.requests  # the pending wake asked once, and stopped
+    [described] = cloudformation.calls  # the pending wake asked once, and stopped
     assert (described["Action"], described["LogicalResourceId"]) == ("DescribeStackResource", "CramToBam")
 
 

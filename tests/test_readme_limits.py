@@ -31,6 +31,8 @@ LIMIT_TESTS = {
     "batch-delete-4-minutes": "test_provider_runtime_batches.py::test_delete_leaves_a_batch_that_will_not_settle_and_still_answers_before_its_deadline",
     "bootstrap-bucket-key": "test_readme_limits.py::test_a_file_asset_input_is_read_from_the_bootstrap_bucket_with_no_key_granted",
     "sample-sheet-text": "test_batch_infrastructure.py::test_a_sample_sheet_of_1000_rows_becomes_1000_typed_settings",
+    "status-failed-tasks": "test_status_command.py::test_a_failed_run_details_at_most_ten_failed_tasks_and_counts_them_all",
+    "status-shipped-prices": "test_status_cost.py::test_without_pricing_get_products_the_shipped_dated_table_is_used_and_said",
 }
 
 

@@ -108,6 +108,7 @@ def test_the_sdist_metadata_names_the_package_its_licence_its_python_and_bounded
     assert "Typing :: Typed" in metadata.get_all("Classifier")
     assert {re.match(r"[A-Za-z0-9_.-]+", d).group(0) for d in dependencies} == {  # type: ignore[union-attr]
         "aws-cdk-lib", "constructs", "botocore", "crhelper",
+        "rich", "plotly",  # the cli extra's
     }  # fmt: skip
     # Every dependency has a floor: the oldest versions the library is known to work with.
     assert all(">=" in dependency for dependency in dependencies), dependencies

@@ -19,6 +19,7 @@ import botocore.session
 import pytest
 from botocore.config import Config
 from botocore.retries.standard import ExponentialBackoff
+from support.omics_run_tasks import TASK_OPERATIONS
 from support.omics_stand_in import (
     BATCH_OPERATIONS,
     ERROR_STATUS,
@@ -46,7 +47,8 @@ OUTPUT_URI = "s3://results-bucket/runs/"
 
 # The run operations this file covers; the batch operations and ListRuns are
 # covered by tests/test_support_batch_stand_in.py.
-RUN_OPERATIONS = OPERATIONS - BATCH_OPERATIONS - {"ListRuns"}
+# The run task operations have self-tests of their own: tests/test_support_run_tasks_stand_in.py.
+RUN_OPERATIONS = OPERATIONS - BATCH_OPERATIONS - TASK_OPERATIONS - {"ListRuns"}
 
 # No retries by default: a fault must surface on the first call, and retry
 # back-off would only slow the tests down. (In botocore's retries config

@@ -1,76 +1,95 @@
-"""A local stand-in for CloudFormation's DescribeStackResource (moto cannot hold ``Custom::`` resources).
+"""A local HTTP stand-in for CloudFormation's ListStackResources, GetTemplate and DescribeStackResource.
 
-It answers from records the tests keep the way CloudFormation keeps them:
-``events.Stack`` records its resource on Create (CREATE_COMPLETE) and on
-Delete (DELETE_COMPLETE), and a test may change a record by hand. Served over
-real HTTP in the query protocol the SDK speaks (form-encoded POST, XML
-answers), so the handler's boto3 client is exercised as deployed. Each
-behaviour cites its document in FIDELITY.md.
+Written from their API reference. moto's CloudFormation cannot create ``Custom::`` resources
+without a container runtime, so the ``status`` command's tests describe deployed stacks here, and
+``events.Stack`` keeps its resource's record here as CloudFormation would (``record``), for the
+waits that ask whether the stack deleted a run::
+
+    cloudformation = CloudFormationStandIn().start()
+    stack_id = cloudformation.add_stack("Genomics", [("AlignRun1A2B3C4D", "1234567", "Custom::OmicsRun")])
+    # boto3 / botocore reach it through AWS_ENDPOINT_URL_CLOUDFORMATION=cloudformation.endpoint_url
+
+It speaks the AWS Query protocol as botocore's ``cloudformation`` model declares it: a form-encoded
+``POST /`` with ``Action`` and ``Version``, answered with XML (``ListStackResourcesResult``), errors
+as ``ErrorResponse``. Resources are paged 100 at a time with an opaque ``NextToken``. FIDELITY.md,
+"CloudFormation: ListStackResources", cites each behaviour. Only the standard library is used.
 """
 
 from __future__ import annotations
 
+import json
 import threading
-import urllib.parse
-from dataclasses import dataclass
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+from urllib.parse import parse_qs
 from xml.sax.saxutils import escape
 
-XML_NAMESPACE = "http://cloudformation.amazonaws.com/doc/2010-05-15/"
+__all__ = ["PAGE_SIZE", "CloudFormationStandIn", "StackResource"]
+
+_NAMESPACE = "http://cloudformation.amazonaws.com/doc/2010-05-15/"
+# How many summaries one ListStackResources page holds: the reference does not say; the stand-in's choice.
+PAGE_SIZE = 100
 
 
 @dataclass(frozen=True)
-class StackResourceRecord:
-    physical_resource_id: str
+class StackResource:
+    """One StackResourceSummary: what ListStackResources says of a resource."""
+
+    logical_id: str
+    physical_id: str | None
     resource_type: str
-    status: str
+    status: str = "CREATE_COMPLETE"
+    last_updated: datetime = field(default_factory=lambda: datetime.now(timezone.utc))
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True
+    server: _Server
+
+    def log_message(self, format: str, *args: Any) -> None:
+        """Quiet: request logs would only clutter test output."""
+
+    def do_POST(self) -> None:
+        length = int(self.headers.get("Content-Length") or 0)
+        form = {k: v[-1] for k, v in parse_qs(self.rfile.read(length).decode("utf-8")).items()}
+        status, body = self.server.stand_in._answer(form)
+        payload = body.encode("utf-8")
+        self.send_response(status)
+        self.send_header("Content-Type", "text/xml")
+        self.send_header("Content-Length", str(len(payload)))
+        self.end_headers()
+        self.wfile.write(payload)
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def __init__(self, stand_in: CloudFormationStandIn) -> None:
+        self.stand_in = stand_in
+        super().__init__(("127.0.0.1", 0), _Handler)
 
 
 class CloudFormationStandIn:
-    def __init__(self) -> None:
+    """Deployed stacks (``stacks``: stack ID -> resources) and the ListStackResources calls made (``calls``)."""
+
+    def __init__(self, account: str = "123456789012", region: str = "us-east-1") -> None:
+        self.account = account
+        self.region = region
+        self.stacks: dict[str, list[StackResource]] = {}
+        self.templates: dict[str, str] = {}
+        self._names: dict[str, str] = {}
+        self.calls: list[dict[str, str]] = []
         self._lock = threading.Lock()
-        self._server: ThreadingHTTPServer | None = None
-        self.resources: dict[tuple[str, str], StackResourceRecord] = {}
-        self.requests: list[dict[str, str]] = []
-        # Error code and HTTP status for every request while set, e.g. ("AccessDenied", 403).
-        self.failing: tuple[str, int] | None = None
-
-    def record(self, stack_id: str, logical_id: str, physical_id: str, resource_type: str, status: str) -> None:
-        with self._lock:
-            self.resources[(stack_id, logical_id)] = StackResourceRecord(physical_id, resource_type, status)
-
-    def forget(self, stack_id: str, logical_id: str) -> None:
-        """The resource left the stack's template (an Update removed it): CloudFormation no longer describes it."""
-        with self._lock:
-            self.resources.pop((stack_id, logical_id), None)
-
-    def reset(self) -> None:
-        with self._lock:
-            self.resources.clear()
-            self.requests.clear()
-            self.failing = None
+        self._server: _Server | None = None
 
     def start(self) -> CloudFormationStandIn:
-        stand_in = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, format: str, *args: Any) -> None:
-                return
-
-            def do_POST(self) -> None:
-                body = self.rfile.read(int(self.headers.get("content-length") or 0)).decode()
-                form = {key: values[0] for key, values in urllib.parse.parse_qs(body).items()}
-                status, answer = stand_in._answer(form)
-                payload = answer.encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "text/xml")
-                self.send_header("Content-Length", str(len(payload)))
-                self.end_headers()
-                self.wfile.write(payload)
-
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+        """Serve on a free loopback port in a daemon thread."""
+        self._server = _Server(self)
+        threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
         return self
 
     def stop(self) -> None:
@@ -81,46 +100,118 @@ class CloudFormationStandIn:
 
     @property
     def endpoint_url(self) -> str:
-        assert self._server is not None, "the CloudFormation stand-in is not running"
+        assert self._server is not None, "start() the stand-in first"
         return f"http://127.0.0.1:{self._server.server_address[1]}"
+
+    def reset(self) -> None:
+        with self._lock:
+            self.stacks.clear()
+            self.templates.clear()
+            self._names.clear()
+            self.calls.clear()
+
+    def add_stack(
+        self,
+        name: str,
+        resources: list[StackResource | tuple[str, str | None, str]],
+        template: dict[str, Any] | str | None = None,
+    ) -> str:
+        """Deploys a stack of these resources (``(logical ID, physical ID, type)`` or full summaries); its stack ID.
+
+        ``template``: what GetTemplate answers (a dict is sent as JSON, a string as written); by default
+        a template of the resources' types without properties.
+        """
+        stack_id = f"arn:aws:cloudformation:{self.region}:{self.account}:stack/{name}/{uuid.uuid4()}"
+        summaries = [r if isinstance(r, StackResource) else StackResource(*r) for r in resources]
+        if template is None:
+            template = {"Resources": {r.logical_id: {"Type": r.resource_type} for r in summaries}}
+        with self._lock:
+            self.stacks[stack_id] = summaries
+            self.templates[stack_id] = template if isinstance(template, str) else json.dumps(template)
+            self._names[name] = stack_id
+        return stack_id
+
+    def record(self, stack_id: str, logical_id: str, physical_id: str, resource_type: str, status: str) -> None:
+        """CloudFormation's record of one resource after a request: added to its stack, or replaced."""
+        with self._lock:
+            resources = self.stacks.setdefault(stack_id, [])
+            self._names.setdefault(stack_id.split("/")[1], stack_id)
+            resources[:] = [r for r in resources if r.logical_id != logical_id]
+            resources.append(StackResource(logical_id, physical_id, resource_type, status))
 
     def _answer(self, form: dict[str, str]) -> tuple[int, str]:
         with self._lock:
-            self.requests.append(form)
-            if self.failing is not None:
-                code, status = self.failing
-                return status, _error(code, f"injected {code}")
-            if form.get("Action") != "DescribeStackResource":
-                return 400, _error("InvalidAction", f"{form.get('Action')} is not served by this stand-in")
-            stack_id, logical_id = form.get("StackName", ""), form.get("LogicalResourceId", "")
-            if not any(stack == stack_id for stack, _ in self.resources):
-                return 400, _error("ValidationError", f"Stack with id {stack_id} does not exist")
-            record = self.resources.get((stack_id, logical_id))
-            if record is None:
-                return 400, _error("ValidationError", f"Resource {logical_id} does not exist for stack {stack_id}")
-        return 200, _describe_stack_resource_response(stack_id, logical_id, record)
+            self.calls.append(form)
+            action = form.get("Action")
+            if action not in ("ListStackResources", "GetTemplate", "DescribeStackResource"):
+                return _error(
+                    400,
+                    "InvalidAction",
+                    f"The stand-in serves ListStackResources, GetTemplate and DescribeStackResource, not {action}",
+                )
+            name = form.get("StackName", "")
+            stack_id = self._names.get(name, name)
+            resources = self.stacks.get(stack_id)
+            if resources is None:
+                # The service's answer for an unknown stack name or ID.
+                return _error(400, "ValidationError", f"Stack with id {name} does not exist")
+            if action == "DescribeStackResource":
+                return _describe_stack_resource(stack_id, resources, form.get("LogicalResourceId", ""))
+            if action == "GetTemplate":
+                return 200, (
+                    f'<GetTemplateResponse xmlns="{_NAMESPACE}"><GetTemplateResult>'
+                    f"<TemplateBody>{escape(self.templates[stack_id])}</TemplateBody>"
+                    "<StagesAvailable><member>Original</member><member>Processed</member></StagesAvailable>"
+                    f"</GetTemplateResult><ResponseMetadata><RequestId>{uuid.uuid4()}</RequestId></ResponseMetadata>"
+                    "</GetTemplateResponse>"
+                )
+            start = int(form.get("NextToken", "0") or 0)
+            page = resources[start : start + PAGE_SIZE]
+            members = "".join(_summary(resource) for resource in page)
+            token = f"<NextToken>{start + PAGE_SIZE}</NextToken>" if start + PAGE_SIZE < len(resources) else ""
+        return 200, (
+            f'<ListStackResourcesResponse xmlns="{_NAMESPACE}"><ListStackResourcesResult>'
+            f"<StackResourceSummaries>{members}</StackResourceSummaries>{token}</ListStackResourcesResult>"
+            f"<ResponseMetadata><RequestId>{uuid.uuid4()}</RequestId></ResponseMetadata></ListStackResourcesResponse>"
+        )
 
 
-def _describe_stack_resource_response(stack_id: str, logical_id: str, record: StackResourceRecord) -> str:
-    stack_name = stack_id.split("/")[1] if stack_id.count("/") >= 2 else stack_id
-    return (
-        f'<DescribeStackResourceResponse xmlns="{XML_NAMESPACE}"><DescribeStackResourceResult>'
-        "<StackResourceDetail>"
-        f"<StackId>{escape(stack_id)}</StackId><StackName>{escape(stack_name)}</StackName>"
-        f"<LogicalResourceId>{escape(logical_id)}</LogicalResourceId>"
-        f"<PhysicalResourceId>{escape(record.physical_resource_id)}</PhysicalResourceId>"
-        f"<ResourceType>{escape(record.resource_type)}</ResourceType>"
-        "<LastUpdatedTimestamp>2026-01-01T00:00:00Z</LastUpdatedTimestamp>"
-        f"<ResourceStatus>{escape(record.status)}</ResourceStatus>"
+def _describe_stack_resource(stack_id: str, resources: list[StackResource], logical_id: str) -> tuple[int, str]:
+    found = [r for r in resources if r.logical_id == logical_id]
+    if not found:
+        return _error(400, "ValidationError", f"Resource {logical_id} does not exist for stack {stack_id}")
+    resource = found[0]
+    physical = "" if resource.physical_id is None else f"<PhysicalResourceId>{escape(resource.physical_id)}</PhysicalResourceId>"
+    updated = resource.last_updated.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return 200, (
+        f'<DescribeStackResourceResponse xmlns="{_NAMESPACE}"><DescribeStackResourceResult><StackResourceDetail>'
+        f"<StackId>{escape(stack_id)}</StackId><StackName>{escape(stack_id.split('/')[1])}</StackName>"
+        f"<LogicalResourceId>{escape(logical_id)}</LogicalResourceId>{physical}"
+        f"<ResourceType>{escape(resource.resource_type)}</ResourceType>"
+        f"<LastUpdatedTimestamp>{updated}</LastUpdatedTimestamp>"
+        f"<ResourceStatus>{escape(resource.status)}</ResourceStatus>"
         "</StackResourceDetail></DescribeStackResourceResult>"
-        "<ResponseMetadata><RequestId>00000000-0000-0000-0000-000000000000</RequestId></ResponseMetadata>"
-        "</DescribeStackResourceResponse>"
+        f"<ResponseMetadata><RequestId>{uuid.uuid4()}</RequestId></ResponseMetadata></DescribeStackResourceResponse>"
     )
 
 
-def _error(code: str, message: str) -> str:
+def _summary(resource: StackResource) -> str:
+    physical = (
+        ""
+        if resource.physical_id is None
+        else f"<PhysicalResourceId>{escape(resource.physical_id)}</PhysicalResourceId>"
+    )
+    updated = resource.last_updated.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
     return (
-        f'<ErrorResponse xmlns="{XML_NAMESPACE}"><Error><Type>Sender</Type><Code>{escape(code)}</Code>'
-        f"<Message>{escape(message)}</Message></Error>"
-        "<RequestId>00000000-0000-0000-0000-000000000000</RequestId></ErrorResponse>"
+        f"<member><LogicalResourceId>{escape(resource.logical_id)}</LogicalResourceId>{physical}"
+        f"<ResourceType>{escape(resource.resource_type)}</ResourceType>"
+        f"<LastUpdatedTimestamp>{updated}</LastUpdatedTimestamp>"
+        f"<ResourceStatus>{escape(resource.status)}</ResourceStatus></member>"
+    )
+
+
+def _error(status: int, code: str, message: str) -> tuple[int, str]:
+    return status, (
+        f'<ErrorResponse xmlns="{_NAMESPACE}"><Error><Type>Sender</Type><Code>{code}</Code>'
+        f"<Message>{escape(message)}</Message></Error><RequestId>{uuid.uuid4()}</RequestId></ErrorResponse>"
     )

@@ -42,6 +42,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
+from support.omics_run_tasks import TASK_OPERATIONS, RunTasks, route_run_task
+
 __all__ = [
     "ACTIVE_STATUSES",
     "BATCH_CANCELLABLE_STATUSES",
@@ -105,6 +107,7 @@ OPERATIONS = (
         }
     )
     | BATCH_OPERATIONS
+    | TASK_OPERATIONS
 )
 
 # Statuses in which the real service refuses DeleteRun (the run still holds
@@ -572,6 +575,8 @@ def _route(method: str, raw_path: str) -> tuple[str | None, dict[str, str]]:
     # Split before unquoting: the ARN label arrives percent-encoded (its '/'
     # is %2F), so it must stay a single segment.
     segments = [unquote(s) for s in raw_path.split("/")[1:]]
+    if (task_route := route_run_task(method, segments))[0]:
+        return task_route
     if segments == ["run"]:
         operation = {"POST": "StartRun", "GET": "ListRuns"}.get(method)
         return operation, {}
@@ -670,7 +675,7 @@ class _Handler(BaseHTTPRequestHandler):
     do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = _dispatch
 
 
-class OmicsStandIn:
+class OmicsStandIn(RunTasks):
     """In-memory HealthOmics run API served over HTTP on 127.0.0.1.
 
     State (``runs``, ``requests``) is plain data that tests may inspect; the
@@ -727,6 +732,7 @@ class OmicsStandIn:
         self.batch_settle_reads = 1
         self.hold_transitions = False
         self.creating_reads: int | None = None
+        self._init_run_tasks()
 
     # ----------------------------------------------------------------- lifecycle
 
@@ -1087,6 +1093,7 @@ class OmicsStandIn:
             self._stack_id = None
             self._stack_operations = STACK_TAG_OPERATIONS
             self._adoption = True
+            self._init_run_tasks()
 
     # --------------------------------------------------------------- internals
 

@@ -1,0 +1,136 @@
+"""A local HTTP stand-in for the AWS Price List API's GetProducts, for HealthOmics prices (``AmazonOmics``).
+
+    prices = PriceListStandIn({("omics.c.large", "us-east-1"): "0.1148"}).start()
+    # botocore reaches it through AWS_ENDPOINT_URL_PRICING=prices.endpoint_url
+
+It speaks the JSON 1.1 protocol of botocore's ``pricing`` model (``POST /``, ``X-Amz-Target:
+AWSPriceListService.GetProducts``); each product is a JSON string in ``PriceList`` with
+``product.attributes`` (``resourceType``, ``regionCode``) and an on-demand ``pricePerUnit.USD``, as the
+GetProducts reference shows. TERM_MATCH filters select products. ``deny`` answers
+AccessDeniedException, as for a caller without ``pricing:GetProducts``. FIDELITY.md, "Price List
+API", cites each behaviour.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+__all__ = ["PriceListStandIn", "PricingCall"]
+
+
+@dataclass(frozen=True)
+class PricingCall:
+    """One request: its target, its JSON body and its Authorization header (which names the signing region)."""
+
+    target: str
+    body: dict[str, Any]
+    authorization: str
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True
+    server: _Server
+
+    def log_message(self, format: str, *args: Any) -> None:
+        """Quiet: request logs would only clutter test output."""
+
+    def do_POST(self) -> None:
+        length = int(self.headers.get("Content-Length") or 0)
+        body = json.loads(self.rfile.read(length) or b"{}")
+        call = PricingCall(self.headers.get("X-Amz-Target", ""), body, self.headers.get("Authorization", ""))
+        status, answer = self.server.stand_in._answer(call)
+        payload = json.dumps(answer).encode("utf-8")
+        self.send_response(status)
+        self.send_header("Content-Type", "application/x-amz-json-1.1")
+        self.send_header("Content-Length", str(len(payload)))
+        self.end_headers()
+        self.wfile.write(payload)
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def __init__(self, stand_in: PriceListStandIn) -> None:
+        self.stand_in = stand_in
+        super().__init__(("127.0.0.1", 0), _Handler)
+
+
+class PriceListStandIn:
+    """HealthOmics products: (resourceType, regionCode) -> USD per unit, as a string as the API sends it."""
+
+    def __init__(self, prices: dict[tuple[str, str], str] | None = None) -> None:
+        self.prices = dict(prices or {})
+        self.deny = False
+        self.calls: list[PricingCall] = []
+        self._lock = threading.Lock()
+        self._server: _Server | None = None
+
+    def start(self) -> PriceListStandIn:
+        self._server = _Server(self)
+        threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+        return self
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+
+    @property
+    def endpoint_url(self) -> str:
+        assert self._server is not None, "start() the stand-in first"
+        return f"http://127.0.0.1:{self._server.server_address[1]}"
+
+    def _answer(self, call: PricingCall) -> tuple[int, dict[str, Any]]:
+        with self._lock:
+            self.calls.append(call)
+            if call.target != "AWSPriceListService.GetProducts":
+                return 400, {
+                    "__type": "InvalidParameterException",
+                    "Message": f"The stand-in serves GetProducts only, not {call.target}",
+                }
+            if self.deny:
+                return 400, {
+                    "__type": "AccessDeniedException",
+                    "Message": "User is not authorized to perform: pricing:GetProducts",
+                }
+            if call.body.get("ServiceCode") != "AmazonOmics":
+                return 200, {"FormatVersion": "aws_v1", "PriceList": []}
+            wanted = {f["Field"]: f["Value"] for f in call.body.get("Filters", []) if f.get("Type") == "TERM_MATCH"}
+            products = [
+                _product(resource_type, region, usd)
+                for (resource_type, region), usd in self.prices.items()
+                if wanted.get("resourceType", resource_type) == resource_type
+                and wanted.get("regionCode", region) == region
+            ]
+        return 200, {"FormatVersion": "aws_v1", "PriceList": [json.dumps(product) for product in products]}
+
+
+def _product(resource_type: str, region: str, usd: str) -> dict[str, Any]:
+    sku = f"SKU{abs(hash((resource_type, region))) % 10**8:08d}"
+    return {
+        "product": {
+            "productFamily": "Omics Workflows",
+            "attributes": {"resourceType": resource_type, "regionCode": region, "servicecode": "AmazonOmics"},
+            "sku": sku,
+        },
+        "serviceCode": "AmazonOmics",
+        "terms": {
+            "OnDemand": {
+                f"{sku}.JRTCKXETXF": {
+                    "priceDimensions": {
+                        f"{sku}.JRTCKXETXF.6YS6EN2CT7": {
+                            "unit": "hrs" if resource_type.startswith("omics.") else "GB-Hours",
+                            "pricePerUnit": {"USD": usd},
+                        }
+                    },
+                    "sku": sku,
+                }
+            }
+        },
+    }
