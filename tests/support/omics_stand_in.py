@@ -42,6 +42,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
+from support import omics_workflow_stand_in
+
 __all__ = [
     "ACTIVE_STATUSES",
     "BATCH_CANCELLABLE_STATUSES",
@@ -105,6 +107,7 @@ OPERATIONS = (
         }
     )
     | BATCH_OPERATIONS
+    | omics_workflow_stand_in.WORKFLOW_OPERATIONS
 )
 
 # Statuses in which the real service refuses DeleteRun (the run still holds
@@ -577,6 +580,8 @@ def _route(method: str, raw_path: str) -> tuple[str | None, dict[str, str]]:
         return operation, {}
     if segments and segments[0] == "runBatch":
         return _route_run_batch(method, segments[1:])
+    if segments and segments[0] == "workflow":
+        return omics_workflow_stand_in.route(method, segments[1:])
     if len(segments) == 2 and segments[0] == "run" and segments[1]:
         if method == "GET":
             return "GetRun", {"id": segments[1]}
@@ -727,6 +732,8 @@ class OmicsStandIn:
         self.batch_settle_reads = 1
         self.hold_transitions = False
         self.creating_reads: int | None = None
+        # Private workflows and their versions (omics_workflow_stand_in).
+        self.workflow_service = omics_workflow_stand_in.WorkflowService(self, sys.modules[__name__])
 
     # ----------------------------------------------------------------- lifecycle
 
@@ -1087,6 +1094,7 @@ class OmicsStandIn:
             self._stack_id = None
             self._stack_operations = STACK_TAG_OPERATIONS
             self._adoption = True
+            self.workflow_service.reset()
 
     # --------------------------------------------------------------- internals
 
@@ -1331,8 +1339,10 @@ class OmicsStandIn:
                     raise fault
                 if body_error:
                     raise _ServiceError("ValidationException", 400, body_error)
-                handler = getattr(self, f"_op_{operation}")
-                status, response = handler(params, query, body or {})
+                if operation in omics_workflow_stand_in.WORKFLOW_OPERATIONS:
+                    status, response = self.workflow_service.handle(operation, params, query, body or {})
+                else:
+                    status, response = getattr(self, f"_op_{operation}")(params, query, body or {})
                 return status, response, {}
             except _ServiceError as exc:
                 return exc.status, {"message": exc.message}, {"x-amzn-errortype": exc.code}
