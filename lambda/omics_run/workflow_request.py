@@ -24,21 +24,16 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-from omics_run.request_mapping import SERVICE_PROPERTIES, integer_setting
-from omics_run.start_run_shape import (
-    Member,
-    PropertyError,
-    coerce_member,
-    input_shape_of,
-    quote,
-    structure_members,
-)
-from omics_run.tag_rules import declared_tags_problem
+# Relative imports, and none of modules that need botocore: the construct library loads this
+# module at synth time (``cdk_omics_run.handler_source``), as it loads ``start_run_shape``.
+from .start_run_shape import Member, PropertyError, coerce_member, input_shape_of, quote, structure_members
+from .tag_rules import declared_tags_problem
 
 RESOURCE_TYPE = "Custom::OmicsWorkflow"
 DELETE_POLICIES = ("RETAIN", "DELETE")
 DEFAULT_DELETE_POLICY = "RETAIN"
-CONTROL_PROPERTIES = SERVICE_PROPERTIES | {"VersionName", "DeletePolicy", "RetainVersions"}
+# As request_mapping.SERVICE_PROPERTIES: what configures the resource, sent to no API.
+CONTROL_PROPERTIES = frozenset({"ServiceToken", "ServiceTimeout", "VersionName", "DeletePolicy", "RetainVersions"})
 # Handled by the provider (requestId), or not expressible in a template (a zip's bytes).
 NOT_PROPERTIES = frozenset({"requestId", "definitionZip"})
 MAX_RETAIN_VERSIONS = 1000
@@ -104,15 +99,24 @@ def workflow_settings(properties: Mapping[str, Any]) -> WorkflowSettings:
     policy = properties.get("DeletePolicy", DEFAULT_DELETE_POLICY)
     if policy not in DELETE_POLICIES:
         raise PropertyError("DeletePolicy", f"got {quote(policy)}; allowed: {', '.join(DELETE_POLICIES)}")
-    retain = properties.get("RetainVersions")
     return WorkflowSettings(
         request=request,
         version_name=_version_name(properties, request),
         delete_policy=policy,
-        retain_versions=None
-        if retain is None
-        else integer_setting(properties, "RetainVersions", (1, MAX_RETAIN_VERSIONS), 1, unit="versions"),
+        retain_versions=_retain_versions(properties.get("RetainVersions")),
     )
+
+
+def _retain_versions(value: Any) -> int | None:
+    """RetainVersions (CloudFormation sends it as text): None, or an integer from 1 to MAX_RETAIN_VERSIONS."""
+    if value is None:
+        return None
+    text = str(value).strip()
+    if isinstance(value, bool) or not text.isdigit() or not 1 <= int(text) <= MAX_RETAIN_VERSIONS:
+        raise PropertyError(
+            "RetainVersions", f"got {quote(value)}; allowed: an integer from 1 to {MAX_RETAIN_VERSIONS} (versions)"
+        )
+    return int(text)
 
 
 def _version_name(properties: Mapping[str, Any], request: Mapping[str, Any]) -> str:
