@@ -9,7 +9,7 @@ from typing import Any
 
 import aws_cdk as cdk
 import pytest
-from aws_cdk.assertions import Template
+from aws_cdk.assertions import Annotations, Match, Template
 from conftest import REPO_ROOT, load_module
 from policy_sentry.querying.actions import get_action_data
 from synth import cfn_lint, nag
@@ -19,6 +19,12 @@ from cdk_omics_run import ArgumentError, OmicsRun, OmicsRunBatch, OmicsWorkflow,
 ROLE = "arn:aws:iam::123456789012:role/omics-run"
 OUTPUT = "s3://bucket/out/"
 EXAMPLE_FOLDER = REPO_ROOT / "examples" / "workflows" / "cram-to-bam"
+# The example workflow's required inputs.
+SAMPLE = {
+    "input_cram": "s3://bucket/NA12878.cram",
+    "reference_fasta": "s3://bucket/ref.fasta",
+    "sample_name": "NA12878",
+}
 
 
 def new_stack(app: cdk.App | None = None) -> cdk.Stack:
@@ -41,7 +47,7 @@ def resources(stack: cdk.Stack, resource_type: str) -> list[dict[str, Any]]:
 def synthesized(folder: Path) -> dict[str, Any]:
     stack = new_stack()
     workflow = OmicsWorkflow.from_directory(stack, "Workflow", folder)
-    OmicsRun(stack, "Run", workflow=workflow, role_arn=ROLE, output_uri=OUTPUT)
+    OmicsRun(stack, "Run", workflow=workflow, role_arn=ROLE, output_uri=OUTPUT, parameters=SAMPLE)
     return Template.from_stack(stack).to_json()
 
 
@@ -61,7 +67,7 @@ def test_a_folder_becomes_an_asset_and_a_workflow_resource_with_main_and_engine_
 def test_a_run_given_the_workflow_names_its_version_and_its_grant_names_exactly_that_version() -> None:
     stack = new_stack()
     workflow = OmicsWorkflow.from_directory(stack, "CramToBam", EXAMPLE_FOLDER)
-    OmicsRun(stack, "Run", workflow=workflow, role_arn=ROLE, output_uri=OUTPUT)
+    OmicsRun(stack, "Run", workflow=workflow, role_arn=ROLE, output_uri=OUTPUT, parameters=SAMPLE)
 
     [run] = resources(stack, "Custom::OmicsRun")
     workflow_ref = {"Ref": stack.get_logical_id(workflow.resource.node.default_child)}  # type: ignore[union-attr]
@@ -160,7 +166,7 @@ def test_workflow_and_workflow_id_together_are_refused() -> None:
 def test_an_existing_workflow_by_id_is_granted_in_the_providers_policy() -> None:
     stack = new_stack()
     workflow = OmicsWorkflow.from_workflow_id(stack, "Existing", "1234567", version_name="2.1.0")
-    OmicsRun(stack, "Run", workflow=workflow, role_arn=ROLE, output_uri=OUTPUT)
+    OmicsRun(stack, "Run", workflow=workflow, role_arn=ROLE, output_uri=OUTPUT, parameters=SAMPLE)
 
     [run] = resources(stack, "Custom::OmicsRun")
     assert (run["Properties"]["WorkflowId"], run["Properties"]["WorkflowVersionName"]) == ("1234567", "2.1.0")
@@ -246,3 +252,110 @@ def test_a_batch_given_the_workflow_names_its_version_and_may_start_batches_of_e
 def test_a_batch_needs_a_workflow() -> None:
     with pytest.raises(ArgumentError, match=r"^Stack/Cohort: arguments workflow and workflow_id: got neither"):
         OmicsRunBatch(new_stack(), "Cohort", role_arn=ROLE, output_uri=OUTPUT, runs=[{"run_setting_id": "s1"}])
+
+
+HELLO_WDL = """version 1.0
+workflow Hello {
+    input {
+        String sample_name
+        File? reference
+        Int threads = 4
+    }
+    parameter_meta { sample_name: "The sample's name" }
+    call Greet { input: name = sample_name }
+}
+task Greet {
+    input { String name }
+    command <<< echo hello ~{name} >>>
+    runtime { docker: "%s" }
+}
+"""
+PRIVATE_IMAGE = "123456789012.dkr.ecr.us-east-1.amazonaws.com/ubuntu:22.04"
+
+
+def test_the_parameter_template_is_derived_from_the_wdl_inputs_with_miniwdl(tmp_path: Path) -> None:
+    stack = new_stack()
+    workflow = OmicsWorkflow.from_directory(
+        stack, "Hello", folder_with(tmp_path, {"main.wdl": HELLO_WDL % PRIVATE_IMAGE})
+    )
+
+    [resource] = resources(stack, "Custom::OmicsWorkflow")
+    assert resource["Properties"]["ParameterTemplate"] == {
+        "sample_name": {"Optional": False, "Description": "The sample's name"},
+        "reference": {"Optional": True},
+        "threads": {"Optional": True},
+    }
+    assert workflow.images == (PRIVATE_IMAGE,)
+
+
+def test_a_misspelt_input_of_a_run_is_refused_at_synth_with_did_you_mean(tmp_path: Path) -> None:
+    stack = new_stack()
+    workflow = OmicsWorkflow.from_directory(
+        stack, "Hello", folder_with(tmp_path, {"main.wdl": HELLO_WDL % PRIVATE_IMAGE})
+    )
+
+    with pytest.raises(ArgumentError) as error:
+        OmicsRun(
+            stack, "Run", workflow=workflow, role_arn=ROLE, output_uri=OUTPUT, parameters={"sample_nmae": "NA12878"}
+        )
+
+    assert str(error.value) == (
+        "Stack/Run: argument parameters: got 'sample_nmae', which workflow Stack/Hello does not declare; "
+        "allowed: sample_name, reference, threads; did you mean 'sample_name'?"
+    )
+
+
+def test_a_run_leaving_out_a_required_input_is_refused_at_synth(tmp_path: Path) -> None:
+    stack = new_stack()
+    workflow = OmicsWorkflow.from_directory(
+        stack, "Hello", folder_with(tmp_path, {"main.wdl": HELLO_WDL % PRIVATE_IMAGE})
+    )
+
+    with pytest.raises(ArgumentError, match=r"missing 'sample_name', required by workflow Stack/Hello"):
+        OmicsRun(stack, "Run", workflow=workflow, role_arn=ROLE, output_uri=OUTPUT, parameters={"threads": 8})
+    OmicsRun(stack, "Fine", workflow=workflow, role_arn=ROLE, output_uri=OUTPUT, parameters={"sample_name": "x"})
+
+
+@pytest.mark.parametrize(
+    ("files", "image"),
+    [
+        ({"main.wdl": HELLO_WDL % "ubuntu:22.04"}, "ubuntu:22.04"),
+        (
+            {"main.wdl": HELLO_WDL % "123456789012.dkr.ecr.eu-west-1.amazonaws.com/tool:1"},
+            "123456789012.dkr.ecr.eu-west-1.amazonaws.com/tool:1",
+        ),
+        (
+            {"main.nf": "process A {\n  container 'quay.io/biocontainers/samtools:1.19'\n  script: 'true'\n}\n"},
+            "quay.io/biocontainers/samtools:1.19",
+        ),
+        (
+            {"main.cwl": "requirements:\n  DockerRequirement:\n    dockerPull: public.ecr.aws/lts/ubuntu:22.04\n"},
+            "public.ecr.aws/lts/ubuntu:22.04",
+        ),
+    ],
+)
+def test_an_image_outside_private_ecr_in_the_stacks_region_is_a_synth_warning(
+    tmp_path: Path, files: dict[str, str], image: str
+) -> None:
+    stack = new_stack()
+    with pytest.warns(UserWarning, match="HealthOmics pulls only from Amazon ECR private repositories"):
+        OmicsWorkflow.from_directory(stack, "Workflow", folder_with(tmp_path, files))
+
+    [warning] = Annotations.from_stack(stack).find_warning("*", Match.string_like_regexp("container image"))
+    assert f"names the container image {image!r}, outside private ECR in us-east-1" in warning.entry.data
+
+
+def test_an_image_in_private_ecr_in_the_stacks_region_gives_no_warning(tmp_path: Path) -> None:
+    stack = new_stack()
+    OmicsWorkflow.from_directory(stack, "Workflow", folder_with(tmp_path, {"main.wdl": HELLO_WDL % PRIVATE_IMAGE}))
+
+    assert Annotations.from_stack(stack).find_warning("*", Match.string_like_regexp("container image")) == []
+
+
+def test_a_wdl_miniwdl_cannot_read_is_a_warning_and_healthomics_derives_the_template(tmp_path: Path) -> None:
+    stack = new_stack()
+    with pytest.warns(UserWarning, match="miniwdl cannot read main.wdl"):
+        OmicsWorkflow.from_directory(stack, "Workflow", folder_with(tmp_path, {"main.wdl": "version 1.0\nworkflow {"}))
+
+    [resource] = resources(stack, "Custom::OmicsWorkflow")
+    assert "ParameterTemplate" not in resource["Properties"]

@@ -66,6 +66,7 @@ from cdk_omics_run.tag_limits import check_tags_after_propagation
 from cdk_omics_run.tokens import is_token
 from cdk_omics_run.wait import RunWait
 from cdk_omics_run.workflow import OmicsWorkflow, workflow_arguments
+from cdk_omics_run.workflow_parameters import check_parameters
 
 if sys.version_info >= (3, 11):
     from typing import Unpack
@@ -211,6 +212,8 @@ class OmicsRun(ResourceAttributes, Construct):
         arguments["parameters"], self._parameter_data = rendered_document(self, "parameters", parameters)
         arguments["engine_settings"], _ = rendered_document(self, "engine_settings", engine_settings)
         properties = {**resource_properties(self, arguments), **resource_settings(self, **settings)}
+        if isinstance(workflow, OmicsWorkflow):
+            check_parameters(self, workflow.parameter_template, workflow.node.path, properties.get("Parameters"))
         if isinstance(output_uri, str) and not is_token(output_uri) and not output_uri.startswith("s3://"):
             raise ArgumentError(
                 f"{self.node.path}: argument output_uri: got {output_uri!r}; "

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import hashlib
 import json
+import warnings
 from collections.abc import Mapping
 from enum import Enum
 from pathlib import Path
 from typing import Any
 
-from aws_cdk import AssetHashType, CustomResource, Stack
+from aws_cdk import Annotations, AssetHashType, CustomResource, Stack
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_s3_assets as s3_assets
 from constructs import Construct
@@ -18,7 +19,9 @@ from cdk_omics_run.arguments import ArgumentError, argument_name_of
 from cdk_omics_run.handler_source import workflow_request
 from cdk_omics_run.provider import OmicsRunProvider
 from cdk_omics_run.tokens import is_token
+from cdk_omics_run.workflow_containers import images_by_pattern, warn_unpullable
 from cdk_omics_run.workflow_definition import WorkflowFolder, read_folder
+from cdk_omics_run.workflow_wdl import WdlDeclarations, WdlUnreadable, read_wdl
 
 RESOURCE_TYPE = "Custom::OmicsWorkflow"
 # A literal stand-in for the asset's S3 URI (a token until deploy time), so that synth checks the rest.
@@ -73,6 +76,10 @@ class OmicsWorkflow(Construct):
         """The folder read at synth time (its files, main file and engine); None for ``from_workflow_id``."""
         self.asset: s3_assets.Asset | None = None
         """The zipped folder (None for ``from_workflow_id``)."""
+        self.parameter_template: dict[str, dict[str, Any]] | None = None
+        """The inputs runs are checked against at synth: given, or derived from the WDL; None when unknown."""
+        self.images: tuple[str, ...] = ()
+        """The container images the definition names, as far as they can be known at synth."""
 
     @property
     def workflow_id(self) -> str:
@@ -221,6 +228,16 @@ class OmicsWorkflow(Construct):
         where = self.node.path
         folder = read_folder(where, path, main=main, engine=engine)
         self.definition = folder
+        declarations = self._wdl_declarations(folder)
+        self.images = declarations.images if declarations is not None else images_by_pattern(folder)
+        warn_unpullable(self, self.images)
+        given_template = version_settings.get("ParameterTemplate")
+        if given_template is None and declarations is not None and declarations.parameter_template:
+            version_settings = {**version_settings, "ParameterTemplate": declarations.parameter_template}
+        self.parameter_template = version_settings.get("ParameterTemplate")
+        if self.parameter_template is not None:
+            # The property spells a structure's members as CloudFormation does (Description, Optional).
+            version_settings = {**version_settings, "ParameterTemplate": _pascal_case_template(self.parameter_template)}
         content = folder.digest()
         # The asset is named by the same digest: CDK need not hash the folder a second time.
         self.asset = s3_assets.Asset(
@@ -258,6 +275,20 @@ class OmicsWorkflow(Construct):
         )
         self._workflow_id = self._resource.ref
 
+    def _wdl_declarations(self, folder: WorkflowFolder) -> WdlDeclarations | None:
+        """A WDL workflow's inputs and images, read with miniwdl; None for other engines, WDL_LENIENT
+        (which accepts what a strict parser refuses), or without miniwdl. A definition miniwdl
+        refuses is a warning: HealthOmics then derives the parameter template itself."""
+        if folder.engine != "WDL":
+            return None
+        try:
+            return read_wdl(folder.root / folder.main)
+        except WdlUnreadable as error:
+            message = f"miniwdl cannot read {folder.main} ({error}); HealthOmics will derive the parameter template"
+            Annotations.of(self).add_warning_v2("cdk-omics-run:workflowNotParsed", message)
+            warnings.warn(f"{self.node.path}: {message}", UserWarning, stacklevel=4)
+            return None
+
 
 def workflow_arguments(scope: Construct, workflow: Any, workflow_id: Any, workflow_version_name: Any) -> dict[str, Any]:
     """The ``workflow_id`` and ``workflow_version_name`` a run's ``workflow=`` stands for ({} without one).
@@ -294,6 +325,13 @@ def version_name_for(content_digest: str, defining: Mapping[str, Any]) -> str:
     canonical = json.dumps([content_digest, dict(defining)], sort_keys=True, separators=(",", ":"))
     limit = workflow_request().version_name_limit()
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()[:limit]
+
+
+def _pascal_case_template(template: Mapping[str, Mapping[str, Any]]) -> dict[str, dict[str, Any]]:
+    """``{"x": {"description": ..., "optional": ...}}`` (the parameter template file's form) as the property."""
+    return {
+        name: {key[:1].upper() + key[1:]: value for key, value in entry.items()} for name, entry in template.items()
+    }
 
 
 def _default_name(scope: Construct) -> str:
