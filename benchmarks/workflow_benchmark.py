@@ -68,7 +68,7 @@ def write_folder(root: Path) -> Path:
             f"version 1.0\ntask Step{i} {{\n    input {{ String name }}\n"
             f"    command <<< python3 /scripts/step{i}.py ~{{name}} >>>\n"
             f'    runtime {{ docker: "123456789012.dkr.ecr.us-east-1.amazonaws.com/step{i}:1.0" }}\n'
-            f'    output {{ String out = read_string(stdout()) }}\n}}\n'
+            f"    output {{ String out = read_string(stdout()) }}\n}}\n"
         )
     for i in range(FILES - 1 - TASKS):
         (folder / "scripts" / f"step{i}.py").write_text(f"print('step {i}')\n" * 50)
