@@ -31,6 +31,7 @@ LIMIT_TESTS = {
     "batch-delete-4-minutes": "test_provider_runtime_batches.py::test_delete_leaves_a_batch_that_will_not_settle_and_still_answers_before_its_deadline",
     "bootstrap-bucket-key": "test_readme_limits.py::test_a_file_asset_input_is_read_from_the_bootstrap_bucket_with_no_key_granted",
     "workflow-creation-time": "test_provider_runtime_workflows.py::test_a_workflow_still_creating_at_the_time_limit_fails_naming_it",
+    "workflow-definition-size": "test_workflow_infrastructure.py::test_a_folder_larger_than_the_definition_quota_is_a_synth_warning",
     "sample-sheet-text": "test_batch_infrastructure.py::test_a_sample_sheet_of_1000_rows_becomes_1000_typed_settings",
 }
 

@@ -230,7 +230,10 @@ def test_the_provider_may_create_workflows_only_for_its_stack_and_manage_only_it
 def test_a_batch_given_the_workflow_names_its_version_and_may_start_batches_of_exactly_that_workflow() -> None:
     stack = new_stack()
     workflow = OmicsWorkflow.from_directory(stack, "CramToBam", EXAMPLE_FOLDER)
-    OmicsRunBatch(stack, "Cohort", workflow=workflow, role_arn=ROLE, output_uri=OUTPUT, runs=[{"run_setting_id": "s1"}])
+    OmicsRunBatch(
+        stack, "Cohort", workflow=workflow, role_arn=ROLE, output_uri=OUTPUT, parameters=SAMPLE,
+        runs=[{"run_setting_id": "s1"}],
+    )  # fmt: skip
 
     [batch] = resources(stack, "Custom::OmicsRunBatch")
     workflow_ref = {"Ref": stack.get_logical_id(workflow.resource.node.default_child)}  # type: ignore[union-attr]
@@ -359,3 +362,42 @@ def test_a_wdl_miniwdl_cannot_read_is_a_warning_and_healthomics_derives_the_temp
 
     [resource] = resources(stack, "Custom::OmicsWorkflow")
     assert "ParameterTemplate" not in resource["Properties"]
+
+
+def test_each_run_of_a_batch_is_checked_with_its_parameters_merged_over_the_batchs(tmp_path: Path) -> None:
+    stack = new_stack()
+    workflow = OmicsWorkflow.from_directory(
+        stack, "Hello", folder_with(tmp_path, {"main.wdl": HELLO_WDL % PRIVATE_IMAGE})
+    )
+    runs = [
+        {"run_setting_id": "a", "parameters": {"sample_name": "A"}},
+        {"run_setting_id": "b", "parameters": {"thread": 2}},
+    ]
+
+    with pytest.raises(ArgumentError) as error:
+        OmicsRunBatch(
+            stack,
+            "Cohort",
+            workflow=workflow,
+            role_arn=ROLE,
+            output_uri=OUTPUT,
+            parameters={"sample_name": "x"},
+            runs=runs,
+        )
+
+    assert str(error.value) == (
+        "Stack/Cohort: argument runs[1].parameters: got 'thread', which workflow Stack/Hello does not declare; "
+        "allowed: sample_name, reference, threads; did you mean 'threads'?"
+    )
+
+
+def test_a_folder_larger_than_the_definition_quota_is_a_synth_warning(tmp_path: Path) -> None:
+    folder = folder_with(tmp_path, {"main.wdl": HELLO_WDL % PRIVATE_IMAGE})
+    with (folder / "reads.bam").open("wb") as data:
+        data.truncate(100 * 1000 * 1000 + 1)  # sparse: 100 MB and one byte, at no cost
+    stack = new_stack(cdk.App(context={"aws:cdk:bundling-stacks": [], "aws:cdk:disable-asset-staging": True}))
+
+    with pytest.warns(
+        UserWarning, match=r"hold 100,000,\d{3} bytes; HealthOmics takes a definition zip in S3 of at most 100,000,000"
+    ):
+        OmicsWorkflow.from_directory(stack, "Workflow", folder)

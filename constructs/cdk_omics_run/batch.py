@@ -70,6 +70,7 @@ from cdk_omics_run.tag_limits import check_tags_after_propagation
 from cdk_omics_run.tokens import contains_token, is_token
 from cdk_omics_run.wait import RunWait
 from cdk_omics_run.workflow import OmicsWorkflow, workflow_arguments
+from cdk_omics_run.workflow_parameters import check_batch_parameters
 
 if sys.version_info >= (3, 11):
     from typing import Unpack
@@ -245,6 +246,14 @@ class OmicsRunBatch(ResourceAttributes, Construct):
         self.runs: list[RunSetting] = self._runs(runs_given, settings_uri)
         """The per-run settings, checked (empty when ``s3_uri_settings`` names your own file)."""
         self._check_merged_run_tags(run_tags)
+        if isinstance(workflow, OmicsWorkflow):
+            check_batch_parameters(
+                self,
+                workflow.parameter_template,
+                workflow.node.path,
+                properties.get("Parameters"),
+                [run.parameters for run in self.runs],
+            )
         self.settings_asset: s3_assets.Asset | None = None
         """The asset holding the settings file, when there are more than 100 runs."""
         if len(self.runs) > MAX_INLINE_RUNS:

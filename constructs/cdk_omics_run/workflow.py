@@ -20,7 +20,7 @@ from cdk_omics_run.handler_source import workflow_request
 from cdk_omics_run.provider import OmicsRunProvider
 from cdk_omics_run.tokens import is_token
 from cdk_omics_run.workflow_containers import images_by_pattern, warn_unpullable
-from cdk_omics_run.workflow_definition import WorkflowFolder, read_folder
+from cdk_omics_run.workflow_definition import MAX_DEFINITION_BYTES, WorkflowFolder, read_folder
 from cdk_omics_run.workflow_wdl import WdlDeclarations, WdlUnreadable, read_wdl
 
 RESOURCE_TYPE = "Custom::OmicsWorkflow"
@@ -228,6 +228,7 @@ class OmicsWorkflow(Construct):
         where = self.node.path
         folder = read_folder(where, path, main=main, engine=engine)
         self.definition = folder
+        self._warn_if_large(folder)
         declarations = self._wdl_declarations(folder)
         self.images = declarations.images if declarations is not None else images_by_pattern(folder)
         warn_unpullable(self, self.images)
@@ -274,6 +275,19 @@ class OmicsWorkflow(Construct):
             properties=properties,
         )
         self._workflow_id = self._resource.ref
+
+    def _warn_if_large(self, folder: WorkflowFolder) -> None:
+        """A warning when the folder's files exceed the zip's quota: its zip is smaller, by how much only
+        the zip (made when the asset is published) can tell."""
+        if folder.total_bytes <= MAX_DEFINITION_BYTES:
+            return
+        message = (
+            f"the folder's {len(folder.files)} files hold {folder.total_bytes:,} bytes; HealthOmics takes a "
+            f"definition zip in S3 of at most {MAX_DEFINITION_BYTES:,} bytes, a quota that cannot be raised: "
+            "leave test data and build outputs out of the workflow's folder"
+        )
+        Annotations.of(self).add_warning_v2("cdk-omics-run:workflowDefinitionSize", message)
+        warnings.warn(f"{self.node.path}: {message}", UserWarning, stacklevel=4)
 
     def _wdl_declarations(self, folder: WorkflowFolder) -> WdlDeclarations | None:
         """A WDL workflow's inputs and images, read with miniwdl; None for other engines, WDL_LENIENT
