@@ -73,7 +73,7 @@ def test_the_wheel_metadata_names_the_package_its_python_and_its_dependencies(wh
         "botocore<2,>=1.35",
         "constructs<11,>=10.0.0",
         "crhelper<2.1,>=2.0.12",
-        "miniwdl==1.16.0; extra == 'wdl'",
+        "miniwdl<2,>=1.16.0; extra == 'wdl'",
     ]
 
 
