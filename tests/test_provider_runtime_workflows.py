@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 from events import LOGICAL_ID, STACK_ID, LambdaContext, Stack, invoke_handler, operations
 from support.omics_stand_in import OmicsStandIn
+from support.omics_workflow_stand_in import WORKFLOW_OPERATIONS
 from support.response_bucket import ResponseBucket
 
 from omics_run import bookkeeping, workflow_lifecycle
@@ -181,6 +182,8 @@ def test_a_workflow_still_creating_at_the_time_limit_fails_naming_it(pipeline: S
 
 
 def test_retain_versions_deletes_the_oldest_of_this_resources_versions(pipeline: Stack, omics: OmicsStandIn) -> None:
+    # IAM as the provider's policy has it: workflow actions only on what carries this stack's tag.
+    omics.enforce_stack_tag(STACK_ID, operations=WORKFLOW_OPERATIONS - {"CreateWorkflow"})
     retained = {**PROPERTIES, "RetainVersions": 2}
     pipeline.create(retained)
     workflow_id = pipeline.physical_id

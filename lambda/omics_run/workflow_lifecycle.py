@@ -31,6 +31,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from omics_run import bookkeeping
 from omics_run.attributes import attribute_value
 from omics_run.lifecycle import (
+    ACCESS_DENIED,
     CloudFormationEvent,
     Outcome,
     ResourceFailure,
@@ -240,7 +241,13 @@ def _own_versions_oldest_first(event: CloudFormationEvent, client: Any, workflow
     listed = _listed_versions(client, workflow_id)
     own = []
     for item in listed:
-        version = client.get_workflow_version(workflowId=workflow_id, versionName=item["versionName"])
+        try:
+            version = client.get_workflow_version(workflowId=workflow_id, versionName=item["versionName"])
+        except ClientError as error:
+            # IAM lets the provider read only versions tagged with its stack: a denied one is not its own.
+            if error_code(error) in ACCESS_DENIED or error_code(error) == "ResourceNotFoundException":
+                continue
+            raise
         if bookkeeping.tags_of(version).get(bookkeeping.OWNER_TAG) == owner:
             own.append(version)
     return sorted(own, key=lambda v: str(v.get("creationTime", "")))

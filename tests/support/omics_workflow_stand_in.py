@@ -251,10 +251,13 @@ class WorkflowService:
         return workflow
 
     def _find_version(self, params: dict, operation: str) -> tuple[dict[str, Any], dict[str, Any]]:
-        workflow = self._find(params["workflowId"], operation)
-        version = workflow["versions"].get(params["versionName"])
-        if version is None:
+        """The workflow and the version, authorized on the version's own tags (its resource type is
+        ``workflow/${Id}/version/${VersionName}``, with ``aws:ResourceTag``)."""
+        workflow = self.workflows.get(str(params["workflowId"]))
+        version = None if workflow is None else workflow["versions"].get(params["versionName"])
+        if workflow is None or version is None:
             raise self._wire._not_found(f"Workflow {params['workflowId']} version {params['versionName']}")
+        self._host._authorize(operation, version.get("tags") or {}, version["arn"])
         return workflow, version
 
     @staticmethod
