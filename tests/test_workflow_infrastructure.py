@@ -15,6 +15,7 @@ from policy_sentry.querying.actions import get_action_data
 from synth import cfn_lint, nag
 
 from cdk_omics_run import ArgumentError, OmicsRun, OmicsRunBatch, OmicsWorkflow, WorkflowDeletePolicy
+from cdk_omics_run.workflow_containers import registry_of
 
 ROLE = "arn:aws:iam::123456789012:role/omics-run"
 OUTPUT = "s3://bucket/out/"
@@ -401,3 +402,49 @@ def test_a_folder_larger_than_the_definition_quota_is_a_synth_warning(tmp_path: 
         UserWarning, match=r"hold 100,000,\d{3} bytes; HealthOmics takes a definition zip in S3 of at most 100,000,000"
     ):
         OmicsWorkflow.from_directory(stack, "Workflow", folder)
+
+
+NEXTFLOW_QUAY = {"main.nf": "process A {\n  container 'quay.io/biocontainers/samtools:1.19'\n  script: 'true'\n}\n"}
+
+
+def test_a_registry_map_reaches_the_resource_and_images_it_maps_give_no_warning(tmp_path: Path) -> None:
+    stack = new_stack()
+    registry_map = {"registryMappings": [{"upstreamRegistryUrl": "quay.io", "ecrRepositoryPrefix": "quay"}]}
+
+    OmicsWorkflow.from_directory(
+        stack, "Workflow", folder_with(tmp_path, NEXTFLOW_QUAY), container_registry_map=registry_map
+    )
+
+    [resource] = resources(stack, "Custom::OmicsWorkflow")
+    assert resource["Properties"]["ContainerRegistryMap"] == {
+        "RegistryMappings": [{"UpstreamRegistryUrl": "quay.io", "EcrRepositoryPrefix": "quay"}]
+    }
+    assert Annotations.from_stack(stack).find_warning("*", Match.string_like_regexp("container image")) == []
+
+
+def test_a_registry_map_of_another_registry_still_warns_and_a_misspelt_member_is_refused(tmp_path: Path) -> None:
+    docker_hub = {"registryMappings": [{"upstreamRegistryUrl": "registry-1.docker.io", "ecrRepositoryPrefix": "hub"}]}
+    with pytest.warns(UserWarning, match="quay.io/biocontainers/samtools:1.19"):
+        OmicsWorkflow.from_directory(
+            new_stack(), "Workflow", folder_with(tmp_path, NEXTFLOW_QUAY), container_registry_map=docker_hub
+        )
+
+    misspelt = {"registryMappings": [{"upstreamRegistryUrl": "quay.io", "ecrRepoPrefix": "quay"}]}
+    with pytest.raises(
+        ArgumentError, match=r"argument container_registry_map: unknown member; did you mean EcrRepositoryPrefix\?"
+    ):
+        OmicsWorkflow.from_directory(new_stack(), "Other", tmp_path / "workflow", container_registry_map=misspelt)
+
+
+@pytest.mark.parametrize(
+    ("image", "registry"),
+    [
+        ("ubuntu:22.04", "registry-1.docker.io"),
+        ("biocontainers/samtools:1.19", "registry-1.docker.io"),
+        ("quay.io/biocontainers/samtools:1.19", "quay.io"),
+        ("localhost:5000/tool", "localhost:5000"),
+        ("123456789012.dkr.ecr.us-east-1.amazonaws.com/x:1", "123456789012.dkr.ecr.us-east-1.amazonaws.com"),
+    ],
+)
+def test_an_images_registry_is_read_as_docker_reads_it(image: str, registry: str) -> None:
+    assert registry_of(image) == registry

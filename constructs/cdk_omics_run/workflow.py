@@ -173,6 +173,7 @@ class OmicsWorkflow(Construct):
         storage_capacity: int | None = None,
         accelerators: str | None = None,
         readme: str | None = None,
+        container_registry_map: Mapping[str, Any] | None = None,
         tags: Mapping[str, str] | None = None,
         delete_policy: WorkflowDeletePolicy | str = WorkflowDeletePolicy.RETAIN,
         retain_versions: int | None = None,
@@ -186,7 +187,10 @@ class OmicsWorkflow(Construct):
         ``engine``: inferred from the main file's extension when left out.
         ``parameter_template``: ``{"name": {"description": ..., "optional": bool}}``;
         without it HealthOmics derives one from the definition. ``readme``: the
-        README's markdown. ``delete_policy``: RETAIN (default) or DELETE.
+        README's markdown. ``container_registry_map``: HealthOmics' registry and image mappings
+        (``{"registryMappings": [{"upstreamRegistryUrl": "quay.io", "ecrRepositoryPrefix": "quay"}]}``,
+        as the user guide writes them); the pull through cache rules it relies on are yours to create.
+        ``delete_policy``: RETAIN (default) or DELETE.
         ``retain_versions``: keep only this many of the newest versions (default: all).
 
         Example::
@@ -205,6 +209,7 @@ class OmicsWorkflow(Construct):
                 "StorageCapacity": storage_capacity,
                 "Accelerators": accelerators,
                 "ReadmeMarkdown": readme,
+                "ContainerRegistryMap": None if container_registry_map is None else dict(container_registry_map),
             },
             name=name,
             tags=tags,
@@ -231,7 +236,10 @@ class OmicsWorkflow(Construct):
         self._warn_if_large(folder)
         declarations = self._wdl_declarations(folder)
         self.images = declarations.images if declarations is not None else images_by_pattern(folder)
-        warn_unpullable(self, self.images)
+        registry_map = version_settings.get("ContainerRegistryMap")
+        warn_unpullable(self, self.images, registry_map)
+        if registry_map is not None:
+            version_settings = {**version_settings, "ContainerRegistryMap": _pascal_case(registry_map)}
         given_template = version_settings.get("ParameterTemplate")
         if given_template is None and declarations is not None and declarations.parameter_template:
             version_settings = {**version_settings, "ParameterTemplate": declarations.parameter_template}
@@ -339,6 +347,15 @@ def version_name_for(content_digest: str, defining: Mapping[str, Any]) -> str:
     canonical = json.dumps([content_digest, dict(defining)], sort_keys=True, separators=(",", ":"))
     limit = workflow_request().version_name_limit()
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()[:limit]
+
+
+def _pascal_case(value: Any) -> Any:
+    """A structure in the API's member names (``registryMappings``) as the property spells it (``RegistryMappings``)."""
+    if isinstance(value, Mapping):
+        return {str(key)[:1].upper() + str(key)[1:]: _pascal_case(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_pascal_case(item) for item in value]
+    return value
 
 
 def _pascal_case_template(template: Mapping[str, Mapping[str, Any]]) -> dict[str, dict[str, Any]]:

@@ -16,7 +16,8 @@ from __future__ import annotations
 
 import re
 import warnings
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 from aws_cdk import Annotations, Stack
 from constructs import Construct
@@ -49,25 +50,45 @@ def images_by_pattern(folder: WorkflowFolder) -> tuple[str, ...]:
     return tuple(sorted(found))
 
 
-def unpullable(images: Iterable[str], region: str) -> list[str]:
-    """The images outside private ECR in ``region`` (any region, when the stack's is known only at deploy)."""
+# Docker Hub's registry, for images named without a registry host (``ubuntu:22.04``, ``biocontainers/x``):
+# the user guide's registry mapping example names it so.
+DOCKER_HUB = "registry-1.docker.io"
+
+
+def registry_of(image: str) -> str:
+    """The registry host an image reference names (Docker's rule: a first part with a dot or a colon, or localhost)."""
+    first, _, rest = image.partition("/")
+    if rest and ("." in first or ":" in first or first == "localhost"):
+        return first
+    return DOCKER_HUB
+
+
+def unpullable(images: Iterable[str], region: str, registry_map: Mapping[str, Any] | None = None) -> list[str]:
+    """The images outside private ECR in ``region`` (any region, when the stack's is known only at deploy)
+    that the container registry map does not map (an image mapping's ``sourceImage``, or a registry
+    mapping's ``upstreamRegistryUrl``)."""
+    mapped_images = {m.get("sourceImage") for m in (registry_map or {}).get("imageMappings", [])}
+    mapped_registries = {m.get("upstreamRegistryUrl") for m in (registry_map or {}).get("registryMappings", [])}
     outside = []
     for image in images:
         match = PRIVATE_ECR.match(image)
-        if match is None or (not is_token(region) and match.group(1) != region):
-            outside.append(image)
+        if match is not None and (is_token(region) or match.group(1) == region):
+            continue
+        if image in mapped_images or (match is None and registry_of(image) in mapped_registries):
+            continue
+        outside.append(image)
     return outside
 
 
-def warn_unpullable(scope: Construct, images: Iterable[str]) -> None:
-    """A synth warning per image HealthOmics cannot pull as written."""
+def warn_unpullable(scope: Construct, images: Iterable[str], registry_map: Mapping[str, Any] | None = None) -> None:
+    """A synth warning per image HealthOmics cannot pull as written, nor through the registry map."""
     region = Stack.of(scope).region
     where = "private ECR" if is_token(region) else f"private ECR in {region}"
-    for image in unpullable(images, region):
+    for image in unpullable(images, region, registry_map):
         message = (
             f"the workflow names the container image {image!r}, outside {where}: HealthOmics pulls only from "
             "Amazon ECR private repositories in the run's region; push it there, or map its registry with ECR "
-            "pull through cache and a container registry map"
+            "pull through cache and container_registry_map"
         )
         Annotations.of(scope).add_warning_v2(WARNING_ID, message)
         # CDK prints annotations only through its CLI: `python app.py` users see this one too.
