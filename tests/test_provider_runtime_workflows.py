@@ -243,3 +243,16 @@ def test_without_a_version_name_the_version_is_named_after_the_content_digest(
     changed = pipeline.update({**properties, "DefinitionUri": SECOND})["Data"]["VersionName"]
 
     assert len(first) == 64 and first == retagged and changed != first
+
+
+def test_a_new_name_or_tags_change_no_workflow_and_create_no_version(pipeline: Stack, omics: OmicsStandIn) -> None:
+    pipeline.create(PROPERTIES)
+    workflow_id = pipeline.physical_id
+    omics.reset_requests()
+
+    answer = pipeline.update({**PROPERTIES, "Name": "cram-to-bam-v2", "Tags": {"team": "platform"}})
+
+    assert answer["PhysicalResourceId"] == workflow_id
+    assert operations(omics) == ["GetWorkflow", "GetWorkflowVersion", "GetWorkflowVersion"]
+    workflow = omics.workflow_service.workflows[workflow_id]
+    assert (workflow["name"], workflow["tags"]["team"]) == ("cram-to-bam", "genomics")  # as created

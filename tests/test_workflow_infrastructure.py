@@ -195,6 +195,11 @@ def test_the_example_app_is_cfn_lint_and_cdk_nag_clean(tmp_path: Path) -> None:
     template = tmp_path / f"{stack.stack_name}.template.json"
     assert cfn_lint(template) == (0, "")
     assert "Custom::OmicsWorkflow" in template.read_text()
+    manifest = json.loads((tmp_path / f"{stack.stack_name}.assets.json").read_text())
+    staged = [tmp_path / f["source"]["path"] for f in manifest["files"].values()]
+    assert [sorted(p.name for p in folder.iterdir()) for folder in staged if (folder / "main.wdl").exists()] == [
+        ["main.wdl"]
+    ]  # the workflow's folder, zipped when published
 
 
 def test_the_provider_may_create_workflows_only_for_its_stack_and_manage_only_its_stacks() -> None:
