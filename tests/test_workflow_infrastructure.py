@@ -453,3 +453,12 @@ def test_a_registry_map_of_another_registry_still_warns_and_a_misspelt_member_is
 )
 def test_an_images_registry_is_read_as_docker_reads_it(image: str, registry: str) -> None:
     assert registry_of(image) == registry
+
+
+def test_an_engine_or_delete_policy_outside_its_enum_is_an_argument_error() -> None:
+    with pytest.raises(
+        ArgumentError, match=r"^Stack/W: argument engine: got 'SNAKEMAKE'; allowed: WDL, WDL_LENIENT, NEXTFLOW, CWL$"
+    ):
+        OmicsWorkflow.from_directory(new_stack(), "W", EXAMPLE_FOLDER, engine="SNAKEMAKE")
+    with pytest.raises(ArgumentError, match=r"^Stack/W: argument delete_policy: got 'KEEP'; allowed: RETAIN, DELETE$"):
+        OmicsWorkflow.from_directory(new_stack(), "W", EXAMPLE_FOLDER, delete_policy="KEEP")

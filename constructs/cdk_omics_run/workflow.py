@@ -200,20 +200,20 @@ class OmicsWorkflow(Construct):
         workflow = cls(scope, id)
         workflow._from_directory(
             Path(path),
-            engine=None if engine is None else WorkflowEngine(engine).value,
+            engine=None if engine is None else _enum_value(workflow, "engine", WorkflowEngine, engine),
             main=main,
             version_settings={
                 "Description": description,
                 "ParameterTemplate": None if parameter_template is None else dict(parameter_template),
-                "StorageType": storage_type,
+                "StorageType": getattr(storage_type, "value", storage_type),
                 "StorageCapacity": storage_capacity,
-                "Accelerators": accelerators,
+                "Accelerators": getattr(accelerators, "value", accelerators),
                 "ReadmeMarkdown": readme,
                 "ContainerRegistryMap": None if container_registry_map is None else dict(container_registry_map),
             },
             name=name,
             tags=tags,
-            delete_policy=WorkflowDeletePolicy(delete_policy).value,
+            delete_policy=_enum_value(workflow, "delete_policy", WorkflowDeletePolicy, delete_policy),
             retain_versions=retain_versions,
         )
         return workflow
@@ -349,6 +349,15 @@ def version_name_for(content_digest: str, defining: Mapping[str, Any]) -> str:
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()[:limit]
 
 
+def _enum_value(scope: Construct, argument: str, enum: type[Enum], value: Any) -> str:
+    """An enum argument's value (a member or its text); ArgumentError naming the argument otherwise."""
+    try:
+        return str(enum(getattr(value, "value", value)).value)
+    except ValueError:
+        allowed = ", ".join(str(member.value) for member in enum)
+        raise ArgumentError(f"{scope.node.path}: argument {argument}: got {value!r}; allowed: {allowed}") from None
+
+
 def _pascal_case(value: Any) -> Any:
     """A structure in the API's member names (``registryMappings``) as the property spells it (``RegistryMappings``)."""
     if isinstance(value, Mapping):
@@ -379,7 +388,7 @@ def _check(where: str, properties: Mapping[str, Any]) -> None:
     except ValueError as error:  # the handler's PropertyError
         name = getattr(error, "property_name", "")
         argument = argument_name_of(name.split(".")[0]) if name else "?"
-        argument = {"readme_markdown": "readme", "retain_versions": "retain_versions"}.get(argument, argument)
+        argument = {"readme_markdown": "readme"}.get(argument, argument)
         raise ArgumentError(f"{where}: argument {argument}: {getattr(error, 'problem', error)}") from None
 
 
