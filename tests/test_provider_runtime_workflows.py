@@ -245,7 +245,7 @@ def test_without_a_version_name_the_version_is_named_after_the_content_digest(
     assert len(first) == 64 and first == retagged and changed != first
 
 
-def test_a_new_name_or_tags_change_no_workflow_and_create_no_version(pipeline: Stack, omics: OmicsStandIn) -> None:
+def test_a_new_name_renames_the_workflow_and_new_tags_change_nothing(pipeline: Stack, omics: OmicsStandIn) -> None:
     pipeline.create(PROPERTIES)
     workflow_id = pipeline.physical_id
     omics.reset_requests()
@@ -253,6 +253,7 @@ def test_a_new_name_or_tags_change_no_workflow_and_create_no_version(pipeline: S
     answer = pipeline.update({**PROPERTIES, "Name": "cram-to-bam-v2", "Tags": {"team": "platform"}})
 
     assert answer["PhysicalResourceId"] == workflow_id
-    assert operations(omics) == ["GetWorkflow", "GetWorkflowVersion", "GetWorkflowVersion"]
+    assert operations(omics) == ["GetWorkflow", "UpdateWorkflow", "GetWorkflowVersion", "GetWorkflowVersion"]
+    assert bodies(omics, "UpdateWorkflow") == [{"name": "cram-to-bam-v2"}]
     workflow = omics.workflow_service.workflows[workflow_id]
-    assert (workflow["name"], workflow["tags"]["team"]) == ("cram-to-bam", "genomics")  # as created
+    assert (workflow["name"], workflow["tags"]["team"]) == ("cram-to-bam-v2", "genomics")  # tags as created

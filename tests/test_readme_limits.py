@@ -32,7 +32,7 @@ LIMIT_TESTS = {
     "bootstrap-bucket-key": "test_readme_limits.py::test_a_file_asset_input_is_read_from_the_bootstrap_bucket_with_no_key_granted",
     "workflow-creation-time": "test_provider_runtime_workflows.py::test_a_workflow_still_creating_at_the_time_limit_fails_naming_it",
     "workflow-definition-size": "test_workflow_infrastructure.py::test_a_folder_larger_than_the_definition_quota_is_a_synth_warning",
-    "workflow-name-and-tags-at-creation": "test_provider_runtime_workflows.py::test_a_new_name_or_tags_change_no_workflow_and_create_no_version",
+    "workflow-tags-at-creation": "test_provider_runtime_workflows.py::test_a_new_name_renames_the_workflow_and_new_tags_change_nothing",
     "sample-sheet-text": "test_batch_infrastructure.py::test_a_sample_sheet_of_1000_rows_becomes_1000_typed_settings",
 }
 

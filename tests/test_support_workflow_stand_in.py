@@ -17,6 +17,7 @@ from support.omics_workflow_stand_in import (
     CREATE_WORKFLOW_VERSION_REQUIRED_MEMBERS,
     GET_WORKFLOW_OUTPUT_MEMBERS,
     GET_WORKFLOW_VERSION_OUTPUT_MEMBERS,
+    UPDATABLE_MEMBERS,
     VERSION_NAME_LENGTH,
     VERSION_NAME_PATTERN,
     WORKFLOW_OPERATIONS,
@@ -33,6 +34,7 @@ EXPECTED_HTTP = {
     "CreateWorkflow": ("POST", "/workflow", 201),
     "CreateWorkflowVersion": ("POST", "/workflow/{workflowId}/version", 201),
     "GetWorkflow": ("GET", "/workflow/{id}", 200),
+    "UpdateWorkflow": ("POST", "/workflow/{id}", 202),
     "GetWorkflowVersion": ("GET", "/workflow/{workflowId}/version/{versionName}", 200),
     "ListWorkflowVersions": ("GET", "/workflow/{workflowId}/version", 200),
     "DeleteWorkflowVersion": ("DELETE", "/workflow/{workflowId}/version/{versionName}", 202),
@@ -194,3 +196,15 @@ def test_workflow_operations_take_injected_faults(client: Any, omics: OmicsStand
     with pytest.raises(client.exceptions.ThrottlingException):
         client.create_workflow(definitionUri=DEFINITION, engine="WDL")
     assert omics.workflow_service.workflows == {}
+
+
+def test_update_workflow_renames_it_and_returns_nothing(client: Any, omics: OmicsStandIn) -> None:
+    workflow_id = _active_workflow(client, name="old")
+
+    response = client.update_workflow(id=workflow_id, name="new", description="renamed")
+
+    assert response["ResponseMetadata"]["HTTPStatusCode"] == 202
+    workflow = client.get_workflow(id=workflow_id)
+    assert (workflow["name"], workflow["description"]) == ("new", "renamed")
+    assert set(botocore.session.get_session().get_service_model("omics").operation_model(
+        "UpdateWorkflow").input_shape.members) - {"id"} == set(UPDATABLE_MEMBERS)  # fmt: skip

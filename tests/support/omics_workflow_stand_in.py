@@ -45,6 +45,7 @@ WORKFLOW_OPERATIONS = frozenset(
         "CreateWorkflow",
         "CreateWorkflowVersion",
         "GetWorkflow",
+        "UpdateWorkflow",
         "GetWorkflowVersion",
         "ListWorkflowVersions",
         "DeleteWorkflowVersion",
@@ -139,6 +140,9 @@ _DEFINITION_MEMBERS = (
     "description",
 )
 _FIRST_WORKFLOW_ID = 7000001
+# What UpdateWorkflow changes (its input shape besides the ID; the operation's documentation lists
+# name, description, default storage type and capacity; the model adds readmeMarkdown).
+UPDATABLE_MEMBERS = ("name", "description", "storageType", "storageCapacity", "readmeMarkdown")
 
 
 def route(method: str, segments: list[str]) -> tuple[str | None, dict[str, str]]:
@@ -147,7 +151,8 @@ def route(method: str, segments: list[str]) -> tuple[str | None, dict[str, str]]
         return ({"POST": "CreateWorkflow"}.get(method), {})
     workflow_id = segments[0]
     if len(segments) == 1 and workflow_id:
-        return {"GET": "GetWorkflow", "DELETE": "DeleteWorkflow"}.get(method), {"id": workflow_id}
+        operation = {"GET": "GetWorkflow", "POST": "UpdateWorkflow", "DELETE": "DeleteWorkflow"}.get(method)
+        return operation, {"id": workflow_id}
     if len(segments) == 2 and workflow_id and segments[1] == "version":
         operation = {"POST": "CreateWorkflowVersion", "GET": "ListWorkflowVersions"}.get(method)
         return operation, {"workflowId": workflow_id}
@@ -329,6 +334,19 @@ class WorkflowService:
         workflow = self._find(params["id"], "GetWorkflow")
         self._settle(workflow)
         return 200, self._shown(workflow, GET_WORKFLOW_OUTPUT_MEMBERS)
+
+    def _op_UpdateWorkflow(self, params: dict, query: dict, body: dict) -> tuple[int, None]:
+        workflow = self._find(params["id"], "UpdateWorkflow")
+        name = body.get("name")
+        if name is not None and not WORKFLOW_NAME_LENGTH[0] <= len(str(name)) <= WORKFLOW_NAME_LENGTH[1]:
+            raise self._invalid(
+                f"1 validation error detected: Value at 'name' failed to satisfy constraint: "
+                f"Member must have length between {WORKFLOW_NAME_LENGTH[0]} and {WORKFLOW_NAME_LENGTH[1]}"
+            )
+        for member in UPDATABLE_MEMBERS:
+            if body.get(member) is not None:
+                workflow["readme" if member == "readmeMarkdown" else member] = copy.deepcopy(body[member])
+        return 202, None
 
     def _op_GetWorkflowVersion(self, params: dict, query: dict, body: dict) -> tuple[int, dict]:
         _, version = self._find_version(params, "GetWorkflowVersion")
