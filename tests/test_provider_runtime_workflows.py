@@ -257,3 +257,11 @@ def test_a_new_name_renames_the_workflow_and_new_tags_change_nothing(pipeline: S
     assert bodies(omics, "UpdateWorkflow") == [{"name": "cram-to-bam-v2"}]
     workflow = omics.workflow_service.workflows[workflow_id]
     assert (workflow["name"], workflow["tags"]["team"]) == ("cram-to-bam-v2", "genomics")  # tags as created
+
+
+def test_delete_reads_its_policy_even_when_another_property_is_bad(pipeline: Stack, omics: OmicsStandIn) -> None:
+    pipeline.create({**PROPERTIES, "DeletePolicy": "DELETE"})
+
+    pipeline.delete(properties={**PROPERTIES, "DeletePolicy": "DELETE", "Engine": "SNAKEMAKE"})
+
+    assert omics.workflow_service.workflows == {}

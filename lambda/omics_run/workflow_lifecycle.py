@@ -104,11 +104,8 @@ def delete(event: CloudFormationEvent, client: Any, **_: Any) -> Outcome:
     """
     physical_id = event.get("PhysicalResourceId", "")
     outcome = Outcome(physical_id)
-    try:
-        policy = workflow_settings(event.get("ResourceProperties", {})).delete_policy
-    except PropertyError:
-        policy = "RETAIN"
-    if policy != "DELETE":
+    # Read alone, so that another property's bad value cannot change what Delete does.
+    if event.get("ResourceProperties", {}).get("DeletePolicy") != "DELETE":
         return outcome
     try:
         workflow = _own_workflow_or_none(event, client, physical_id)
