@@ -2,8 +2,8 @@
 
 Lambda loads this module as ``omics_run_handler.handler``. CloudFormation's
 requests go through crhelper's public decorators (Custom::OmicsRun,
-Custom::OmicsRunBatch and their Custom::OmicsRunResult); the wake-ups of waits arrive as SQS batches from the
-provider's event source mapping.
+Custom::OmicsRunBatch and their Custom::OmicsRunResult, and Custom::OmicsWorkflow); the wake-ups of
+waits arrive as SQS batches from the provider's event source mapping.
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ helper = CfnResource(
 try:
     from botocore.exceptions import ClientError
 
-    from omics_run import batch_lifecycle, lifecycle, result, stack_resource, waiting
+    from omics_run import batch_lifecycle, lifecycle, result, stack_resource, waiting, workflow_lifecycle
     from omics_run.batch_request import RESOURCE_TYPE as BATCH_RESOURCE_TYPE
     from omics_run.client import (
         omics_client,
@@ -43,6 +43,7 @@ try:
     )
     from omics_run.lifecycle import CloudFormationEvent
     from omics_run.wait_transport import put_signal, schedule_wake
+    from omics_run.workflow_request import RESOURCE_TYPE as WORKFLOW_RESOURCE_TYPE
 except Exception as error:  # noqa: BLE001 - crhelper answers FAILED instead of leaving the stack waiting
     helper.init_failure(error)
 
@@ -96,10 +97,21 @@ def _lifecycle_of(event: CloudFormationEvent) -> ModuleType:
     return batch_lifecycle if event.get("ResourceType") == BATCH_RESOURCE_TYPE else lifecycle
 
 
+def _is_workflow(event: CloudFormationEvent) -> bool:
+    return event.get("ResourceType") == WORKFLOW_RESOURCE_TYPE
+
+
+def _seconds_left(context: Any) -> Callable[[], float]:
+    return lambda: float(context.get_remaining_time_in_millis()) / 1000
+
+
 @helper.create
 def create(event: CloudFormationEvent, context: Any) -> str:
     if _is_result(event):
         return _guarded(event, context, lambda: result.read(event, omics_client(), s3_client))
+    if _is_workflow(event):
+        left = _seconds_left(context)
+        return _guarded(event, context, lambda: workflow_lifecycle.create(event, omics_client(), seconds_left=left))
     return _guarded(event, context, lambda: _lifecycle_of(event).create(event, omics_client()))
 
 
@@ -107,6 +119,9 @@ def create(event: CloudFormationEvent, context: Any) -> str:
 def update(event: CloudFormationEvent, context: Any) -> str:
     if _is_result(event):
         return _guarded(event, context, lambda: result.read(event, omics_client(), s3_client))
+    if _is_workflow(event):
+        left = _seconds_left(context)
+        return _guarded(event, context, lambda: workflow_lifecycle.update(event, omics_client(), seconds_left=left))
     return _guarded(event, context, lambda: _lifecycle_of(event).update(event, omics_client()))
 
 
@@ -114,10 +129,9 @@ def update(event: CloudFormationEvent, context: Any) -> str:
 def delete(event: CloudFormationEvent, context: Any) -> str:
     if _is_result(event):
         return _guarded(event, context, lambda: result.forget(event))
-
-    def seconds_left() -> float:
-        return float(context.get_remaining_time_in_millis()) / 1000
-
+    if _is_workflow(event):
+        return _guarded(event, context, lambda: workflow_lifecycle.delete(event, omics_client()))
+    seconds_left = _seconds_left(context)
     return _guarded(
         event, context, lambda: _lifecycle_of(event).delete(event, omics_client(), seconds_left=seconds_left)
     )

@@ -73,11 +73,13 @@ def test_the_wheel_metadata_names_the_package_its_python_and_its_dependencies(wh
         "botocore<2,>=1.35",
         "constructs<11,>=10.0.0",
         "crhelper<2.1,>=2.0.12",
+        # The WDL reader of OmicsWorkflow, only with `pip install "cdk-omics-run[wdl]"`.
+        "miniwdl<2,>=1.16.0; extra == 'wdl'",
         # The status command's libraries, only with `pip install "cdk-omics-run[cli]"`.
         "plotly<8,>=6; extra == 'cli'",
         "rich<16,>=13.9; extra == 'cli'",
     ]
-    assert metadata.get_all("Provides-Extra") == ["cli"]
+    assert metadata.get_all("Provides-Extra") == ["cli", "wdl"]
 
 
 def test_an_app_elsewhere_synthesizes_with_the_installed_wheel_and_its_handler_starts_the_run(

@@ -107,9 +107,15 @@ def test_the_sdist_metadata_names_the_package_its_licence_its_python_and_bounded
     assert metadata["Description-Content-Type"] == "text/markdown"
     assert "Typing :: Typed" in metadata.get_all("Classifier")
     assert {re.match(r"[A-Za-z0-9_.-]+", d).group(0) for d in dependencies} == {  # type: ignore[union-attr]
-        "aws-cdk-lib", "constructs", "botocore", "crhelper",
+        "aws-cdk-lib", "constructs", "botocore", "crhelper", "miniwdl",
         "rich", "plotly",  # the cli extra's
     }  # fmt: skip
+    # Optional ones only with their extra: the status command's libraries, the WDL reader of OmicsWorkflow.
+    assert sorted(d for d in dependencies if "extra ==" in d) == [
+        "miniwdl<2,>=1.16.0; extra == 'wdl'",
+        "plotly<8,>=6; extra == 'cli'",
+        "rich<16,>=13.9; extra == 'cli'",
+    ]
     # Every dependency has a floor: the oldest versions the library is known to work with.
     assert all(">=" in dependency for dependency in dependencies), dependencies
 

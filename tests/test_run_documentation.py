@@ -170,7 +170,9 @@ def test_the_signature_shows_the_real_arguments_not_the_jsii_metaclass(cls: type
 def test_the_signature_of_omics_run_lists_every_keyword() -> None:
     parameters = inspect.signature(OmicsRun).parameters
 
-    assert set(members_by_argument()) | set(RESOURCE_SETTING_ARGUMENTS) == set(keyword_arguments(OmicsRun))
+    assert set(members_by_argument()) | set(RESOURCE_SETTING_ARGUMENTS) | {"workflow"} == set(
+        keyword_arguments(OmicsRun)
+    )
     assert parameters["output_uri"].default is inspect.Parameter.empty
     assert parameters["workflow_id"].default is None
 

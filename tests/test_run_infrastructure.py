@@ -28,6 +28,8 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 
 # Arguments that configure the resource rather than the run.
 RESOURCE_SETTINGS = {"rerun_token", "delete_policy", "wait_for", "wait_timeout", "wait_poll_interval"}
+# An argument that stands for two members (workflow_id and workflow_version_name): docs/workflows.md.
+WORKFLOW_ARGUMENT = {"workflow"}
 
 
 def keyword_arguments() -> set[str]:
@@ -89,7 +91,7 @@ def test_every_start_run_member_has_a_keyword_argument() -> None:
     wire_names = set(model.operation_model("StartRun").input_shape.members) - {"requestId"}
     expected = {re.sub(r"(?<!^)([A-Z])", r"_\1", name).lower() for name in wire_names}
 
-    assert keyword_arguments() == expected | RESOURCE_SETTINGS
+    assert keyword_arguments() == expected | RESOURCE_SETTINGS | WORKFLOW_ARGUMENT
 
 
 @pytest.mark.parametrize(
@@ -390,7 +392,7 @@ def test_the_constructs_folder_has_no_init_file_so_the_pypi_constructs_package_s
 def test_the_options_table_lists_every_argument() -> None:
     rows = set(re.findall(r"^\| `([a-z_]+)` \| `([A-Za-z]+)` \|", page_text("runs.md"), flags=re.MULTILINE))
 
-    assert {argument for argument, _ in rows} == keyword_arguments()
+    assert {argument for argument, _ in rows} == keyword_arguments() - WORKFLOW_ARGUMENT
     assert all(prop == "".join(p.capitalize() for p in arg.split("_")) for arg, prop in rows)
 
 

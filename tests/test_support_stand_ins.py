@@ -39,6 +39,7 @@ from support.omics_stand_in import (
     OmicsStandIn,
     RecordedRequest,
 )
+from support.omics_workflow_stand_in import WORKFLOW_OPERATIONS
 from support.raw_http import aim_boto3_at, raw_request, service_error
 from support.response_bucket import ResponseBucket
 
@@ -48,7 +49,7 @@ OUTPUT_URI = "s3://results-bucket/runs/"
 # The run operations this file covers; the batch operations and ListRuns are
 # covered by tests/test_support_batch_stand_in.py.
 # The run task operations have self-tests of their own: tests/test_support_run_tasks_stand_in.py.
-RUN_OPERATIONS = OPERATIONS - BATCH_OPERATIONS - TASK_OPERATIONS - {"ListRuns"}
+RUN_OPERATIONS = OPERATIONS - BATCH_OPERATIONS - TASK_OPERATIONS - WORKFLOW_OPERATIONS - {"ListRuns"}
 
 # No retries by default: a fault must surface on the first call, and retry
 # back-off would only slow the tests down. (In botocore's retries config
@@ -816,10 +817,10 @@ def test_reset_clears_stack_tag_enforcement(client: Any, omics_env: OmicsStandIn
 
 
 def test_unknown_route_is_a_clear_404(omics: OmicsStandIn) -> None:
-    status, headers, body = raw_request(omics, "GET", "/workflow/1")
+    status, headers, body = raw_request(omics, "GET", "/sequencestore/1")
     assert status == 404
     assert headers["x-amzn-errortype"] == "UnknownOperationException"
-    assert "no route for GET /workflow/1" in body["message"]
+    assert "no route for GET /sequencestore/1" in body["message"]
     assert omics.requests[-1].operation == "Unknown"
 
 

@@ -31,6 +31,7 @@ from cdk_omics_run.run import RESOURCE_TYPE, OmicsRun, OmicsRunArguments
 from cdk_omics_run.run_settings import RunSetting
 from cdk_omics_run.sample_sheet import SheetColumn
 from cdk_omics_run.version import VERSION
+from cdk_omics_run.workflow import OmicsWorkflow, WorkflowDeletePolicy, WorkflowEngine
 
 __version__ = VERSION
 
@@ -53,6 +54,7 @@ __all__ = [
     "OmicsRunBatchSheetArguments",
     "OmicsRunProvider",
     "OmicsRunProviderStack",
+    "OmicsWorkflow",
     "OutputUriPrefixMode",
     "RetentionMode",
     "RunSetting",
@@ -60,5 +62,7 @@ __all__ = [
     "SheetColumn",
     "StorageType",
     "WaitFor",
+    "WorkflowDeletePolicy",
+    "WorkflowEngine",
     "WorkflowType",
 ]

@@ -69,6 +69,8 @@ from cdk_omics_run.status_events import status_change_rule
 from cdk_omics_run.tag_limits import check_tags_after_propagation
 from cdk_omics_run.tokens import contains_token, is_token
 from cdk_omics_run.wait import RunWait
+from cdk_omics_run.workflow import OmicsWorkflow, workflow_arguments
+from cdk_omics_run.workflow_parameters import check_batch_parameters
 
 if sys.version_info >= (3, 11):
     from typing import Unpack
@@ -87,7 +89,8 @@ class OmicsRunBatchSheetArguments(TypedDict, total=False):
     all but ``runs`` and ``s3_uri_settings`` (the sheet gives the runs) and ``parameters`` (given there
     as ``default_parameters``), so that a type checker refuses a misspelled one (PEP 692)."""
 
-    workflow_id: str | omics.CfnWorkflow
+    workflow: OmicsWorkflow | None
+    workflow_id: str | omics.CfnWorkflow | None
     role_arn: str | iam.IRole | None
     output_uri: OutputLocation | None
     workflow_type: WorkflowType | str | None
@@ -174,7 +177,8 @@ class OmicsRunBatch(ResourceAttributes, Construct):
         *,
         runs: Iterable[RunSettingLike] | None = None,
         s3_uri_settings: str | None = None,
-        workflow_id: str | omics.CfnWorkflow,
+        workflow: OmicsWorkflow | None = None,
+        workflow_id: str | omics.CfnWorkflow | None = None,
         role_arn: str | iam.IRole | None = None,
         output_uri: OutputLocation | None = None,
         workflow_type: WorkflowType | str | None = None,
@@ -210,6 +214,13 @@ class OmicsRunBatch(ResourceAttributes, Construct):
         """Declares the batch. The class's documentation describes the arguments."""
         super().__init__(scope, id)
         arguments = {k: v for k, v in locals().items() if k not in ("self", "scope", "id", "__class__")}
+        granting_workflow = workflow if isinstance(workflow, OmicsWorkflow) and workflow.grants_start_runs() else None
+        arguments.update(workflow_arguments(self, arguments.pop("workflow"), workflow_id, workflow_version_name))
+        if arguments["workflow_id"] is None:
+            raise ArgumentError(
+                f"{self.node.path}: arguments workflow and workflow_id: got neither; allowed: exactly one "
+                "(the workflow every run of the batch runs)"
+            )
         runs_given, settings_uri = arguments.pop("runs"), arguments.pop("s3_uri_settings")
         max_failed = arguments.pop("max_failed_runs")
         check_wait_arguments(self, wait_for=wait_for, no_wait=BatchWaitFor.NONE.value, **wait_settings_of(arguments))
@@ -235,6 +246,14 @@ class OmicsRunBatch(ResourceAttributes, Construct):
         self.runs: list[RunSetting] = self._runs(runs_given, settings_uri)
         """The per-run settings, checked (empty when ``s3_uri_settings`` names your own file)."""
         self._check_merged_run_tags(run_tags)
+        if isinstance(workflow, OmicsWorkflow):
+            check_batch_parameters(
+                self,
+                workflow.parameter_template,
+                workflow.node.path,
+                properties.get("Parameters"),
+                [run.parameters for run in self.runs],
+            )
         self.settings_asset: s3_assets.Asset | None = None
         """The asset holding the settings file, when there are more than 100 runs."""
         if len(self.runs) > MAX_INLINE_RUNS:
@@ -263,7 +282,10 @@ class OmicsRunBatch(ResourceAttributes, Construct):
 
         provider = OmicsRunProvider.of(self)
         provider.allow_pass_role(properties["RoleArn"])
-        resource_arns = start_resource_arns(provider, properties)
+        named = properties
+        if granting_workflow is not None:  # it grants its own workflow and version (OmicsWorkflow.grant_start_run)
+            named = {k: v for k, v in properties.items() if k not in ("WorkflowId", "WorkflowVersionName")}
+        resource_arns = start_resource_arns(provider, named)
         provider.allow_start_run(*resource_arns)
         provider.allow_start_run_batch(*resource_arns)
         self.wait: RunWait | None = None
@@ -285,6 +307,8 @@ class OmicsRunBatch(ResourceAttributes, Construct):
             resource_type=RESOURCE_TYPE,
             properties=properties,
         )
+        if granting_workflow is not None:
+            granting_workflow.grant_start_run(self._resource, batch=True)
         if self.wait is not None:
             self.wait.follow(self._resource)
 

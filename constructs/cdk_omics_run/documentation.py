@@ -69,6 +69,11 @@ CONSTRUCT_NOTES: Mapping[str, str] = {
 OWN_ARGUMENTS: Mapping[str, str] = {
     "scope": "The construct's parent: a ``Stack``, or a construct in one.",
     "id": "The construct's ID, unique among its siblings.",
+    "workflow": (
+        "An ``OmicsWorkflow`` (``from_directory`` or ``from_workflow_id``): fills ``workflow_id`` and "
+        "``workflow_version_name`` with its current version, which the StartRun grant then names exactly; "
+        "give it instead of those two."
+    ),
     "rerun_token": (
         "Not sent to StartRun: change it to re-run with unchanged inputs. A string of at most 256 characters."
     ),

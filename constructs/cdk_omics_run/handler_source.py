@@ -38,6 +38,11 @@ def service_model() -> ModuleType:
     return _handler_module("service_model")
 
 
+def workflow_request() -> ModuleType:
+    """The handler's ``workflow_request`` module: a Custom::OmicsWorkflow's properties, checked against the model."""
+    return _handler_module("workflow_request")
+
+
 def tag_rules() -> ModuleType:
     """The handler's ``tag_rules`` module: the service's tag limits and the provider's reserved keys."""
     return _handler_module("tag_rules")

@@ -34,6 +34,7 @@ from cdk_omics_run.handler_source import HANDLER_ENTRY_POINT, handler_source_dir
 from cdk_omics_run.managed_role import ManagedPolicyRole
 from cdk_omics_run.policy_overflow import GrowingGrant, PolicyOverflow
 from cdk_omics_run.version import VERSION
+from cdk_omics_run.workflow_grants import add_workflow_statements
 
 PROVIDER_ID = "OmicsRunProvider"
 
@@ -339,6 +340,7 @@ class OmicsRunProvider(Construct):
         start_runs = GrowingGrant("StartRuns", ["omics:StartRun"], requested_stack, [self._run_arn], kept=1)
         self._start_batches: GrowingGrant | None = None
         self._lists_runs = False
+        self._manages_workflows = False
         self.role.add_to_policy(
             iam.PolicyStatement(
                 sid="WriteOwnLogs",
@@ -504,6 +506,22 @@ class OmicsRunProvider(Construct):
                 "*",
                 "omics:ListRuns supports no resource-level permissions (Service Authorization Reference); a "
                 "batch's wait lists its FAILED runs to name them in the Reason",
+            )
+
+    @property
+    def requested_stack_condition(self) -> dict[str, Any]:
+        """The condition on a request's tags that confines what the provider creates or starts to its stack."""
+        return dict(self._requested_stack)
+
+    def allow_manage_workflows(self, *definition_object_arns: str) -> None:
+        """Lets the provider create workflows tagged with its stack and manage their versions
+        (``workflow_grants``), and read each workflow definition zip it hands to HealthOmics."""
+        if not self._manages_workflows:
+            self._manages_workflows = True
+            add_workflow_statements(self.role, self.policy, self.omics_arn, self._requested_stack, self._of_stack)
+        for arn in definition_object_arns:
+            self.role.add_to_principal_policy(
+                iam.PolicyStatement(actions=["s3:GetObject"], resources=[arn]),
             )
 
     def allow_start_run(self, *resource_arns: str) -> None:

@@ -65,6 +65,8 @@ from cdk_omics_run.status_events import status_change_rule
 from cdk_omics_run.tag_limits import check_tags_after_propagation
 from cdk_omics_run.tokens import is_token
 from cdk_omics_run.wait import RunWait
+from cdk_omics_run.workflow import OmicsWorkflow, workflow_arguments
+from cdk_omics_run.workflow_parameters import check_parameters
 
 if sys.version_info >= (3, 11):
     from typing import Unpack
@@ -92,6 +94,7 @@ class OmicsRunArguments(TypedDict, total=False):
 
     role_arn: str | iam.IRole | None
     output_uri: OutputLocation
+    workflow: OmicsWorkflow | None
     workflow_id: str | omics.CfnWorkflow | None
     workflow_type: WorkflowType | str | None
     run_id: str | None
@@ -161,6 +164,7 @@ class OmicsRun(ResourceAttributes, Construct):
         *,
         role_arn: str | iam.IRole | None = None,
         output_uri: OutputLocation,
+        workflow: OmicsWorkflow | None = None,
         workflow_id: str | omics.CfnWorkflow | None = None,
         workflow_type: WorkflowType | str | None = None,
         run_id: str | None = None,
@@ -195,7 +199,10 @@ class OmicsRun(ResourceAttributes, Construct):
         super().__init__(scope, id)
         # Every keyword argument, by name: all of locals() but these, as nothing else is bound yet.
         arguments = {k: v for k, v in locals().items() if k not in ("self", "scope", "id", "__class__")}
-        self._check_workflow_or_source_run(workflow_id, run_id)
+        granting_workflow = workflow if isinstance(workflow, OmicsWorkflow) and workflow.grants_start_runs() else None
+        # workflow= names a workflow ID and the exact version of its current content.
+        arguments.update(workflow_arguments(self, arguments.pop("workflow"), workflow_id, workflow_version_name))
+        self._check_workflow_or_source_run(arguments["workflow_id"], run_id)
         check_exclusive_arguments(self, arguments, members_by_argument())
         check_wait_arguments(self, wait_for=wait_for, no_wait=WaitFor.NONE.value, **wait_settings_of(arguments))
         settings = {name: arguments.pop(name) for name in RESOURCE_SETTING_ARGUMENTS}
@@ -205,6 +212,8 @@ class OmicsRun(ResourceAttributes, Construct):
         arguments["parameters"], self._parameter_data = rendered_document(self, "parameters", parameters)
         arguments["engine_settings"], _ = rendered_document(self, "engine_settings", engine_settings)
         properties = {**resource_properties(self, arguments), **resource_settings(self, **settings)}
+        if isinstance(workflow, OmicsWorkflow):
+            check_parameters(self, workflow.parameter_template, workflow.node.path, properties.get("Parameters"))
         if isinstance(output_uri, str) and not is_token(output_uri) and not output_uri.startswith("s3://"):
             raise ArgumentError(
                 f"{self.node.path}: argument output_uri: got {output_uri!r}; "
@@ -232,7 +241,7 @@ class OmicsRun(ResourceAttributes, Construct):
 
         provider = OmicsRunProvider.of(self)
         provider.allow_pass_role(properties["RoleArn"])
-        self._allow_start_run(provider, properties)
+        self._allow_start_run(provider, properties, workflow_granted=granting_workflow is not None)
         self.wait: RunWait | None = None
         """The run's WaitCondition and the attributes read after it (None when the run does not wait)."""
         self._wait_for = properties.get("WaitFor", WaitFor.NONE.value)
@@ -252,6 +261,8 @@ class OmicsRun(ResourceAttributes, Construct):
             resource_type=RESOURCE_TYPE,
             properties=properties,
         )
+        if granting_workflow is not None:
+            granting_workflow.grant_start_run(self._resource)
         if self.wait is not None:
             self.wait.follow(self._resource)
 
@@ -301,7 +312,9 @@ class OmicsRun(ResourceAttributes, Construct):
         return self._output
 
     @staticmethod
-    def _allow_start_run(provider: OmicsRunProvider, properties: Mapping[str, Any]) -> None:
+    def _allow_start_run(
+        provider: OmicsRunProvider, properties: Mapping[str, Any], *, workflow_granted: bool = False
+    ) -> None:
         """Grants StartRun on each resource the request names, as IAM authorizes it.
 
         The Service Authorization Reference for AWS HealthOmics lists StartRun's
@@ -309,8 +322,13 @@ class OmicsRun(ResourceAttributes, Construct):
         configuration. The user guide (identity-based policies) adds: "To grant
         permission for users to perform actions on a workflow version, you must
         add the workflow and the specific workflow version to the resource list."
+
+        ``workflow_granted``: an ``OmicsWorkflow`` of the stack grants its own workflow and version.
         """
-        for arn in start_run_resource_arns(provider, properties):
+        named = properties
+        if workflow_granted:
+            named = {k: v for k, v in properties.items() if k not in ("WorkflowId", "WorkflowVersionName")}
+        for arn in start_run_resource_arns(provider, named):
             provider.allow_start_run(arn)
         workflow_id = properties.get("WorkflowId")
         if properties.get("WorkflowType") == WorkflowType.READY2RUN.value and not is_token(workflow_id):

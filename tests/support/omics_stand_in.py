@@ -42,6 +42,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
+from support import omics_workflow_stand_in
 from support.omics_run_tasks import TASK_OPERATIONS, RunTasks, route_run_task
 
 __all__ = [
@@ -108,6 +109,7 @@ OPERATIONS = (
     )
     | BATCH_OPERATIONS
     | TASK_OPERATIONS
+    | omics_workflow_stand_in.WORKFLOW_OPERATIONS
 )
 
 # Statuses in which the real service refuses DeleteRun (the run still holds
@@ -582,6 +584,8 @@ def _route(method: str, raw_path: str) -> tuple[str | None, dict[str, str]]:
         return operation, {}
     if segments and segments[0] == "runBatch":
         return _route_run_batch(method, segments[1:])
+    if segments and segments[0] == "workflow":
+        return omics_workflow_stand_in.route(method, segments[1:])
     if len(segments) == 2 and segments[0] == "run" and segments[1]:
         if method == "GET":
             return "GetRun", {"id": segments[1]}
@@ -733,6 +737,8 @@ class OmicsStandIn(RunTasks):
         self.hold_transitions = False
         self.creating_reads: int | None = None
         self._init_run_tasks()
+        # Private workflows and their versions (omics_workflow_stand_in).
+        self.workflow_service = omics_workflow_stand_in.WorkflowService(self, sys.modules[__name__])
 
     # ----------------------------------------------------------------- lifecycle
 
@@ -1094,6 +1100,7 @@ class OmicsStandIn(RunTasks):
             self._stack_operations = STACK_TAG_OPERATIONS
             self._adoption = True
             self._init_run_tasks()
+            self.workflow_service.reset()
 
     # --------------------------------------------------------------- internals
 
@@ -1338,8 +1345,10 @@ class OmicsStandIn(RunTasks):
                     raise fault
                 if body_error:
                     raise _ServiceError("ValidationException", 400, body_error)
-                handler = getattr(self, f"_op_{operation}")
-                status, response = handler(params, query, body or {})
+                if operation in omics_workflow_stand_in.WORKFLOW_OPERATIONS:
+                    status, response = self.workflow_service.handle(operation, params, query, body or {})
+                else:
+                    status, response = getattr(self, f"_op_{operation}")(params, query, body or {})
                 return status, response, {}
             except _ServiceError as exc:
                 return exc.status, {"message": exc.message}, {"x-amzn-errortype": exc.code}
