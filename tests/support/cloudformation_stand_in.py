@@ -27,6 +27,8 @@ from typing import Any
 from urllib.parse import parse_qs
 from xml.sax.saxutils import escape
 
+from support.loopback import LoopbackService
+
 __all__ = ["PAGE_SIZE", "CloudFormationStandIn", "StackResource"]
 
 _NAMESPACE = "http://cloudformation.amazonaws.com/doc/2010-05-15/"
@@ -73,7 +75,7 @@ class _Server(ThreadingHTTPServer):
         super().__init__(("127.0.0.1", 0), _Handler)
 
 
-class CloudFormationStandIn:
+class CloudFormationStandIn(LoopbackService):
     """Deployed stacks (``stacks``: stack ID -> resources) and the ListStackResources calls made (``calls``)."""
 
     def __init__(self, account: str = "123456789012", region: str = "us-east-1") -> None:
@@ -84,24 +86,11 @@ class CloudFormationStandIn:
         self._names: dict[str, str] = {}
         self.calls: list[dict[str, str]] = []
         self._lock = threading.Lock()
-        self._server: _Server | None = None
 
     def start(self) -> CloudFormationStandIn:
         """Serve on a free loopback port in a daemon thread."""
-        self._server = _Server(self)
-        threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+        self._serve(_Server(self))
         return self
-
-    def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
-
-    @property
-    def endpoint_url(self) -> str:
-        assert self._server is not None, "start() the stand-in first"
-        return f"http://127.0.0.1:{self._server.server_address[1]}"
 
     def reset(self) -> None:
         with self._lock:

@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+from support.loopback import LoopbackService
+
 INVOKE_PATH_PREFIX = "/2015-03-31/functions/"
 
 
@@ -27,14 +29,13 @@ class Invocation:
     payload_bytes: int
 
 
-class LambdaStandIn:
+class LambdaStandIn(LoopbackService):
     """Records Invoke calls on a loopback port; everything else lands in ``unexpected``."""
 
     def __init__(self) -> None:
         self.invocations: list[Invocation] = []
         self.unexpected: list[str] = []
         self._lock = threading.Lock()
-        self._server: ThreadingHTTPServer | None = None
 
     def start(self) -> LambdaStandIn:
         stand_in = self
@@ -77,20 +78,8 @@ class LambdaStandIn:
                 self.end_headers()
                 self.wfile.write(payload)
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+        self._serve(ThreadingHTTPServer(("127.0.0.1", 0), Handler))
         return self
-
-    def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
-
-    @property
-    def endpoint_url(self) -> str:
-        assert self._server is not None, "the Lambda stand-in is not running"
-        return f"http://127.0.0.1:{self._server.server_address[1]}"
 
     def take_invocations(self) -> list[Invocation]:
         """The invocations recorded so far, which are then forgotten (Lambda has delivered them)."""

@@ -19,6 +19,8 @@ from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+from support.loopback import LoopbackService
+
 __all__ = ["PriceListStandIn", "PricingCall"]
 
 
@@ -60,7 +62,7 @@ class _Server(ThreadingHTTPServer):
         super().__init__(("127.0.0.1", 0), _Handler)
 
 
-class PriceListStandIn:
+class PriceListStandIn(LoopbackService):
     """HealthOmics products: (resourceType, regionCode) -> USD per unit, as a string as the API sends it."""
 
     def __init__(self, prices: dict[tuple[str, str], str] | None = None) -> None:
@@ -68,23 +70,10 @@ class PriceListStandIn:
         self.deny = False
         self.calls: list[PricingCall] = []
         self._lock = threading.Lock()
-        self._server: _Server | None = None
 
     def start(self) -> PriceListStandIn:
-        self._server = _Server(self)
-        threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+        self._serve(_Server(self))
         return self
-
-    def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
-
-    @property
-    def endpoint_url(self) -> str:
-        assert self._server is not None, "start() the stand-in first"
-        return f"http://127.0.0.1:{self._server.server_address[1]}"
 
     def _answer(self, call: PricingCall) -> tuple[int, dict[str, Any]]:
         with self._lock:
