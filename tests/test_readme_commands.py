@@ -56,7 +56,7 @@ PYTHON_EXAMPLES = {
     "index.md": [("Genomics", "Custom::OmicsRun", 2)],
     "runs.md": [("Pipeline", "Custom::OmicsRun", 1)],
     "cohorts.md": [("Cohort", "Custom::OmicsRunBatch", 1)],
-    "workflows.md": [("Pipeline", "Custom::OmicsWorkflow", 1)],
+    "workflows.md": [("Pipeline", "Custom::OmicsWorkflow", 1), ("Workflows", "AWS::ECR::PullThroughCacheRule", 2)],
 }
 EXAMPLE_CASES = [(page, index) for page, examples in PYTHON_EXAMPLES.items() for index in range(len(examples))]
 

@@ -14,7 +14,14 @@ from conftest import REPO_ROOT, load_module
 from policy_sentry.querying.actions import get_action_data
 from synth import cfn_lint, nag
 
-from cdk_omics_run import ArgumentError, OmicsRun, OmicsRunBatch, OmicsWorkflow, WorkflowDeletePolicy
+from cdk_omics_run import (
+    ArgumentError,
+    ContainerRegistryMap,
+    OmicsRun,
+    OmicsRunBatch,
+    OmicsWorkflow,
+    WorkflowDeletePolicy,
+)
 from cdk_omics_run.workflow_containers import registry_of
 
 ROLE = "arn:aws:iam::123456789012:role/omics-run"
@@ -425,6 +432,96 @@ def test_a_registry_map_reaches_the_resource_and_images_it_maps_give_no_warning(
         "RegistryMappings": [{"UpstreamRegistryUrl": "quay.io", "EcrRepositoryPrefix": "quay"}]
     }
     assert Annotations.from_stack(stack).find_warning("*", Match.string_like_regexp("container image")) == []
+
+
+def ecr_repositories(prefix: str) -> dict[str, Any]:
+    return {"Fn::Join": ["", ["arn:", {"Ref": "AWS::Partition"}, f":ecr:us-east-1:123456789012:repository/{prefix}/*"]]}
+
+
+OMICS_PULLS = {
+    "Version": "2012-10-17",
+    "Statement": [{
+        "Sid": "HealthOmicsWorkflowAccess", "Effect": "Allow", "Principal": {"Service": "omics.amazonaws.com"},
+        "Action": ["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer", "ecr:BatchCheckLayerAvailability"],
+    }],
+}  # fmt: skip
+
+
+def test_pull_through_declares_each_registrys_rule_and_template_and_the_workflow_follows_them(
+    tmp_path: Path,
+) -> None:
+    app = cdk.App(outdir=str(tmp_path / "out"), context={"aws:cdk:bundling-stacks": []})
+    stack = new_stack(app)
+    registries = ContainerRegistryMap.pull_through(
+        stack, "Registries", {"quay.io": "quay", "registry-1.docker.io": "hub"},
+        credentials={"registry-1.docker.io": "arn:aws:secretsmanager:us-east-1:123456789012:secret:ecr-pullthroughcache/hub-AbCdEf"},
+    )  # fmt: skip
+    OmicsWorkflow.from_directory(
+        stack, "Workflow", folder_with(tmp_path, NEXTFLOW_QUAY), container_registry_map=registries
+    )
+    template = Template.from_stack(stack).to_json()
+
+    rules = [r["Properties"] for r in template["Resources"].values() if r["Type"] == "AWS::ECR::PullThroughCacheRule"]
+    assert rules == [
+        {"EcrRepositoryPrefix": "quay", "UpstreamRegistryUrl": "quay.io"},
+        {"CredentialArn": "arn:aws:secretsmanager:us-east-1:123456789012:secret:ecr-pullthroughcache/hub-AbCdEf",
+         "EcrRepositoryPrefix": "hub", "UpstreamRegistryUrl": "registry-1.docker.io"},
+    ]  # fmt: skip
+    templates = [
+        r["Properties"] for r in template["Resources"].values() if r["Type"] == "AWS::ECR::RepositoryCreationTemplate"
+    ]
+    assert [(t["Prefix"], t["AppliedFor"], json.loads(t["RepositoryPolicy"])) for t in templates] == [
+        ("quay", ["PULL_THROUGH_CACHE"], OMICS_PULLS), ("hub", ["PULL_THROUGH_CACHE"], OMICS_PULLS),
+    ]  # fmt: skip
+    [workflow] = [r for r in template["Resources"].values() if r["Type"] == "Custom::OmicsWorkflow"]
+    assert workflow["Properties"]["ContainerRegistryMap"] == {"RegistryMappings": [
+        {"UpstreamRegistryUrl": "quay.io", "EcrRepositoryPrefix": "quay"},
+        {"UpstreamRegistryUrl": "registry-1.docker.io", "EcrRepositoryPrefix": "hub"},
+    ]}  # fmt: skip
+    ecr_ids = {i for i, r in template["Resources"].items() if r["Type"].startswith("AWS::ECR::")}
+    assert ecr_ids <= set(workflow["DependsOn"])  # created after the rules its first run needs
+    assert Annotations.from_stack(stack).find_warning("*", Match.string_like_regexp("container image")) == []
+    # One permissions policy per registry: not declared unless asked, its statement offered instead.
+    assert "AWS::ECR::RegistryPolicy" not in json.dumps(template)
+    assert stack.resolve(registries.registry_policy_statement.to_statement_json()) == {
+        "Sid": "HealthOmicsPullThroughCache", "Effect": "Allow", "Principal": {"Service": "omics.amazonaws.com"},
+        "Action": ["ecr:CreateRepository", "ecr:BatchImportUpstreamImage"],
+        "Resource": [ecr_repositories("quay"), ecr_repositories("hub")],
+    }  # fmt: skip
+
+    nag(app)
+    assert cfn_lint(tmp_path / "out" / f"{stack.stack_name}.template.json") == (0, "")
+
+
+def test_pull_through_declares_the_registry_policy_when_asked() -> None:
+    stack = new_stack()
+    ContainerRegistryMap.pull_through(stack, "Registries", {"quay.io": "quay"}, manage_registry_policy=True)
+
+    [policy] = [r for r in Template.from_stack(stack).to_json()["Resources"].values()
+                if r["Type"] == "AWS::ECR::RegistryPolicy"]  # fmt: skip
+    assert policy["Properties"]["PolicyText"]["Statement"] == [{
+        "Sid": "HealthOmicsPullThroughCache", "Effect": "Allow", "Principal": {"Service": "omics.amazonaws.com"},
+        "Action": ["ecr:CreateRepository", "ecr:BatchImportUpstreamImage"],
+        "Resource": ecr_repositories("quay"),
+    }]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("registries", "credentials", "message"),
+    [
+        ({"registry-1.docker.io": "hub"}, {}, r"argument credentials: registry-1.docker.io authenticates pull "
+         r"through cache with a Secrets Manager secret; give credentials=\{'registry-1.docker.io': secret.secret_arn\}"),
+        ({"docker.example.com": "mine"}, {}, r"argument registries: 'docker.example.com' is not an upstream registry "
+         r"HealthOmics supports through pull through cache; allowed: public.ecr.aws, registry.k8s.io, quay.io"),
+        ({"quay.io": "Quay"}, {}, r"argument registries: prefix 'Quay' for quay.io; allowed: 2 to 30 characters"),
+        ({"quay.io": "quay"}, {"ghcr.io": "arn"}, r"argument credentials: 'ghcr.io' is not one of the registries"),
+    ],
+)  # fmt: skip
+def test_pull_through_refuses_what_ecr_or_healthomics_would(
+    registries: dict[str, str], credentials: dict[str, str], message: str
+) -> None:
+    with pytest.raises(ArgumentError, match=r"^Stack/Registries: " + message):
+        ContainerRegistryMap.pull_through(new_stack(), "Registries", registries, credentials=credentials)
 
 
 def test_a_registry_map_of_another_registry_still_warns_and_a_misspelt_member_is_refused(tmp_path: Path) -> None:

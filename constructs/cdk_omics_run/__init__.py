@@ -27,6 +27,7 @@ from cdk_omics_run.enums import (
 )
 from cdk_omics_run.provider import OmicsRunProvider
 from cdk_omics_run.provider_stack import OmicsRunProviderStack
+from cdk_omics_run.registry_map import ContainerRegistryMap
 from cdk_omics_run.run import RESOURCE_TYPE, OmicsRun, OmicsRunArguments
 from cdk_omics_run.run_settings import RunSetting
 from cdk_omics_run.sample_sheet import SheetColumn
@@ -44,6 +45,7 @@ __all__ = [
     "ArgumentError",
     "BatchWaitFor",
     "CacheBehavior",
+    "ContainerRegistryMap",
     "DeletePolicy",
     "LogLevel",
     "NetworkingMode",

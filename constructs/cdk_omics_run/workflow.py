@@ -18,6 +18,7 @@ from constructs import Construct
 from cdk_omics_run.arguments import ArgumentError, argument_name_of
 from cdk_omics_run.handler_source import workflow_request
 from cdk_omics_run.provider import OmicsRunProvider
+from cdk_omics_run.registry_map import ContainerRegistryMap
 from cdk_omics_run.tokens import is_token
 from cdk_omics_run.workflow_containers import images_by_pattern, warn_unpullable
 from cdk_omics_run.workflow_definition import MAX_DEFINITION_BYTES, WorkflowFolder, read_folder
@@ -173,7 +174,7 @@ class OmicsWorkflow(Construct):
         storage_capacity: int | None = None,
         accelerators: str | None = None,
         readme: str | None = None,
-        container_registry_map: Mapping[str, Any] | None = None,
+        container_registry_map: Mapping[str, Any] | ContainerRegistryMap | None = None,
         tags: Mapping[str, str] | None = None,
         delete_policy: WorkflowDeletePolicy | str = WorkflowDeletePolicy.RETAIN,
         retain_versions: int | None = None,
@@ -189,7 +190,8 @@ class OmicsWorkflow(Construct):
         without it HealthOmics derives one from the definition. ``readme``: the
         README's markdown. ``container_registry_map``: HealthOmics' registry and image mappings
         (``{"registryMappings": [{"upstreamRegistryUrl": "quay.io", "ecrRepositoryPrefix": "quay"}]}``,
-        as the user guide writes them); the pull through cache rules it relies on are yours to create.
+        as the user guide writes them), or a ``ContainerRegistryMap.pull_through(...)`` of this app, which
+        declares the pull through cache rules the map relies on (a plain map's rules are yours to create).
         ``delete_policy``: RETAIN (default) or DELETE.
         ``retain_versions``: keep only this many of the newest versions (default: all).
 
@@ -198,6 +200,10 @@ class OmicsWorkflow(Construct):
             workflow = OmicsWorkflow.from_directory(stack, "Align", "workflows/align", retain_versions=5)
         """
         workflow = cls(scope, id)
+        if isinstance(container_registry_map, ContainerRegistryMap):
+            # Created after the rules and templates, so its first run finds them.
+            workflow.node.add_dependency(container_registry_map)
+            container_registry_map = container_registry_map.mapping
         workflow._from_directory(
             Path(path),
             engine=None if engine is None else _enum_value(workflow, "engine", WorkflowEngine, engine),
