@@ -7,7 +7,6 @@ wait, a timeout given as a number of seconds, and statuses an event never has.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -15,12 +14,9 @@ from aws_cdk import Duration
 from constructs import Construct
 
 from cdk_omics_run.arguments import ArgumentError, argument_name_of
-from cdk_omics_run.handler_source import service_model
+from cdk_omics_run.handler_source import service_model, start_run_shape
 from cdk_omics_run.tokens import is_token
 
-# How the model documents members that exclude each other: "Specify either <code>parameters</code>
-# or <code>parametersUri</code>, not both." (StartRun's parameters and parametersUri).
-_EITHER_NOT_BOTH = re.compile(r"either <code>(\w+)</code> or <code>(\w+)</code>, not both")
 # The settings that configure a wait: meaningless without one.
 WAIT_SETTINGS = ("wait_timeout", "wait_poll_interval")
 
@@ -32,13 +28,8 @@ def exclusive_pairs(members: Mapping[str, Any]) -> list[tuple[str, str]]:
     >>> exclusive_pairs(members_by_argument())
     [('parameters', 'parameters_uri')]
     """
-    pairs: list[tuple[str, str]] = []
-    for member in members.values():
-        for first, second in _EITHER_NOT_BOTH.findall(member.shape.documentation):
-            pair = (argument_name_of(first), argument_name_of(second))
-            if pair not in pairs and all(name in members for name in pair):
-                pairs.append(pair)
-    return pairs
+    pairs = start_run_shape().exclusive_member_pairs(members)
+    return [(argument_name_of(first.wire_name), argument_name_of(second.wire_name)) for first, second in pairs]
 
 
 def check_exclusive_arguments(scope: Construct, arguments: Mapping[str, Any], members: Mapping[str, Any]) -> None:

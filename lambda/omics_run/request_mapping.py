@@ -8,7 +8,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from omics_run.start_run_shape import PropertyError, coerce_member, quote, start_run_members
+from omics_run.start_run_shape import PropertyError, coerce_member, exclusive_member_pairs, quote, start_run_members
 from omics_run.tag_rules import declared_tags_problem
 
 # Properties that configure the resource rather than the run; none is sent to StartRun.
@@ -51,6 +51,13 @@ def start_run_request(properties: Mapping[str, Any], *, request_id: str) -> dict
     for member in members.values():
         if member.required and member.wire_name not in request:
             raise PropertyError(member.property_name, "missing; it is required by StartRun")
+    for first, second in exclusive_member_pairs(members):
+        if first.wire_name in request and second.wire_name in request:
+            raise PropertyError(
+                f"{first.property_name}, {second.property_name}",
+                f"got both; allowed: one of them (StartRun's model: specify either {first.wire_name} or "
+                f"{second.wire_name}, not both)",
+            )
     tags_problem = declared_tags_problem(request.get("tags", {}))
     if tags_problem is not None:
         raise PropertyError(*tags_problem)

@@ -48,6 +48,24 @@ class Member:
     required: bool
 
 
+# How the model documents members that exclude each other: "Specify either <code>parameters</code>
+# or <code>parametersUri</code>, not both." (StartRun's parameters and parametersUri).
+_EITHER_NOT_BOTH = re.compile(r"either <code>(\w+)</code> or <code>(\w+)</code>, not both")
+
+
+def exclusive_member_pairs(members: Mapping[str, Member]) -> list[tuple[Member, Member]]:
+    """The pairs of members the service model says to send one of, never both, in model order."""
+    by_wire_name = {member.wire_name: member for member in members.values()}
+    pairs: list[tuple[Member, Member]] = []
+    for member in members.values():
+        for first, second in _EITHER_NOT_BOTH.findall(member.shape.documentation):
+            if first in by_wire_name and second in by_wire_name:
+                pair = (by_wire_name[first], by_wire_name[second])
+                if pair not in pairs:
+                    pairs.append(pair)
+    return pairs
+
+
 def property_name_of(wire_name: str) -> str:
     """`workflowId` -> `WorkflowId`: the CloudFormation spelling of a member."""
     return wire_name[:1].upper() + wire_name[1:]
