@@ -30,6 +30,7 @@ from cdk_omics_run.acknowledgements import acknowledge_wildcard
 from cdk_omics_run.adoption import adoption_statements
 from cdk_omics_run.arguments import ArgumentError
 from cdk_omics_run.bundling import SERVICE_MODELS_DATA_PATH, ProviderAssetBundler
+from cdk_omics_run.documentation import show_init_signature
 from cdk_omics_run.handler_source import HANDLER_ENTRY_POINT, handler_source_dir
 from cdk_omics_run.managed_role import ManagedPolicyRole
 from cdk_omics_run.policy_overflow import GrowingGrant, PolicyOverflow
@@ -710,3 +711,7 @@ def _shown(value: Any) -> str:
         return "[" + ", ".join(_shown(item) for item in value) + "]"
     node = getattr(value, "node", None)
     return node.path if node is not None else repr(value)
+
+
+# jsii's metaclass hides __init__'s arguments from help() and inspect.signature().
+show_init_signature(OmicsRunProvider)

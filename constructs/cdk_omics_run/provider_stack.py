@@ -14,6 +14,7 @@ from aws_cdk import aws_iam as iam
 from constructs import Construct
 
 from cdk_omics_run.acknowledgements import acknowledge_wildcard
+from cdk_omics_run.documentation import show_init_signature
 from cdk_omics_run.provider import PROVIDER_ID, OmicsRunProvider
 
 DEFAULT_EXPORT_NAME = "OmicsRunServiceToken"
@@ -143,3 +144,7 @@ class OmicsRunProviderStack(Stack):
 
 
 __all__ = ["DEFAULT_EXPORT_NAME", "OmicsRunProviderStack"]
+
+
+# jsii's metaclass hides __init__'s arguments from help() and inspect.signature().
+show_init_signature(OmicsRunProviderStack)
