@@ -20,6 +20,15 @@ from cdk_omics_run.status.progress import TaskCursor, read_run
 COMMAND = Path(sys.executable).with_name("cdk-omics-run")
 
 
+def test_the_command_loads_neither_aws_cdk_lib_nor_jsii() -> None:
+    # The constructs need them; the command does not, and starting jsii's node process took a second.
+    probe = "import sys, cdk_omics_run.cli, cdk_omics_run.status.command; print(sorted({'aws_cdk', 'jsii'} & set(sys.modules)))"
+
+    loaded = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60)
+
+    assert (loaded.returncode, loaded.stdout) == (0, "[]\n"), loaded.stderr
+
+
 def test_the_console_script_and_the_module_run_status_over_http(
     omics: OmicsStandIn, cloudformation: CloudFormationStandIn, tmp_path: Path
 ) -> None:
