@@ -14,7 +14,16 @@ from aws_cdk.assertions import Template
 from conftest import REPO_ROOT
 from synth import nag
 
-from cdk_omics_run import OmicsRun, OmicsRunProvider, WaitFor, WorkflowType
+from cdk_omics_run import (
+    BatchWaitFor,
+    OmicsRun,
+    OmicsRunBatch,
+    OmicsRunProvider,
+    OmicsRunProviderStack,
+    RunSetting,
+    WaitFor,
+    WorkflowType,
+)
 
 ROLE = "arn:aws:iam::123456789012:role/omics-run"
 OUTPUT = "s3://results-bucket/runs/"
@@ -294,6 +303,23 @@ def test_cdk_nag_aws_solutions_finds_nothing_unacknowledged_in_a_many_run_stack(
     many_runs(stack, 40)
     OmicsRun(stack, "Generated", workflow_id="1234567", output_uri=OUTPUT, parameters=PARAMETERS)
     OmicsRun(stack, "Ready", **{**REQUIRED, "workflow_id": "9500764", "workflow_type": WorkflowType.READY2RUN})
+
+    nag(application)
+
+
+def test_cdk_nag_finds_nothing_unacknowledged_when_the_stacks_name_their_environment(tmp_path: Path) -> None:
+    # An explicit env renders the region and account as literals where cdk-nag would print <AWS::Region>.
+    application = cdk.App(context={"aws:cdk:bundling-stacks": []}, outdir=str(tmp_path))
+    production = cdk.Environment(account="123456789012", region="eu-west-1")
+    stack = cdk.Stack(application, "Production", env=production)
+    OmicsRun(stack, "Waited", **REQUIRED, wait_for=WaitFor.COMPLETED)
+    OmicsRun(stack, "Generated", workflow_id="1234567", output_uri=OUTPUT, parameters=PARAMETERS)
+    OmicsRun(stack, "Ready", **{**REQUIRED, "workflow_id": "9500764", "workflow_type": WorkflowType.READY2RUN})
+    OmicsRunBatch(
+        stack, "Cohort", workflow_id="1234567", role_arn=ROLE, output_uri=OUTPUT,
+        runs=[RunSetting("s1", parameters={"sample": "s1"})], wait_for=BatchWaitFor.PROCESSED,
+    )  # fmt: skip
+    OmicsRunProviderStack(application, "Provider", env=production)
 
     nag(application)
 

@@ -35,9 +35,26 @@ def acknowledge_wildcard(scope: IConstruct, resource: str, reason: str) -> None:
     if is_token(resource):
         scope.node.add_validation(_AcknowledgeAtSynthesis(scope, resource, reason))
         return
-    Validations.of(scope).acknowledge(
-        Acknowledgment(id=f"AwsSolutions::AwsSolutions-IAM5[Resource::{resource}]", reason=reason)
-    )
+    for written in _as_rendered(scope, resource):
+        Validations.of(scope).acknowledge(
+            Acknowledgment(id=f"AwsSolutions::AwsSolutions-IAM5[Resource::{written}]", reason=reason)
+        )
+
+
+def _as_rendered(scope: IConstruct, resource: str) -> list[str]:
+    """``resource`` as written, and as a stack with an explicit environment renders it.
+
+    ``Stack.region`` and ``Stack.account`` are literals when the stack names its
+    environment, so the policy shows ``us-east-1`` where cdk-nag would otherwise print
+    ``<AWS::Region>``; an acknowledgement that names no finding is harmless.
+    """
+    stack = Stack.of(scope)
+    rendered = resource
+    if not is_token(stack.region):
+        rendered = rendered.replace("<AWS::Region>", stack.region)
+    if not is_token(stack.account):
+        rendered = rendered.replace("<AWS::AccountId>", stack.account)
+    return [resource] if rendered == resource else [resource, rendered]
 
 
 @jsii.implements(IValidation)
