@@ -75,7 +75,7 @@ def _guarded(event: CloudFormationEvent, context: Any, step: Callable[[], lifecy
         outcome = step()
         helper.PhysicalResourceId = outcome.physical_resource_id
         if outcome.wait is not None:
-            schedule_wake(outcome.wait, outcome.wait.next_delay(time.time()))
+            schedule_wake(outcome.wait, outcome.wait.next_delay(time.time(), waiting.spread()))
         return _answer(outcome)
     except lifecycle.ResourceFailure as failure:
         if failure.physical_resource_id:

@@ -73,6 +73,7 @@ def test_the_run_resource_answers_at_once_and_the_signal_follows_after_several_w
     assert signal["Reason"] == f"CramToBam: run {run_id} reached COMPLETED"
     assert json.loads(signal["Data"])["Status"] == "COMPLETED"
     assert WAIT_TAG not in omics.runs[run_id]["tags"]
+    assert omics.requests_for("TagResource") == []  # the token stays: a wake writes no tag
     event_source_mapping.drain()
     assert event_source_mapping.messages_in_queue() == 0
     assert lambda_service.invocations == [] and lambda_service.unexpected == []
@@ -172,7 +173,8 @@ def test_a_duplicated_message_causes_no_second_signal_and_no_second_cancel(
     event_source_mapping.run_until(lambda: handle.signal is not None, timeout=10)
     event_source_mapping.drain()
 
-    # Each wake-up arrived twice; the second of each found a token that was no longer the run's.
+    # Each wake-up arrived twice and carried on as a second chain with the same token; whichever
+    # reached the deadline first ended the wait, and every other copy then found no token.
     assert len(omics.requests_for("CancelRun")) == 1
     assert len(omics.requests_for("UntagResource")) == 1  # the one signal ends the chain
     assert omics.runs[run_id]["status"] == "CANCELLED"
@@ -549,3 +551,44 @@ def test_the_last_delay_before_the_deadline_is_rounded_up_so_no_wake_lands_early
     assert message.next_delay(now=970.0) == 30
     assert message.next_delay(now=100.0) == 60
     assert message.next_delay(now=1001.0) == 0
+
+
+def test_a_chain_that_moves_its_token_ends_the_copies_of_a_message_delivered_twice(
+    stack: Stack,
+    omics: OmicsStandIn,
+    event_source_mapping: EventSourceMapping,
+    new_handle: Any,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from omics_run import waiting as waits
+
+    monkeypatch.setattr(waits, "CHAIN_REFRESH_SECONDS", 0)  # every wake is due to move it
+    event_source_mapping.deliver_twice = True
+    handle = new_handle()
+    run_id = stack.create(waiting(handle))["PhysicalResourceId"]
+    event_source_mapping.run_until(lambda: len(event_source_mapping.deliveries) >= 4)
+    omics.set_status(run_id, "COMPLETED")
+    event_source_mapping.run_until(lambda: handle.signal is not None)
+    event_source_mapping.drain()
+
+    # The second copy of each wake found the token the first had moved on: one message at a time.
+    assert all(delivery.records == 1 for delivery in event_source_mapping.deliveries)
+    assert len(omics.requests_for("TagResource")) == len(event_source_mapping.deliveries) - 1
+    assert event_source_mapping.messages_in_queue() == 0
+
+
+def test_the_safety_net_polls_a_young_run_often_an_older_one_less_and_never_beyond_the_interval() -> None:
+    from omics_run.waiting import WaitMessage
+
+    message = WaitMessage(run_id="1234567", target="COMPLETED", deadline=50_000.0, poll_seconds=900, token="t",
+                          handle_url="https://handle", logical_resource_id="CramToBam", delete_policy="CANCEL",
+                          started=1000.0, token_moved=1000.0)  # fmt: skip
+
+    assert message.next_delay(now=1000.0) == 60  # young: every minute
+    assert message.next_delay(now=1300.0) == 300  # then as old as the run
+    assert message.next_delay(now=1300.0, jitter=0.9) == 270  # spread down, never up
+    assert message.next_delay(now=5000.0) == 900  # the interval the user set is the cap
+    assert message.next_delay(now=49_950.0) == 50  # and the deadline comes first
+    earlier = WaitMessage(run_id="1234567", target="COMPLETED", deadline=50_000.0, poll_seconds=120, token="t",
+                          handle_url="https://handle", logical_resource_id="CramToBam", delete_policy="CANCEL")  # fmt: skip
+    assert earlier.next_delay(now=1000.0) == 120  # a message of an earlier release: its interval

@@ -181,7 +181,11 @@ def _describe_stack_resource(stack_id: str, resources: list[StackResource], logi
     if not found:
         return _error(400, "ValidationError", f"Resource {logical_id} does not exist for stack {stack_id}")
     resource = found[0]
-    physical = "" if resource.physical_id is None else f"<PhysicalResourceId>{escape(resource.physical_id)}</PhysicalResourceId>"
+    physical = (
+        ""
+        if resource.physical_id is None
+        else f"<PhysicalResourceId>{escape(resource.physical_id)}</PhysicalResourceId>"
+    )
     updated = resource.last_updated.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
     return 200, (
         f'<DescribeStackResourceResponse xmlns="{_NAMESPACE}"><DescribeStackResourceResult><StackResourceDetail>'
