@@ -15,7 +15,7 @@ from typing import Any
 
 import boto3
 import pytest
-from events import MINIMAL_PROPERTIES, STACK_ID, Handle, Stack, invoke_handler, operations
+from events import MINIMAL_PROPERTIES, STACK_ID, Handle, Stack, invoke_handler, operations, run_status_change
 from support.cloudformation_stand_in import CloudFormationStandIn
 from support.event_source_mapping import EventSourceMapping
 from support.lambda_stand_in import LambdaStandIn
@@ -46,6 +46,35 @@ def waiting(
     """Properties of a run that waits, as the construct writes them (one-second polls for the tests)."""
     return {**MINIMAL_PROPERTIES, "WaitFor": target, "WaitHandle": handle.url, "WaitTimeout": timeout,
             "WaitPollInterval": 1, **extra}  # fmt: skip
+
+
+HANDLE_ID = "CramToBamWait1A2B3C4DHandle5E6F7A8B"
+
+
+@pytest.fixture
+def event_bus(sqs: Any, wake_queue: str, omics: OmicsStandIn) -> Any:
+    """The provider's EventBridge rule: delivers a run's Run Status Change event to the wake queue."""
+    return lambda run_id: sqs.send_message(
+        QueueUrl=wake_queue, MessageBody=json.dumps(run_status_change(omics.runs[run_id]))
+    )
+
+
+def on_events(
+    handle: Handle, cloudformation: CloudFormationStandIn, target: str = "COMPLETED", poll: int = 900, **extra: Any
+) -> dict[str, Any]:
+    """Properties of a run whose wait events end, its handle deployed in the stack (15-minute safety net)."""
+    cloudformation.record(
+        STACK_ID, HANDLE_ID, handle.url, "AWS::CloudFormation::WaitConditionHandle", "CREATE_COMPLETE"
+    )
+    return waiting(handle, target, WaitPollInterval=poll, WaitHandleLogicalId=HANDLE_ID, **extra)
+
+
+def describe_calls(cloudformation: CloudFormationStandIn) -> list[str]:
+    return [
+        call.get("LogicalResourceId", "")
+        for call in cloudformation.calls
+        if call.get("Action") == "DescribeStackResource"
+    ]
 
 
 def test_the_run_resource_answers_at_once_and_the_signal_follows_after_several_wakes(
@@ -592,3 +621,141 @@ def test_the_safety_net_polls_a_young_run_often_an_older_one_less_and_never_beyo
     earlier = WaitMessage(run_id="1234567", target="COMPLETED", deadline=50_000.0, poll_seconds=120, token="t",
                           handle_url="https://handle", logical_resource_id="CramToBam", delete_policy="CANCEL")  # fmt: skip
     assert earlier.next_delay(now=1000.0) == 120  # a message of an earlier release: its interval
+
+
+def test_a_status_change_event_signals_within_seconds_with_the_one_get_run_that_confirms_it(
+    stack: Stack,
+    omics: OmicsStandIn,
+    cloudformation: CloudFormationStandIn,
+    event_source_mapping: EventSourceMapping,
+    event_bus: Any,
+    new_handle: Any,
+) -> None:
+    handle = new_handle()
+    run_id = stack.create(on_events(handle, cloudformation))["PhysicalResourceId"]
+    assert omics.runs[run_id]["tags"][WAIT_TAG].endswith(f"/COMPLETED/CramToBam/{HANDLE_ID}")
+    omics.set_status(run_id, "COMPLETED")
+    omics.reset_requests()
+    changed = time.monotonic()
+
+    event_bus(run_id)
+    event_source_mapping.run_until(lambda: handle.signal is not None, timeout=5)
+
+    assert time.monotonic() - changed < 5
+    signal = handle.signal
+    assert signal is not None
+    assert (signal["Status"], signal["UniqueId"]) == ("SUCCESS", run_id)
+    assert signal["Reason"] == f"CramToBam: run {run_id} reached COMPLETED"
+    assert json.loads(signal["Data"])["Status"] == "COMPLETED"
+    assert operations(omics) == ["GetRun", "UntagResource"]
+    assert describe_calls(cloudformation) == [HANDLE_ID]  # the handle's URL is its physical ID
+    assert WAIT_TAG not in omics.runs[run_id]["tags"]
+
+
+def test_an_event_that_does_not_end_the_wait_reads_the_run_once_and_signals_nothing(
+    stack: Stack,
+    omics: OmicsStandIn,
+    cloudformation: CloudFormationStandIn,
+    event_source_mapping: EventSourceMapping,
+    event_bus: Any,
+    new_handle: Any,
+) -> None:
+    handle = new_handle()
+    run_id = stack.create(on_events(handle, cloudformation))["PhysicalResourceId"]
+    tag = omics.runs[run_id]["tags"][WAIT_TAG]
+    omics.set_status(run_id, "RUNNING")
+    omics.reset_requests()
+
+    event_bus(run_id)
+    event_source_mapping.run_until(lambda: len(event_source_mapping.deliveries) >= 1)
+
+    assert operations(omics) == ["GetRun"] and describe_calls(cloudformation) == []
+    assert handle.signal is None and omics.runs[run_id]["tags"][WAIT_TAG] == tag  # the chain goes on
+
+
+def test_events_of_runs_outside_the_stack_cost_one_get_run_and_change_nothing(
+    stack: Stack,
+    omics: OmicsStandIn,
+    cloudformation: CloudFormationStandIn,
+    event_source_mapping: EventSourceMapping,
+    event_bus: Any,
+) -> None:
+    foreign = omics.add_run(status="COMPLETED", tags={"team": "genomics"})
+    denied = omics.add_run(
+        status="FAILED", tags={"cdk-omics-run:stack": "arn:aws:cloudformation:us-east-1:123456789012:stack/Other/1"}
+    )
+    omics.enforce_stack_tag(STACK_ID)
+    omics.reset_requests()
+
+    event_bus(foreign["id"])
+    event_bus(denied["id"])
+    event_source_mapping.run_until(lambda: sum(d.records for d in event_source_mapping.deliveries) >= 2)
+
+    assert operations(omics) == ["GetRun", "GetRun"]  # IAM denies both: not this stack's runs
+    assert describe_calls(cloudformation) == []
+    assert all(d.failures == 0 for d in event_source_mapping.deliveries)
+
+
+def test_a_missed_event_still_ends_in_a_signal_within_the_safety_net_interval(
+    stack: Stack,
+    omics: OmicsStandIn,
+    cloudformation: CloudFormationStandIn,
+    event_source_mapping: EventSourceMapping,
+    new_handle: Any,
+) -> None:
+    handle = new_handle()
+    run_id = stack.create(on_events(handle, cloudformation, poll=3))["PhysicalResourceId"]
+    event_source_mapping.run_until(lambda: len(event_source_mapping.deliveries) >= 1, timeout=5)
+    omics.set_status(run_id, "FAILED", failure_reason="Task bwa failed: exit code 1")
+    changed = time.monotonic()
+
+    # EventBridge delivers at best effort: this change's event never arrives.
+    event_source_mapping.run_until(lambda: handle.signal is not None, timeout=3 + 2)
+
+    assert time.monotonic() - changed <= 3 + 1  # the interval, plus the mapping's own polling
+    assert handle.signal is not None and handle.signal["Status"] == "FAILURE"
+    assert handle.signal["Reason"] == f"CramToBam: run {run_id} ended FAILED: Task bwa failed: exit code 1"
+
+
+def test_after_an_event_signalled_the_safety_net_stops_at_its_next_wake(
+    stack: Stack,
+    omics: OmicsStandIn,
+    cloudformation: CloudFormationStandIn,
+    event_source_mapping: EventSourceMapping,
+    event_bus: Any,
+    new_handle: Any,
+) -> None:
+    handle = new_handle()
+    run_id = stack.create(on_events(handle, cloudformation, target="RUNNING", poll=2))["PhysicalResourceId"]
+    omics.set_status(run_id, "RUNNING")
+    event_bus(run_id)
+    event_bus(run_id)  # EventBridge, like SQS, may deliver twice
+
+    event_source_mapping.drain()
+
+    assert handle.signal is not None and handle.signal["Status"] == "SUCCESS"
+    assert len(omics.requests_for("UntagResource")) == 1  # the second event, and the wake, found no wait
+    assert describe_calls(cloudformation) == [HANDLE_ID]
+    assert event_source_mapping.messages_in_queue() == 0
+
+
+def test_an_event_for_a_wait_whose_handle_is_gone_is_dropped_without_a_retry(
+    stack: Stack,
+    omics: OmicsStandIn,
+    cloudformation: CloudFormationStandIn,
+    event_source_mapping: EventSourceMapping,
+    event_bus: Any,
+    new_handle: Any,
+) -> None:
+    handle = new_handle()
+    run_id = stack.create(on_events(handle, cloudformation))["PhysicalResourceId"]
+    cloudformation.record(
+        STACK_ID, HANDLE_ID, handle.url, "AWS::CloudFormation::WaitConditionHandle", "DELETE_COMPLETE"
+    )
+    omics.set_status(run_id, "COMPLETED")
+
+    event_bus(run_id)
+    event_source_mapping.run_until(lambda: len(event_source_mapping.deliveries) >= 1)
+
+    assert handle.signal is None
+    assert all(d.failures == 0 for d in event_source_mapping.deliveries)
