@@ -759,3 +759,25 @@ def test_an_event_for_a_wait_whose_handle_is_gone_is_dropped_without_a_retry(
 
     assert handle.signal is None
     assert all(d.failures == 0 for d in event_source_mapping.deliveries)
+
+
+def test_a_wait_whose_logical_ids_do_not_fit_a_tag_value_is_ended_by_polling_alone(
+    stack: Stack,
+    omics: OmicsStandIn,
+    cloudformation: CloudFormationStandIn,
+    event_source_mapping: EventSourceMapping,
+    event_bus: Any,
+    new_handle: Any,
+) -> None:
+    handle = new_handle()
+    long_id = "Handle" + "H" * 214  # with CramToBam, 229 characters
+    cloudformation.record(STACK_ID, long_id, handle.url, "AWS::CloudFormation::WaitConditionHandle", "CREATE_COMPLETE")
+    run_id = stack.create(waiting(handle, WaitPollInterval=2, WaitHandleLogicalId=long_id))["PhysicalResourceId"]
+    assert len(omics.runs[run_id]["tags"][WAIT_TAG]) == 16  # the token alone: the IDs would pass 256 characters
+    omics.set_status(run_id, "COMPLETED")
+
+    event_bus(run_id)
+    event_source_mapping.run_until(lambda: handle.signal is not None)
+
+    assert describe_calls(cloudformation) == []  # the event could not find the handle; a wake signalled
+    assert handle.signal is not None and handle.signal["Status"] == "SUCCESS"

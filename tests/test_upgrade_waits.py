@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 from conftest import handler_environment
 from events import STACK_ID, Handle, Stack, run_status_change
+from support.cloudformation_stand_in import CloudFormationStandIn
 from support.earlier_release import (
     EarlierRelease,
     baselines,
@@ -22,7 +23,6 @@ from support.earlier_release import (
     synthesize_current,
     wait_handles,
 )
-from support.cloudformation_stand_in import CloudFormationStandIn
 from support.event_source_mapping import EventSourceMapping
 from support.lambda_stand_in import LambdaStandIn
 from support.omics_stand_in import OmicsStandIn
