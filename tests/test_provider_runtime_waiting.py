@@ -781,3 +781,25 @@ def test_a_wait_whose_logical_ids_do_not_fit_a_tag_value_is_ended_by_polling_alo
 
     assert describe_calls(cloudformation) == []  # the event could not find the handle; a wake signalled
     assert handle.signal is not None and handle.signal["Status"] == "SUCCESS"
+
+
+def test_an_event_whose_status_get_run_does_not_confirm_signals_nothing(
+    stack: Stack,
+    omics: OmicsStandIn,
+    cloudformation: CloudFormationStandIn,
+    event_source_mapping: EventSourceMapping,
+    sqs: Any,
+    wake_queue: str,
+    new_handle: Any,
+) -> None:
+    handle = new_handle()
+    run_id = stack.create(on_events(handle, cloudformation))["PhysicalResourceId"]
+    omics.set_status(run_id, "RUNNING")
+
+    # An event says COMPLETED, but the run, as GetRun reads it, is still RUNNING.
+    stale = run_status_change({**omics.runs[run_id], "status": "COMPLETED"})
+    sqs.send_message(QueueUrl=wake_queue, MessageBody=json.dumps(stale))
+    event_source_mapping.run_until(lambda: len(event_source_mapping.deliveries) >= 1)
+
+    assert handle.signal is None and describe_calls(cloudformation) == []
+    assert WAIT_TAG in omics.runs[run_id]["tags"]
