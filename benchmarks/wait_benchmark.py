@@ -191,6 +191,86 @@ def measure_events(repeats: int) -> dict[str, Any]:
         cloudformation.stop()
 
 
+def measure_burst(events: int, own: int) -> dict[str, Any]:
+    """A burst of ``events`` status changes, ``own`` of them for this stack's waiting runs, the rest foreign.
+
+    The mapping here is one poller (Lambda's runs two invocations at once): the drain time is that of one.
+    """
+    import boto3
+    from events import STACK_ID, invoke_handler, run_status_change
+    from support.cloudformation_stand_in import CloudFormationStandIn
+    from support.event_source_mapping import EventSourceMapping
+    from support.omics_stand_in import OmicsStandIn
+    from support.response_bucket import ResponseBucket
+
+    cloudformation = CloudFormationStandIn().start()
+    try:
+        with tempfile.TemporaryDirectory() as workdir, OmicsStandIn() as omics, ResponseBucket(Path(workdir)) as bucket:
+            sqs = boto3.session.Session(
+                region_name="us-east-1", aws_access_key_id="testing", aws_secret_access_key="testing"
+            ).client("sqs", endpoint_url=bucket.endpoint_url, verify=bucket.ca_file)
+            queue_url = sqs.create_queue(QueueName=f"waits-{uuid.uuid4().hex[:8]}")["QueueUrl"]
+            os.environ.update(handler_environment(omics, bucket, queue_url, cloudformation))
+            handler = importlib.import_module("omics_run_handler")
+            from omics_run.client import omics_client, sqs_client, wake_cloudformation_client, wake_omics_client
+
+            for client in (omics_client, sqs_client, wake_omics_client, wake_cloudformation_client):
+                client.cache_clear()
+            keys = []
+            for index in range(own):
+                key, handle_id = f"handles/{uuid.uuid4()}", f"Run{index}WaitHandle"
+                url = bucket.presigned_response_url(key)
+                cloudformation.record(
+                    STACK_ID, handle_id, url, "AWS::CloudFormation::WaitConditionHandle", "CREATE_COMPLETE"
+                )
+                properties = {
+                    "WorkflowId": "1234567",
+                    "RoleArn": "arn:aws:iam::123456789012:role/r",
+                    "OutputUri": "s3://b/o/",
+                    "WaitFor": "COMPLETED",
+                    "WaitTimeout": 3600,
+                    "WaitHandle": url,
+                    "WaitHandleLogicalId": handle_id,
+                }
+                run_id = invoke_handler(handler, bucket, "Create", properties, logical_id=f"Run{index}").response[
+                    "PhysicalResourceId"
+                ]
+                omics.set_status(run_id, "COMPLETED")
+                keys.append((run_id, key))
+            other_stack = STACK_ID.replace("OmicsRunExample", "AnotherStack")
+            foreign = [
+                omics.add_run(status="COMPLETED", tags={"cdk-omics-run:stack": other_stack})
+                for _ in range(events - own)
+            ]
+            omics.enforce_stack_tag(STACK_ID)
+            bodies = [run_status_change(omics.runs[run_id]) for run_id, _ in keys]
+            bodies += [run_status_change(run) for run in foreign]
+            for start in range(0, len(bodies), 10):
+                entries = [
+                    {"Id": str(i), "MessageBody": json.dumps(b)} for i, b in enumerate(bodies[start : start + 10])
+                ]
+                sqs.send_message_batch(QueueUrl=queue_url, Entries=entries)
+            omics.reset_requests()
+            mapping = EventSourceMapping(handler, sqs, queue_url)
+            started = time.monotonic()
+            while sum(d.records for d in mapping.deliveries) < events:
+                if mapping.poll() == 0:
+                    time.sleep(0.02)
+            drained = time.monotonic() - started
+            return {
+                "events": events,
+                "own": own,
+                "drain_seconds_one_poller": drained,
+                "invocations": len(mapping.deliveries),
+                "failed_records": sum(d.failures for d in mapping.deliveries),
+                "get_run_calls": len(omics.requests_for("GetRun")),
+                "signalled": sum(1 for _, key in keys if bucket.read_response(key) is not None),
+                "invocation_seconds_max": max(d.seconds for d in mapping.deliveries),
+            }
+    finally:
+        cloudformation.stop()
+
+
 def safety_net_wakes(run_hours: float, cap_seconds: int) -> int:
     """How many wakes the safety net makes over a run of ``run_hours``, at its mean jitter."""
     from omics_run.waiting import JITTER, WaitMessage
@@ -257,12 +337,13 @@ def main() -> None:
     one = measure_waits(runs=1, wakes_before_completion=10, poll_seconds=1)
     hundred = measure_waits(runs=100, wakes_before_completion=3, poll_seconds=10)
     events = measure_events(repeats=10)
+    burst = measure_burst(events=1000, own=5)
     template = template_bytes_per_waiting_run()
     per_run_hour = {
         f"{hours} h": calls_per_run_hour(hours, one["calls_per_wake"], events["calls_per_event"])
         for hours in (1, 4, 12)
     }
-    results = {"one_run": one, "hundred_runs": hundred, "events": events, "template": template,
+    results = {"one_run": one, "hundred_runs": hundred, "events": events, "burst": burst, "template": template,
                "calls_per_run_hour": per_run_hour, "calls_per_run_hour_before": CALLS_PER_HOUR_BEFORE}  # fmt: skip
     RESULTS_FILE.write_text(json.dumps(results, indent=1))
 
@@ -299,6 +380,12 @@ def main() -> None:
         f"Signal after the status change, event delivered (1 run, {len(latency)} repeats): median "
         f"{median(latency):.2f} s, max {max(latency):.2f} s (goal under 5 s); calls per event: "
         + ", ".join(f"{op} {n:.1f}" for op, n in events["calls_per_event"].items())
+    )
+    print(
+        f"A burst of {burst['events']} events ({burst['own']} for this stack's waits): {burst['invocations']} invocations "
+        f"of at most {burst['invocation_seconds_max']:.2f} s, {burst['get_run_calls']} GetRun, "
+        f"{burst['failed_records']} failed records, {burst['signalled']} of {burst['own']} waits signalled; drained in "
+        f"{burst['drain_seconds_one_poller']:.1f} s by one poller (Lambda runs two invocations at once)"
     )
     print(
         f"Signal after the status change, polls alone: median {median(one['signal_delay_seconds']):.2f} s, "
