@@ -4,9 +4,14 @@
     .venv/bin/python benchmarks/wait_benchmark.py          # about a minute on 2 cores
 
 The handler runs against the local stand-ins the tests use (the HealthOmics
-stand-in, moto's server for SQS and the WaitCondition handle), with the event
-source mapping played as in the tests, and short polls. Per-wake costs
-are measured, then scaled to the default 60 s poll interval. Prints markdown
+stand-in, moto's server for SQS and the WaitCondition handle, the
+CloudFormation stand-in), with the event source mapping played as in the
+tests, and short polls. Per-wake and per-event costs are measured; the calls
+per waited run-hour then follow the safety net's schedule at the default cap
+(``WaitMessage.next_delay``, its mean jitter) for runs of 1, 4 and 12 hours,
+against the 180 calls (60 GetRun, 60 TagResource, 60 SendMessage) of the
+60 s polls before events. The signal's latency after a status change is
+measured with the event delivered, and with polls alone. Prints markdown
 tables and writes benchmarks/wait_results.json. Not a test: timings depend on
 the machine, and loopback calls are faster than calls to AWS in a region.
 """
@@ -29,12 +34,14 @@ sys.path[:0] = [str(REPO_ROOT / "lambda"), str(REPO_ROOT / "tests"), str(BENCHMA
 
 from stats import median, percentile  # noqa: E402 - needs the path above
 
-DEFAULT_POLL_SECONDS = 60
+DEFAULT_POLL_SECONDS = 60  # before events: every wake one GetRun, one TagResource, one SendMessage
+CALLS_PER_HOUR_BEFORE = 3 * 3600 // DEFAULT_POLL_SECONDS
+HANDLE_ID = "RunWaitHandle"
 FUNCTION_MEMORY_GB = 256 / 1024
 RESULTS_FILE = BENCHMARKS_DIR / "wait_results.json"
 
 
-def handler_environment(omics: Any, bucket: Any, queue_url: str) -> dict[str, str]:
+def handler_environment(omics: Any, bucket: Any, queue_url: str, cloudformation: Any = None) -> dict[str, str]:
     return {
         "AWS_REGION": "us-east-1",
         "AWS_DEFAULT_REGION": "us-east-1",
@@ -47,6 +54,7 @@ def handler_environment(omics: Any, bucket: Any, queue_url: str) -> dict[str, st
         "AWS_CA_BUNDLE": bucket.ca_file,
         "SSL_CERT_FILE": bucket.ca_file,
         "OMICS_RUN_WAIT_QUEUE_URL": queue_url,
+        **({"AWS_ENDPOINT_URL_CLOUDFORMATION": cloudformation.endpoint_url} if cloudformation is not None else {}),
     }
 
 
@@ -117,6 +125,183 @@ def measure_waits(runs: int, wakes_before_completion: int, poll_seconds: int) ->
         }
 
 
+def measure_events(repeats: int) -> dict[str, Any]:
+    """One waiting run at a time: the signal's latency after its status change, with its event delivered.
+
+    The safety net polls at the default cap, so only the event can end the wait within the measurement.
+    """
+    import boto3
+    from events import STACK_ID, invoke_handler, run_status_change
+    from support.cloudformation_stand_in import CloudFormationStandIn
+    from support.event_source_mapping import EventSourceMapping
+    from support.omics_stand_in import OmicsStandIn
+    from support.response_bucket import ResponseBucket
+
+    cloudformation = CloudFormationStandIn().start()
+    try:
+        with tempfile.TemporaryDirectory() as workdir, OmicsStandIn() as omics, ResponseBucket(Path(workdir)) as bucket:
+            sqs = boto3.session.Session(
+                region_name="us-east-1", aws_access_key_id="testing", aws_secret_access_key="testing"
+            ).client("sqs", endpoint_url=bucket.endpoint_url, verify=bucket.ca_file)
+            queue_url = sqs.create_queue(QueueName=f"waits-{uuid.uuid4().hex[:8]}")["QueueUrl"]
+            os.environ.update(handler_environment(omics, bucket, queue_url, cloudformation))
+            handler = importlib.import_module("omics_run_handler")
+            from omics_run.client import omics_client, sqs_client, wake_cloudformation_client, wake_omics_client
+
+            for client in (omics_client, sqs_client, wake_omics_client, wake_cloudformation_client):
+                client.cache_clear()
+            mapping = EventSourceMapping(handler, sqs, queue_url)
+            latencies, calls = [], {"GetRun": 0, "UntagResource": 0, "TagResource": 0, "DescribeStackResource": 0}
+            for index in range(repeats):
+                key = f"handles/{uuid.uuid4()}"
+                url = bucket.presigned_response_url(key)
+                cloudformation.record(
+                    STACK_ID, HANDLE_ID, url, "AWS::CloudFormation::WaitConditionHandle", "CREATE_COMPLETE"
+                )
+                properties = {
+                    "WorkflowId": "1234567",
+                    "RoleArn": "arn:aws:iam::123456789012:role/r",
+                    "OutputUri": "s3://b/o/",
+                    "WaitFor": "COMPLETED",
+                    "WaitTimeout": 3600,
+                    "WaitHandle": url,
+                    "WaitHandleLogicalId": HANDLE_ID,
+                }
+                answer = invoke_handler(handler, bucket, "Create", properties, logical_id=f"Run{index}")
+                run_id = answer.response["PhysicalResourceId"]
+                omics.reset_requests()
+                cloudformation.calls.clear()
+                omics.set_status(run_id, "COMPLETED")
+                changed = time.monotonic()
+                # EventBridge puts the event on the queue; HealthOmics' own delay before it is not simulated.
+                sqs.send_message(QueueUrl=queue_url, MessageBody=json.dumps(run_status_change(omics.runs[run_id])))
+                while bucket.read_response(key) is None:
+                    if mapping.poll() == 0:
+                        time.sleep(0.02)
+                    if time.monotonic() - changed > 30:
+                        raise RuntimeError("the event's signal did not arrive within 30 s")
+                latencies.append(time.monotonic() - changed)
+                for op in ("GetRun", "UntagResource", "TagResource"):
+                    calls[op] += len(omics.requests_for(op))
+                calls["DescribeStackResource"] += sum(
+                    1 for c in cloudformation.calls if c.get("Action") == "DescribeStackResource"
+                )
+            return {"latency_seconds": latencies, "calls_per_event": {op: n / repeats for op, n in calls.items()}}
+    finally:
+        cloudformation.stop()
+
+
+def measure_burst(events: int, own: int) -> dict[str, Any]:
+    """A burst of ``events`` status changes, ``own`` of them for this stack's waiting runs, the rest foreign.
+
+    The mapping here is one poller (Lambda's runs two invocations at once): the drain time is that of one.
+    """
+    import boto3
+    from events import STACK_ID, invoke_handler, run_status_change
+    from support.cloudformation_stand_in import CloudFormationStandIn
+    from support.event_source_mapping import EventSourceMapping
+    from support.omics_stand_in import OmicsStandIn
+    from support.response_bucket import ResponseBucket
+
+    cloudformation = CloudFormationStandIn().start()
+    try:
+        with tempfile.TemporaryDirectory() as workdir, OmicsStandIn() as omics, ResponseBucket(Path(workdir)) as bucket:
+            sqs = boto3.session.Session(
+                region_name="us-east-1", aws_access_key_id="testing", aws_secret_access_key="testing"
+            ).client("sqs", endpoint_url=bucket.endpoint_url, verify=bucket.ca_file)
+            queue_url = sqs.create_queue(QueueName=f"waits-{uuid.uuid4().hex[:8]}")["QueueUrl"]
+            os.environ.update(handler_environment(omics, bucket, queue_url, cloudformation))
+            handler = importlib.import_module("omics_run_handler")
+            from omics_run.client import omics_client, sqs_client, wake_cloudformation_client, wake_omics_client
+
+            for client in (omics_client, sqs_client, wake_omics_client, wake_cloudformation_client):
+                client.cache_clear()
+            keys = []
+            for index in range(own):
+                key, handle_id = f"handles/{uuid.uuid4()}", f"Run{index}WaitHandle"
+                url = bucket.presigned_response_url(key)
+                cloudformation.record(
+                    STACK_ID, handle_id, url, "AWS::CloudFormation::WaitConditionHandle", "CREATE_COMPLETE"
+                )
+                properties = {
+                    "WorkflowId": "1234567",
+                    "RoleArn": "arn:aws:iam::123456789012:role/r",
+                    "OutputUri": "s3://b/o/",
+                    "WaitFor": "COMPLETED",
+                    "WaitTimeout": 3600,
+                    "WaitHandle": url,
+                    "WaitHandleLogicalId": handle_id,
+                }
+                run_id = invoke_handler(handler, bucket, "Create", properties, logical_id=f"Run{index}").response[
+                    "PhysicalResourceId"
+                ]
+                omics.set_status(run_id, "COMPLETED")
+                keys.append((run_id, key))
+            other_stack = STACK_ID.replace("OmicsRunExample", "AnotherStack")
+            foreign = [
+                omics.add_run(status="COMPLETED", tags={"cdk-omics-run:stack": other_stack})
+                for _ in range(events - own)
+            ]
+            omics.enforce_stack_tag(STACK_ID)
+            bodies = [run_status_change(omics.runs[run_id]) for run_id, _ in keys]
+            bodies += [run_status_change(run) for run in foreign]
+            for start in range(0, len(bodies), 10):
+                entries = [
+                    {"Id": str(i), "MessageBody": json.dumps(b)} for i, b in enumerate(bodies[start : start + 10])
+                ]
+                sqs.send_message_batch(QueueUrl=queue_url, Entries=entries)
+            omics.reset_requests()
+            mapping = EventSourceMapping(handler, sqs, queue_url)
+            started = time.monotonic()
+            while sum(d.records for d in mapping.deliveries) < events:
+                if mapping.poll() == 0:
+                    time.sleep(0.02)
+            drained = time.monotonic() - started
+            return {
+                "events": events,
+                "own": own,
+                "drain_seconds_one_poller": drained,
+                "invocations": len(mapping.deliveries),
+                "failed_records": sum(d.failures for d in mapping.deliveries),
+                "get_run_calls": len(omics.requests_for("GetRun")),
+                "signalled": sum(1 for _, key in keys if bucket.read_response(key) is not None),
+                "invocation_seconds_max": max(d.seconds for d in mapping.deliveries),
+            }
+    finally:
+        cloudformation.stop()
+
+
+def safety_net_wakes(run_hours: float, cap_seconds: int) -> int:
+    """How many wakes the safety net makes over a run of ``run_hours``, at its mean jitter."""
+    from omics_run.waiting import JITTER, WaitMessage
+
+    started = 1_000_000.0  # any time but 0, which marks a message of an earlier release
+    message = WaitMessage(run_id="1", target="COMPLETED", deadline=started + 43_200.0, poll_seconds=cap_seconds, token="t",
+                          handle_url="https://h", logical_resource_id="Run", delete_policy="CANCEL",
+                          started=started, token_moved=started)  # fmt: skip
+    now, wakes = started + message.next_delay(started, 1 - JITTER / 2), 0
+    while now < started + run_hours * 3600:
+        wakes += 1
+        now += message.next_delay(now, 1 - JITTER / 2)
+    return wakes
+
+
+def calls_per_run_hour(run_hours: float, per_wake: dict[str, float], per_event: dict[str, float]) -> dict[str, float]:
+    """Every AWS call a wait makes per waited run-hour: its safety-net wakes, token moves and one event."""
+    from omics_run.waiting import CHAIN_REFRESH_SECONDS
+    from omics_run.waiting import DEFAULT_POLL_SECONDS as CAP
+
+    wakes = safety_net_wakes(run_hours, CAP)
+    moves = int(run_hours * 3600 // CHAIN_REFRESH_SECONDS)
+    return {
+        "GetRun": (wakes * per_wake["GetRun"] + per_event["GetRun"]) / run_hours,
+        "SendMessage": wakes / run_hours,
+        "TagResource": moves / run_hours,
+        "UntagResource": per_event["UntagResource"] / run_hours,
+        "DescribeStackResource": per_event["DescribeStackResource"] / run_hours,
+    }
+
+
 def template_bytes_per_waiting_run() -> dict[str, int]:
     import aws_cdk as cdk
 
@@ -148,15 +333,32 @@ def main() -> None:
     pinned_node = REPO_ROOT / "node_modules" / ".bin"
     os.environ["PATH"] = f"{pinned_node}{os.pathsep}{os.environ['PATH']}"  # the Node.js LTS package.json pins
     # One-second polls for one run; ten-second polls for a hundred, so that this single-threaded
-    # mapping (Lambda's runs up to two invocations at once) keeps up, as it does at 60 s.
+    # mapping (Lambda's runs up to two invocations at once) keeps up.
     one = measure_waits(runs=1, wakes_before_completion=10, poll_seconds=1)
     hundred = measure_waits(runs=100, wakes_before_completion=3, poll_seconds=10)
+    events = measure_events(repeats=10)
+    burst = measure_burst(events=1000, own=5)
     template = template_bytes_per_waiting_run()
-    wakes_per_hour = 3600 / DEFAULT_POLL_SECONDS
-    results = {"one_run": one, "hundred_runs": hundred, "template": template, "poll_seconds": DEFAULT_POLL_SECONDS}
+    per_run_hour = {
+        f"{hours} h": calls_per_run_hour(hours, one["calls_per_wake"], events["calls_per_event"])
+        for hours in (1, 4, 12)
+    }
+    results = {"one_run": one, "hundred_runs": hundred, "events": events, "burst": burst, "template": template,
+               "calls_per_run_hour": per_run_hour, "calls_per_run_hour_before": CALLS_PER_HOUR_BEFORE}  # fmt: skip
     RESULTS_FILE.write_text(json.dumps(results, indent=1))
 
-    print("| Per waited run-hour, at the default 60 s poll | 1 run waiting | 100 runs waiting |")
+    from omics_run.waiting import DEFAULT_POLL_SECONDS as CAP
+
+    print(f"| AWS calls per waited run-hour (1 run; events, safety net capped at {CAP} s) | 1-hour run | 4-hour run "
+          "| 12-hour run |")  # fmt: skip
+    print("|---|---|---|---|")
+    for op in ("GetRun", "SendMessage", "TagResource", "UntagResource", "DescribeStackResource"):
+        print(f"| {op} | {' | '.join(f'{calls[op]:.2f}' for calls in per_run_hour.values())} |")
+    totals = [sum(calls.values()) for calls in per_run_hour.values()]
+    print(f"| **All** (goal at most 12; {CALLS_PER_HOUR_BEFORE} with 60 s polls before) | "
+          f"{' | '.join(f'**{t:.1f}**' for t in totals)} |")  # fmt: skip
+    print()
+    print("| Measured | 1 run waiting | 100 runs waiting |")
     print("|---|---|---|")
     for label, scale in (("median", 0.5), ("p95", 0.95)):
         cells = []
@@ -164,30 +366,36 @@ def main() -> None:
             per_wake = (
                 percentile(result["seconds_per_wake"], scale) if label == "p95" else median(result["seconds_per_wake"])
             )
-            cells.append(f"{wakes_per_hour * per_wake * FUNCTION_MEMORY_GB:.3f} GB-s ({per_wake * 1000:.1f} ms/wake)")
-        print(f"| Lambda time, {label} | {' | '.join(cells)} |")
+            cells.append(f"{per_wake * 1000:.1f} ms/wake ({per_wake * FUNCTION_MEMORY_GB * 1000:.1f} mGB-s)")
+        print(f"| Lambda time per wake, {label} | {' | '.join(cells)} |")
     for op in ("GetRun", "TagResource"):
-        print(
-            f"| {op} calls | {wakes_per_hour * one['calls_per_wake'][op]:.0f} | "
-            f"{wakes_per_hour * hundred['calls_per_wake'][op]:.0f} |"
-        )
-    print(f"| SQS SendMessage | {wakes_per_hour:.0f} | {wakes_per_hour:.0f} |")
+        print(f"| {op} per wake | {one['calls_per_wake'][op]:.2f} | {hundred['calls_per_wake'][op]:.2f} |")
     print(
         f"| Wakes per invocation (max) | {one['records_per_invocation_max']} | {hundred['records_per_invocation_max']} |"
     )
-    print("| Invocations held between wakes | 0 | 0 |")
     print(f"| Messages left after the signals | {one['messages_left']} | {hundred['messages_left']} |")
-    print("| Peak concurrent invocations | 1 | at most 2 (the mapping's MaximumConcurrency) |")
     print()
+    latency = events["latency_seconds"]
     print(
-        f"Signal after the status change: median {median(one['signal_delay_seconds']):.2f} s, "
+        f"Signal after the status change, event delivered (1 run, {len(latency)} repeats): median "
+        f"{median(latency):.2f} s, max {max(latency):.2f} s (goal under 5 s); calls per event: "
+        + ", ".join(f"{op} {n:.1f}" for op, n in events["calls_per_event"].items())
+    )
+    print(
+        f"A burst of {burst['events']} events ({burst['own']} for this stack's waits): {burst['invocations']} invocations "
+        f"of at most {burst['invocation_seconds_max']:.2f} s, {burst['get_run_calls']} GetRun, "
+        f"{burst['failed_records']} failed records, {burst['signalled']} of {burst['own']} waits signalled; drained in "
+        f"{burst['drain_seconds_one_poller']:.1f} s by one poller (Lambda runs two invocations at once)"
+    )
+    print(
+        f"Signal after the status change, polls alone: median {median(one['signal_delay_seconds']):.2f} s, "
         f"max {max(one['signal_delay_seconds']):.2f} s with 1 s polls (1 run); "
         f"median {median(hundred['signal_delay_seconds']):.2f} s, max {max(hundred['signal_delay_seconds']):.2f} s "
-        "with 10 s polls (100 runs)"
+        "with 10 s polls (100 runs): about half the interval, which a missed event waits for"
     )
     print(
         f"Template bytes: {template['per_waiting_run']} per waiting run, {template['per_plain_run']} per plain run, "
-        f"{template['provider_wait_resources']} once per stack for the queue, dead-letter queue and mapping"
+        f"{template['provider_wait_resources']} once per stack for the queue, dead-letter queue, mapping and rule"
     )
 
 

@@ -8,6 +8,7 @@ waits arrive as SQS batches from the provider's event source mapping.
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from collections.abc import Callable
@@ -32,7 +33,15 @@ helper = CfnResource(
 try:
     from botocore.exceptions import ClientError
 
-    from omics_run import batch_lifecycle, lifecycle, result, stack_resource, waiting, workflow_lifecycle
+    from omics_run import (
+        batch_lifecycle,
+        lifecycle,
+        result,
+        stack_resource,
+        status_events,
+        waiting,
+        workflow_lifecycle,
+    )
     from omics_run.batch_request import RESOURCE_TYPE as BATCH_RESOURCE_TYPE
     from omics_run.client import (
         omics_client,
@@ -76,7 +85,7 @@ def _guarded(event: CloudFormationEvent, context: Any, step: Callable[[], lifecy
         outcome = step()
         helper.PhysicalResourceId = outcome.physical_resource_id
         if outcome.wait is not None:
-            schedule_wake(outcome.wait, outcome.wait.next_delay(time.time()))
+            schedule_wake(outcome.wait, outcome.wait.next_delay(time.time(), waiting.spread()))
         return _answer(outcome)
     except lifecycle.ResourceFailure as failure:
         if failure.physical_resource_id:
@@ -138,7 +147,7 @@ def delete(event: CloudFormationEvent, context: Any) -> str:
 
 
 def wake_up(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    """One SQS batch: each record is one wake of one waiting run or batch.
+    """One SQS batch: each record is one wake of one waiting run or batch, or a run's status-change event.
 
     A record whose wake raised is reported as a batch item failure, so SQS
     delivers it again (and, past the queue's receive limit, to its dead-letter
@@ -148,13 +157,27 @@ def wake_up(event: dict[str, Any], context: Any) -> dict[str, Any]:
     failures = []
     for record in event["Records"]:
         try:
-            message = waiting.WaitMessage.from_json(record["body"])
+            body = json.loads(record["body"])
+            if status_events.is_status_event(body):
+                answer = status_events.on_status_change(body, _event_services())
+                logger.info("status change of run %s: %s", body["detail"].get("runId"), answer)
+                continue
+            message = waiting.WaitMessage(**body)
             outcome = waiting.wake(message, _wake_services(message))
             logger.info("wake of %s %s: %s", message.kind, message.run_id, outcome)
         except Exception as error:  # noqa: BLE001 - one bad record must not fail the others
             logger.error("wake failed, SQS will deliver it again: %s: %s", type(error).__name__, error)
             failures.append({"itemIdentifier": record["messageId"]})
     return {"batchItemFailures": failures}
+
+
+def _event_services() -> status_events.EventServices:
+    return status_events.EventServices(
+        omics=wake_omics_client(),
+        cloudformation=wake_cloudformation_client(),
+        signal=put_signal,
+        reason=lifecycle.resource_reason,
+    )
 
 
 def _wake_services(message: waiting.WaitMessage) -> waiting.WakeServices:

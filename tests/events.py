@@ -233,3 +233,31 @@ class Handle:
     @property
     def signal(self) -> dict[str, Any] | None:
         return self.bucket.read_response(self.key)
+
+
+def run_status_change(
+    run: Mapping[str, Any], account: str = "123456789012", region: str = "us-east-1"
+) -> dict[str, Any]:
+    """The EventBridge event HealthOmics sends when ``run`` changes status (as GetRun returns the run).
+
+    The shape of the HealthOmics user guide's "Using EventBridge with AWS HealthOmics" (source
+    ``aws.omics``, detail-type ``Run Status Change``; ``detail`` with ``runId``, ``status``, ``arn``,
+    ``runOutputUri``) in EventBridge's event envelope; an SQS target receives it as the message body.
+    """
+    return {
+        "version": "0",
+        "id": str(uuid.uuid4()),
+        "detail-type": "Run Status Change",
+        "source": "aws.omics",
+        "account": account,
+        "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "region": region,
+        "resources": [run["arn"]],
+        "detail": {
+            "omicsVersion": "1.0.0",
+            "arn": run["arn"],
+            "status": run["status"],
+            "runId": run["id"],
+            "runOutputUri": run.get("runOutputUri", ""),
+        },
+    }

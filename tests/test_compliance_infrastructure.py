@@ -414,7 +414,7 @@ def test_the_key_lets_cloudwatch_logs_use_it_and_the_role_use_it_for_the_queues(
     key_arn = {"Fn::GetAtt": [logical_id(key), "Arn"]}
 
     statements = template["Resources"][logical_id(key)]["Properties"]["KeyPolicy"]["Statement"]
-    [for_logs] = [s for s in statements if "Service" in s.get("Principal", {})]
+    [for_logs] = [s for s in statements if "logs." in json.dumps(s.get("Principal", {}))]
     assert for_logs["Principal"] == {"Service": {"Fn::Join": ["", ["logs.", {"Ref": "AWS::Region"}, ".amazonaws.com"]]}}
     assert for_logs["Action"] == [
         "kms:Encrypt*",
@@ -434,6 +434,29 @@ def test_the_key_lets_cloudwatch_logs_use_it_and_the_role_use_it_for_the_queues(
     assert log_group["Properties"]["KmsKeyId"] == key_arn
     queues = of_type(template, "AWS::SQS::Queue").values()
     assert len(queues) == 3 and all(q["Properties"]["KmsMasterKeyId"] == key_arn for q in queues)
+
+
+def test_the_key_lets_eventbridge_deliver_the_runs_status_changes_to_the_encrypted_wake_queue() -> None:
+    from test_iam_authorization import ACCOUNT, REGION, allows, concrete
+
+    stack = new_stack()
+    key = kms.Key(stack, "Key", enable_key_rotation=True)
+    provider = OmicsRunProvider.configure(stack, encryption_key=key)
+    OmicsRun(stack, "Run", **REQUIRED, wait_for=WaitFor.COMPLETED)
+    template = Template.from_stack(stack).to_json()
+    statements = concrete(template["Resources"][logical_id(key)]["Properties"]["KeyPolicy"]["Statement"])
+    for_events = [s for s in statements if s.get("Principal") == {"Service": "events.amazonaws.com"}]
+    rule_arn = f"arn:aws:events:{REGION}:{ACCOUNT}:rule/{logical_id(provider.run_status_changes)}"
+
+    # What EventBridge asks of the key to send to an encrypted queue (Amazon SQS Developer Guide).
+    for action in ("kms:GenerateDataKey", "kms:Decrypt"):
+        assert allows(for_events, action, "*", {"aws:SourceAccount": ACCOUNT, "aws:SourceArn": rule_arn})
+        # Only on behalf of this account's rules.
+        assert not allows(for_events, action, "*", {"aws:SourceAccount": "111122223333", "aws:SourceArn": rule_arn})
+    assert not allows(for_events, "kms:Encrypt", "*", {"aws:SourceAccount": ACCOUNT, "aws:SourceArn": rule_arn})
+    assert of_type(template, "AWS::SQS::Queue")[logical_id(provider.wait_queue)]["Properties"]["KmsMasterKeyId"] == {
+        "Fn::GetAtt": [logical_id(key), "Arn"]
+    }
 
 
 def test_an_imported_key_is_used_and_its_key_policy_left_to_the_user_with_a_warning() -> None:

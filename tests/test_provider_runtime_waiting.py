@@ -15,7 +15,7 @@ from typing import Any
 
 import boto3
 import pytest
-from events import MINIMAL_PROPERTIES, STACK_ID, Handle, Stack, invoke_handler, operations
+from events import MINIMAL_PROPERTIES, STACK_ID, Handle, Stack, invoke_handler, operations, run_status_change
 from support.cloudformation_stand_in import CloudFormationStandIn
 from support.event_source_mapping import EventSourceMapping
 from support.lambda_stand_in import LambdaStandIn
@@ -48,6 +48,35 @@ def waiting(
             "WaitPollInterval": 1, **extra}  # fmt: skip
 
 
+HANDLE_ID = "CramToBamWait1A2B3C4DHandle5E6F7A8B"
+
+
+@pytest.fixture
+def event_bus(sqs: Any, wake_queue: str, omics: OmicsStandIn) -> Any:
+    """The provider's EventBridge rule: delivers a run's Run Status Change event to the wake queue."""
+    return lambda run_id: sqs.send_message(
+        QueueUrl=wake_queue, MessageBody=json.dumps(run_status_change(omics.runs[run_id]))
+    )
+
+
+def on_events(
+    handle: Handle, cloudformation: CloudFormationStandIn, target: str = "COMPLETED", poll: int = 900, **extra: Any
+) -> dict[str, Any]:
+    """Properties of a run whose wait events end, its handle deployed in the stack (15-minute safety net)."""
+    cloudformation.record(
+        STACK_ID, HANDLE_ID, handle.url, "AWS::CloudFormation::WaitConditionHandle", "CREATE_COMPLETE"
+    )
+    return waiting(handle, target, WaitPollInterval=poll, WaitHandleLogicalId=HANDLE_ID, **extra)
+
+
+def describe_calls(cloudformation: CloudFormationStandIn) -> list[str]:
+    return [
+        call.get("LogicalResourceId", "")
+        for call in cloudformation.calls
+        if call.get("Action") == "DescribeStackResource"
+    ]
+
+
 def test_the_run_resource_answers_at_once_and_the_signal_follows_after_several_wakes(
     stack: Stack,
     omics: OmicsStandIn,
@@ -73,6 +102,7 @@ def test_the_run_resource_answers_at_once_and_the_signal_follows_after_several_w
     assert signal["Reason"] == f"CramToBam: run {run_id} reached COMPLETED"
     assert json.loads(signal["Data"])["Status"] == "COMPLETED"
     assert WAIT_TAG not in omics.runs[run_id]["tags"]
+    assert omics.requests_for("TagResource") == []  # the token stays: a wake writes no tag
     event_source_mapping.drain()
     assert event_source_mapping.messages_in_queue() == 0
     assert lambda_service.invocations == [] and lambda_service.unexpected == []
@@ -172,7 +202,8 @@ def test_a_duplicated_message_causes_no_second_signal_and_no_second_cancel(
     event_source_mapping.run_until(lambda: handle.signal is not None, timeout=10)
     event_source_mapping.drain()
 
-    # Each wake-up arrived twice; the second of each found a token that was no longer the run's.
+    # Each wake-up arrived twice and carried on as a second chain with the same token; whichever
+    # reached the deadline first ended the wait, and every other copy then found no token.
     assert len(omics.requests_for("CancelRun")) == 1
     assert len(omics.requests_for("UntagResource")) == 1  # the one signal ends the chain
     assert omics.runs[run_id]["status"] == "CANCELLED"
@@ -549,3 +580,226 @@ def test_the_last_delay_before_the_deadline_is_rounded_up_so_no_wake_lands_early
     assert message.next_delay(now=970.0) == 30
     assert message.next_delay(now=100.0) == 60
     assert message.next_delay(now=1001.0) == 0
+
+
+def test_a_chain_that_moves_its_token_ends_the_copies_of_a_message_delivered_twice(
+    stack: Stack,
+    omics: OmicsStandIn,
+    event_source_mapping: EventSourceMapping,
+    new_handle: Any,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from omics_run import waiting as waits
+
+    monkeypatch.setattr(waits, "CHAIN_REFRESH_SECONDS", 0)  # every wake is due to move it
+    event_source_mapping.deliver_twice = True
+    handle = new_handle()
+    run_id = stack.create(waiting(handle))["PhysicalResourceId"]
+    event_source_mapping.run_until(lambda: len(event_source_mapping.deliveries) >= 4)
+    omics.set_status(run_id, "COMPLETED")
+    event_source_mapping.run_until(lambda: handle.signal is not None)
+    event_source_mapping.drain()
+
+    # The second copy of each wake found the token the first had moved on: one message at a time.
+    assert all(delivery.records == 1 for delivery in event_source_mapping.deliveries)
+    assert len(omics.requests_for("TagResource")) == len(event_source_mapping.deliveries) - 1
+    assert event_source_mapping.messages_in_queue() == 0
+
+
+def test_the_safety_net_polls_a_young_run_often_an_older_one_less_and_never_beyond_the_interval() -> None:
+    from omics_run.waiting import WaitMessage
+
+    message = WaitMessage(run_id="1234567", target="COMPLETED", deadline=50_000.0, poll_seconds=900, token="t",
+                          handle_url="https://handle", logical_resource_id="CramToBam", delete_policy="CANCEL",
+                          started=1000.0, token_moved=1000.0)  # fmt: skip
+
+    assert message.next_delay(now=1000.0) == 60  # young: every minute
+    assert message.next_delay(now=1300.0) == 300  # then as old as the run
+    assert message.next_delay(now=1300.0, jitter=0.9) == 270  # spread down, never up
+    assert message.next_delay(now=5000.0) == 900  # the interval the user set is the cap
+    assert message.next_delay(now=49_950.0) == 50  # and the deadline comes first
+    earlier = WaitMessage(run_id="1234567", target="COMPLETED", deadline=50_000.0, poll_seconds=120, token="t",
+                          handle_url="https://handle", logical_resource_id="CramToBam", delete_policy="CANCEL")  # fmt: skip
+    assert earlier.next_delay(now=1000.0) == 120  # a message of an earlier release: its interval
+
+
+def test_a_status_change_event_signals_within_seconds_with_the_one_get_run_that_confirms_it(
+    stack: Stack,
+    omics: OmicsStandIn,
+    cloudformation: CloudFormationStandIn,
+    event_source_mapping: EventSourceMapping,
+    event_bus: Any,
+    new_handle: Any,
+) -> None:
+    handle = new_handle()
+    run_id = stack.create(on_events(handle, cloudformation))["PhysicalResourceId"]
+    assert omics.runs[run_id]["tags"][WAIT_TAG].endswith(f"/COMPLETED/CramToBam/{HANDLE_ID}")
+    omics.set_status(run_id, "COMPLETED")
+    omics.reset_requests()
+    changed = time.monotonic()
+
+    event_bus(run_id)
+    event_source_mapping.run_until(lambda: handle.signal is not None, timeout=5)
+
+    assert time.monotonic() - changed < 5
+    signal = handle.signal
+    assert signal is not None
+    assert (signal["Status"], signal["UniqueId"]) == ("SUCCESS", run_id)
+    assert signal["Reason"] == f"CramToBam: run {run_id} reached COMPLETED"
+    assert json.loads(signal["Data"])["Status"] == "COMPLETED"
+    assert operations(omics) == ["GetRun", "UntagResource"]
+    assert describe_calls(cloudformation) == [HANDLE_ID]  # the handle's URL is its physical ID
+    assert WAIT_TAG not in omics.runs[run_id]["tags"]
+
+
+def test_an_event_that_does_not_end_the_wait_reads_the_run_once_and_signals_nothing(
+    stack: Stack,
+    omics: OmicsStandIn,
+    cloudformation: CloudFormationStandIn,
+    event_source_mapping: EventSourceMapping,
+    event_bus: Any,
+    new_handle: Any,
+) -> None:
+    handle = new_handle()
+    run_id = stack.create(on_events(handle, cloudformation))["PhysicalResourceId"]
+    tag = omics.runs[run_id]["tags"][WAIT_TAG]
+    omics.set_status(run_id, "RUNNING")
+    omics.reset_requests()
+
+    event_bus(run_id)
+    event_source_mapping.run_until(lambda: len(event_source_mapping.deliveries) >= 1)
+
+    assert operations(omics) == ["GetRun"] and describe_calls(cloudformation) == []
+    assert handle.signal is None and omics.runs[run_id]["tags"][WAIT_TAG] == tag  # the chain goes on
+
+
+def test_events_of_runs_outside_the_stack_cost_one_get_run_and_change_nothing(
+    stack: Stack,
+    omics: OmicsStandIn,
+    cloudformation: CloudFormationStandIn,
+    event_source_mapping: EventSourceMapping,
+    event_bus: Any,
+) -> None:
+    foreign = omics.add_run(status="COMPLETED", tags={"team": "genomics"})
+    denied = omics.add_run(
+        status="FAILED", tags={"cdk-omics-run:stack": "arn:aws:cloudformation:us-east-1:123456789012:stack/Other/1"}
+    )
+    omics.enforce_stack_tag(STACK_ID)
+    omics.reset_requests()
+
+    event_bus(foreign["id"])
+    event_bus(denied["id"])
+    event_source_mapping.run_until(lambda: sum(d.records for d in event_source_mapping.deliveries) >= 2)
+
+    assert operations(omics) == ["GetRun", "GetRun"]  # IAM denies both: not this stack's runs
+    assert describe_calls(cloudformation) == []
+    assert all(d.failures == 0 for d in event_source_mapping.deliveries)
+
+
+def test_a_missed_event_still_ends_in_a_signal_within_the_safety_net_interval(
+    stack: Stack,
+    omics: OmicsStandIn,
+    cloudformation: CloudFormationStandIn,
+    event_source_mapping: EventSourceMapping,
+    new_handle: Any,
+) -> None:
+    handle = new_handle()
+    run_id = stack.create(on_events(handle, cloudformation, poll=3))["PhysicalResourceId"]
+    event_source_mapping.run_until(lambda: len(event_source_mapping.deliveries) >= 1, timeout=5)
+    omics.set_status(run_id, "FAILED", failure_reason="Task bwa failed: exit code 1")
+    changed = time.monotonic()
+
+    # EventBridge delivers at best effort: this change's event never arrives.
+    event_source_mapping.run_until(lambda: handle.signal is not None, timeout=3 + 2)
+
+    assert time.monotonic() - changed <= 3 + 1  # the interval, plus the mapping's own polling
+    assert handle.signal is not None and handle.signal["Status"] == "FAILURE"
+    assert handle.signal["Reason"] == f"CramToBam: run {run_id} ended FAILED: Task bwa failed: exit code 1"
+
+
+def test_after_an_event_signalled_the_safety_net_stops_at_its_next_wake(
+    stack: Stack,
+    omics: OmicsStandIn,
+    cloudformation: CloudFormationStandIn,
+    event_source_mapping: EventSourceMapping,
+    event_bus: Any,
+    new_handle: Any,
+) -> None:
+    handle = new_handle()
+    run_id = stack.create(on_events(handle, cloudformation, target="RUNNING", poll=2))["PhysicalResourceId"]
+    omics.set_status(run_id, "RUNNING")
+    event_bus(run_id)
+    event_bus(run_id)  # EventBridge, like SQS, may deliver twice
+
+    event_source_mapping.drain()
+
+    assert handle.signal is not None and handle.signal["Status"] == "SUCCESS"
+    assert len(omics.requests_for("UntagResource")) == 1  # the second event, and the wake, found no wait
+    assert describe_calls(cloudformation) == [HANDLE_ID]
+    assert event_source_mapping.messages_in_queue() == 0
+
+
+def test_an_event_for_a_wait_whose_handle_is_gone_is_dropped_without_a_retry(
+    stack: Stack,
+    omics: OmicsStandIn,
+    cloudformation: CloudFormationStandIn,
+    event_source_mapping: EventSourceMapping,
+    event_bus: Any,
+    new_handle: Any,
+) -> None:
+    handle = new_handle()
+    run_id = stack.create(on_events(handle, cloudformation))["PhysicalResourceId"]
+    cloudformation.record(
+        STACK_ID, HANDLE_ID, handle.url, "AWS::CloudFormation::WaitConditionHandle", "DELETE_COMPLETE"
+    )
+    omics.set_status(run_id, "COMPLETED")
+
+    event_bus(run_id)
+    event_source_mapping.run_until(lambda: len(event_source_mapping.deliveries) >= 1)
+
+    assert handle.signal is None
+    assert all(d.failures == 0 for d in event_source_mapping.deliveries)
+
+
+def test_a_wait_whose_logical_ids_do_not_fit_a_tag_value_is_ended_by_polling_alone(
+    stack: Stack,
+    omics: OmicsStandIn,
+    cloudformation: CloudFormationStandIn,
+    event_source_mapping: EventSourceMapping,
+    event_bus: Any,
+    new_handle: Any,
+) -> None:
+    handle = new_handle()
+    long_id = "Handle" + "H" * 214  # with CramToBam, 229 characters
+    cloudformation.record(STACK_ID, long_id, handle.url, "AWS::CloudFormation::WaitConditionHandle", "CREATE_COMPLETE")
+    run_id = stack.create(waiting(handle, WaitPollInterval=2, WaitHandleLogicalId=long_id))["PhysicalResourceId"]
+    assert len(omics.runs[run_id]["tags"][WAIT_TAG]) == 16  # the token alone: the IDs would pass 256 characters
+    omics.set_status(run_id, "COMPLETED")
+
+    event_bus(run_id)
+    event_source_mapping.run_until(lambda: handle.signal is not None)
+
+    assert describe_calls(cloudformation) == []  # the event could not find the handle; a wake signalled
+    assert handle.signal is not None and handle.signal["Status"] == "SUCCESS"
+
+
+def test_an_event_whose_status_get_run_does_not_confirm_signals_nothing(
+    stack: Stack,
+    omics: OmicsStandIn,
+    cloudformation: CloudFormationStandIn,
+    event_source_mapping: EventSourceMapping,
+    sqs: Any,
+    wake_queue: str,
+    new_handle: Any,
+) -> None:
+    handle = new_handle()
+    run_id = stack.create(on_events(handle, cloudformation))["PhysicalResourceId"]
+    omics.set_status(run_id, "RUNNING")
+
+    # An event says COMPLETED, but the run, as GetRun reads it, is still RUNNING.
+    stale = run_status_change({**omics.runs[run_id], "status": "COMPLETED"})
+    sqs.send_message(QueueUrl=wake_queue, MessageBody=json.dumps(stale))
+    event_source_mapping.run_until(lambda: len(event_source_mapping.deliveries) >= 1)
+
+    assert handle.signal is None and describe_calls(cloudformation) == []
+    assert WAIT_TAG in omics.runs[run_id]["tags"]

@@ -13,7 +13,8 @@ from typing import Any
 
 import pytest
 from conftest import handler_environment
-from events import STACK_ID, Handle, Stack
+from events import STACK_ID, Handle, Stack, run_status_change
+from support.cloudformation_stand_in import CloudFormationStandIn
 from support.earlier_release import (
     EarlierRelease,
     baselines,
@@ -122,3 +123,51 @@ def test_a_delete_while_the_run_waits_cancels_it_and_ends_the_wait(
     assert omics.runs[run_id]["status"] == "CANCELLED"  # the default delete policy, CANCEL
     assert "cdk-omics-run:wait" not in omics.runs[run_id]["tags"]
     assert handle.signal is None and event_source_mapping.messages_in_queue() == 0
+
+
+def test_the_baseline_s_wait_moves_its_token_once_then_wakes_without_tagging(
+    stack: Stack,
+    omics: OmicsStandIn,
+    event_source_mapping: EventSourceMapping,
+    waiting_run: tuple[str, dict[str, Any], Handle],
+) -> None:
+    _, _, handle = waiting_run
+    run_id = stack.physical_id
+    baseline_token = omics.runs[run_id]["tags"]["cdk-omics-run:wait"]
+
+    omics.set_status(run_id, "RUNNING")
+    event_source_mapping.run_until(lambda: len(event_source_mapping.deliveries) >= 4)
+
+    # The baseline's message knows nothing of when its token moved: the first wake moves it
+    # (a bare token, as the baseline wrote it), and no later wake writes a tag.
+    [moved] = omics.requests_for("TagResource")
+    assert moved.body["tags"]["cdk-omics-run:wait"] != baseline_token
+    assert omics.runs[run_id]["tags"]["cdk-omics-run:wait"] == moved.body["tags"]["cdk-omics-run:wait"]
+    omics.set_status(run_id, "COMPLETED")
+    event_source_mapping.run_until(lambda: handle.signal is not None)
+    assert handle.signal is not None and handle.signal["Status"] == "SUCCESS"
+    assert "cdk-omics-run:wait" not in omics.runs[run_id]["tags"]
+
+
+def test_an_event_for_the_baseline_s_wait_is_left_to_its_polling_which_ends_it(
+    stack: Stack,
+    omics: OmicsStandIn,
+    event_source_mapping: EventSourceMapping,
+    waiting_run: tuple[str, dict[str, Any], Handle],
+    sqs: Any,
+    wake_queue: str,
+    cloudformation: CloudFormationStandIn,
+) -> None:
+    _, _, handle = waiting_run
+    run_id = stack.physical_id
+    omics.set_status(run_id, "COMPLETED")
+
+    # The baseline's tag is the token alone: it does not say where an event would signal.
+    sqs.send_message(QueueUrl=wake_queue, MessageBody=json.dumps(run_status_change(omics.runs[run_id])))
+    event_source_mapping.run_until(lambda: handle.signal is not None)
+
+    assert handle.signal is not None and handle.signal["Status"] == "SUCCESS"
+    assert all(d.failures == 0 for d in event_source_mapping.deliveries)
+    assert [c for c in cloudformation.calls if c.get("Action") == "DescribeStackResource"] == []
+    event_source_mapping.drain()
+    assert event_source_mapping.messages_in_queue() == 0

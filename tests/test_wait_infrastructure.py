@@ -124,7 +124,7 @@ def test_the_queue_is_encrypted_tls_only_with_a_dead_letter_queue_and_feeds_the_
     assert queues[queue_id]["Properties"]["RedrivePolicy"]["maxReceiveCount"] == 5
     assert queues[queue_id]["Properties"]["VisibilityTimeout"] == 1800
     for policy in of_type(template, "AWS::SQS::QueuePolicy").values():
-        [statement] = policy["Properties"]["PolicyDocument"]["Statement"]
+        statement = policy["Properties"]["PolicyDocument"]["Statement"][0]
         assert (statement["Effect"], statement["Condition"]) == ("Deny", {"Bool": {"aws:SecureTransport": "false"}})
     [mapping] = of_type(template, "AWS::Lambda::EventSourceMapping").values()
     assert mapping["Properties"]["BatchSize"] == 10
@@ -142,6 +142,39 @@ def test_the_queue_is_encrypted_tls_only_with_a_dead_letter_queue_and_feeds_the_
     ]
 
 
+def test_one_rule_delivers_the_runs_status_changes_that_can_end_a_wait_to_the_queue_and_only_it_may_send() -> None:
+    stack = new_stack()
+    OmicsRun(stack, "First", **REQUIRED, wait_for=WaitFor.COMPLETED)
+    OmicsRun(stack, "Second", **REQUIRED, wait_for=WaitFor.RUNNING)
+    template = synthesized(stack)
+    provider = OmicsRunProvider.of(stack)
+    queue_id = stack.get_logical_id(provider.wait_queue.node.default_child)  # type: ignore[union-attr]
+    rule_id = stack.get_logical_id(provider.run_status_changes.node.default_child)  # type: ignore[union-attr]
+
+    [(found_id, rule)] = of_type(template, "AWS::Events::Rule").items()
+    assert found_id == rule_id
+    assert rule["Properties"]["EventPattern"] == {
+        "source": ["aws.omics"], "detail-type": ["Run Status Change"], "account": [{"Ref": "AWS::AccountId"}],
+        "detail": {"status": ["RUNNING", "COMPLETED", "FAILED", "CANCELLED", "DELETED"]},
+    }  # fmt: skip
+    assert rule["Properties"]["Targets"] == [{"Arn": {"Fn::GetAtt": [queue_id, "Arn"]}, "Id": "Target0"}]
+    [queue_policy] = [
+        p
+        for p in of_type(template, "AWS::SQS::QueuePolicy").values()
+        if p["Properties"]["Queues"] == [{"Ref": queue_id}]
+    ]
+    allowed = [s for s in queue_policy["Properties"]["PolicyDocument"]["Statement"] if s["Effect"] == "Allow"]
+    assert allowed == [{
+        "Action": "sqs:SendMessage", "Effect": "Allow", "Principal": {"Service": "events.amazonaws.com"},
+        "Resource": {"Fn::GetAtt": [queue_id, "Arn"]}, "Sid": "RunStatusChanges",
+        "Condition": {"ArnEquals": {"aws:SourceArn": {"Fn::GetAtt": [rule_id, "Arn"]}}},
+    }]  # fmt: skip
+    # The handle's logical ID reaches the run resource: an event finds the handle's URL by it.
+    for run in of_type(template, "Custom::OmicsRun").values():
+        handle_ref = run["Properties"]["WaitHandle"]["Ref"]
+        assert run["Properties"]["WaitHandleLogicalId"] == handle_ref
+
+
 def test_a_stack_whose_runs_do_not_wait_has_no_wait_queue() -> None:
     stack = new_stack()
     OmicsRun(stack, "Run", **REQUIRED)
@@ -152,6 +185,7 @@ def test_a_stack_whose_runs_do_not_wait_has_no_wait_queue() -> None:
     assert dead_letters is not None
     assert list(of_type(template, "AWS::SQS::Queue")) == [stack.get_logical_id(dead_letters.node.default_child)]  # type: ignore[arg-type]
     assert of_type(template, "AWS::Lambda::EventSourceMapping") == {}
+    assert of_type(template, "AWS::Events::Rule") == {}
 
 
 def test_on_status_change_matches_this_runs_events_and_never_waits_for_them() -> None:
@@ -161,7 +195,11 @@ def test_on_status_change_matches_this_runs_events_and_never_waits_for_them() ->
     template = synthesized(stack)
 
     [run_id] = of_type(template, "Custom::OmicsRun")
-    [rule] = of_type(template, "AWS::Events::Rule").values()
+    [rule] = [
+        r
+        for r in of_type(template, "AWS::Events::Rule").values()
+        if "runId" in r["Properties"]["EventPattern"]["detail"]
+    ]
     assert rule["Properties"]["EventPattern"] == {
         "source": ["aws.omics"], "detail-type": ["Run Status Change"],
         "detail": {"runId": [{"Fn::GetAtt": [run_id, "Id"]}], "status": ["COMPLETED"]},

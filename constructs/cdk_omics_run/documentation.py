@@ -87,7 +87,10 @@ OWN_ARGUMENTS: Mapping[str, str] = {
         "How long the stack may wait, 1 minute to 12 hours (default: 12 hours). For longer runs, wait "
         "for RUNNING and chain what follows with ``on_status_change``."
     ),
-    "wait_poll_interval": "How often the provider looks at the run while it waits, 1 s to 15 minutes (default: 60 s).",
+    "wait_poll_interval": (
+        "The longest time between two looks at the run while it waits, 1 s to 15 minutes (default: 15 "
+        "minutes): a safety net, since the run's status-change events end its wait within seconds."
+    ),
 }
 
 # What differs for OmicsRunBatch: its own arguments, and the batch's sense of the shared ones.

@@ -18,6 +18,7 @@ from aws_cdk import (
     Stack,
 )
 from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_events as events
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
@@ -35,6 +36,7 @@ from cdk_omics_run.handler_source import HANDLER_ENTRY_POINT, handler_source_dir
 from cdk_omics_run.managed_role import ManagedPolicyRole
 from cdk_omics_run.policy_overflow import GrowingGrant, PolicyOverflow
 from cdk_omics_run.version import VERSION
+from cdk_omics_run.wake_events import deliver_run_status_changes
 from cdk_omics_run.workflow_grants import add_workflow_statements
 
 PROVIDER_ID = "OmicsRunProvider"
@@ -53,6 +55,9 @@ WAIT_QUEUE_VISIBILITY = Duration.minutes(30)
 WAIT_MAX_RECEIVES = 5
 # Wake-ups are tiny: ten per invocation, and at most two invocations at once for the whole stack
 # (the event source mapping's MaximumConcurrency minimum), whatever the number of waiting runs.
+# A burst of 1,000 status-change events is 100 invocations, two at a time, each about ten GetRun
+# (some 0.5 s): the account's GetRun quota, not the mapping, sets the pace, and a record a throttle
+# stops is left to its wait's polling rather than retried (status_events).
 WAIT_BATCH_SIZE = 10
 WAIT_MAX_CONCURRENCY = 2
 # The handler's wait_transport.QUEUE_URL_ENV.
@@ -265,6 +270,8 @@ class OmicsRunProvider(Construct):
         self._pass_run_roles: GrowingGrant | None = None
         self.wait_queue: sqs.Queue | None = None
         """The queue of the waits' delayed wake-ups; created when the first run waits."""
+        self.run_status_changes: events.Rule | None = None
+        """The rule that delivers runs' status-change events to ``wait_queue``; created when the first run waits."""
         self.vpc_endpoints: list[ec2.IVpcEndpoint] = []
         """The VPC endpoints created with ``create_vpc_endpoints``; the function depends on each."""
 
@@ -421,6 +428,19 @@ class OmicsRunProvider(Construct):
                 )
             )
         return self.wait_queue
+
+    def enable_run_status_events(self) -> None:
+        """Delivers, once, runs' status-change events to the wake queue, so that a run's wait ends within seconds.
+
+        One EventBridge rule for the runs of this account and region (see
+        ``wake_events``); the handler acts only on the runs of this provider's
+        stacks (GetRun is confined to them) and finds the WaitCondition
+        handle's URL through DescribeStackResource, already granted for waits.
+        Polling stays on as the safety net: EventBridge delivers at best effort.
+        """
+        if self.run_status_changes is None:
+            queue = self.enable_waiting()
+            self.run_status_changes = deliver_run_status_changes(self, queue, self.options.encryption_key)
 
     def _allow_describe_stack_resource(self) -> None:
         stack = Stack.of(self)

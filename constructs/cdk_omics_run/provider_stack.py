@@ -132,6 +132,8 @@ class OmicsRunProviderStack(Stack):
         # Hand-written templates may ask to wait (WaitFor with a WaitHandle): the wake-up queue, and
         # ListRuns, with which a batch's wait names its failed runs.
         self.provider.enable_waiting()
+        # And their runs' status-change events end those waits, for runs given WaitHandleLogicalId.
+        self.provider.enable_run_status_events()
         self.provider.allow_list_runs()
 
         self.service_token_output = CfnOutput(

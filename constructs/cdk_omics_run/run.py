@@ -254,6 +254,9 @@ class OmicsRun(ResourceAttributes, Construct):
                 timeout=wait_timeout or DEFAULT_WAIT_TIMEOUT,
                 poll_interval=wait_poll_interval,
             )
+            # Where a status-change event finds the handle: its physical ID is its URL (wake_events).
+            properties["WaitHandleLogicalId"] = self.wait.handle.logical_id
+            provider.enable_run_status_events()
         self._resource = CustomResource(
             self,
             "Resource",

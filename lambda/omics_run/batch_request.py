@@ -30,6 +30,7 @@ RESOURCE_TYPE = "Custom::OmicsRunBatch"
 
 # What a batch's wait may wait for (see batch_progress.REACHED): every run submitted, or every run ended.
 BATCH_WAIT_TARGETS = ("NONE", "SUBMITTED", "PROCESSED")
+BATCH_DEFAULT_WAIT_POLL_INTERVAL = 60
 BATCH_WAIT_PROPERTIES = frozenset({"WaitFor", "WaitHandle", "WaitTimeout", "WaitPollInterval", "MaxFailedRuns"})
 # RunCount: how many per-run settings the construct wrote, for the TotalRuns attribute of an
 # s3UriSettings batch before HealthOmics has read its file.
@@ -136,7 +137,10 @@ class BatchSettings(ResourceSettings):
 
 def batch_settings(properties: Mapping[str, Any]) -> BatchSettings:
     """Reads the control properties of a batch resource; raises PropertyError for bad values."""
-    shared = resource_settings(properties, wait_targets=BATCH_WAIT_TARGETS)
+    # A batch's wait polls only (no status-change event for batches), so it keeps the shorter default interval.
+    shared = resource_settings(
+        properties, wait_targets=BATCH_WAIT_TARGETS, default_poll_interval=BATCH_DEFAULT_WAIT_POLL_INTERVAL
+    )
     run_count = properties.get("RunCount")
     return BatchSettings(
         **asdict(shared),

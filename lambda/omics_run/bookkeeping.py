@@ -13,7 +13,11 @@ They make updates and rollbacks safe without any state of the provider's own:
   (``lifecycle.adopted``);
 - ``retired``: set when CloudFormation's cleanup Delete acted on the run, so a
   later revert never restores it and any wait on it stops;
-- ``wait``: the token of the one live wake-up chain of a wait (see ``waiting``).
+- ``wait``: the token of the one live wake-up chain of a wait (see ``waiting``) and, for a
+  run's wait, what a status-change event needs to signal it: the target, the run resource's
+  logical ID and its WaitCondition handle's logical ID (``WaitTag``). Releases before it kept
+  the token alone there, and moved it on every wake; a bare token still reads as a wait that
+  only polling ends.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Mapping
+from dataclasses import dataclass, replace
 from typing import Any
 
 from omics_run.tag_rules import TAG_PREFIX
@@ -38,6 +43,49 @@ WAIT_TAG = f"{TAG_PREFIX}wait"
 # A declared runId (the run to duplicate) defines the run; the one a re-run adds is never
 # fingerprinted, since the fingerprint is taken from the declared request.
 NOT_RUN_DEFINING = frozenset({"tags", "requestId", "batchName"})
+# A tag value is at most 256 characters (botocore's omics model, TagValue); logical IDs are
+# alphanumeric (CloudFormation template anatomy, Resources), so "/" never occurs inside a part.
+TAG_VALUE_LIMIT = 256
+WAIT_TAG_SEPARATOR = "/"
+
+
+@dataclass(frozen=True)
+class WaitTag:
+    """The ``wait`` tag's value: the live chain's token and, when it fits, where an event signals.
+
+    Example::
+
+        WaitTag("0f3c9a1b2c4d5e6f", "COMPLETED", "CramToBam", "CramToBamWait1A2B3C4DHandle5E6F7A8B").value()
+        # '0f3c9a1b2c4d5e6f/COMPLETED/CramToBam/CramToBamWait1A2B3C4DHandle5E6F7A8B'
+    """
+
+    token: str
+    target: str = ""
+    logical_resource_id: str = ""
+    handle_logical_id: str = ""
+
+    @classmethod
+    def parse(cls, value: str) -> WaitTag:
+        parts = value.split(WAIT_TAG_SEPARATOR)
+        if len(parts) != 4:
+            # A bare token (earlier releases, batches, or a wait whose IDs did not fit).
+            return cls(value)
+        return cls(*parts)
+
+    def value(self) -> str:
+        """The tag value; the token alone when the IDs are unknown or would not fit 256 characters."""
+        if not self.signals_on_events:
+            return self.token
+        text = WAIT_TAG_SEPARATOR.join((self.token, self.target, self.logical_resource_id, self.handle_logical_id))
+        return text if len(text) <= TAG_VALUE_LIMIT else self.token
+
+    @property
+    def signals_on_events(self) -> bool:
+        """Whether the tag says where a status-change event signals the wait."""
+        return bool(self.target and self.logical_resource_id and self.handle_logical_id)
+
+    def with_token(self, token: str) -> WaitTag:
+        return replace(self, token=token)
 
 
 def fingerprint(request: Mapping[str, Any], rerun_token: str | None) -> str:
@@ -71,6 +119,12 @@ def tags_of(run: Mapping[str, Any]) -> dict[str, str]:
 def is_retired(run: Mapping[str, Any]) -> bool:
     """Whether CloudFormation's cleanup has already let go of the run."""
     return RETIRED_TAG in tags_of(run)
+
+
+def wait_tag_of(run: Mapping[str, Any]) -> WaitTag | None:
+    """The run's ``wait`` tag, read; None when no wait chain is live on it."""
+    value = tags_of(run).get(WAIT_TAG)
+    return None if value is None else WaitTag.parse(value)
 
 
 def is_bookkeeping(tag_key: str) -> bool:

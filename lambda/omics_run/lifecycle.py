@@ -205,7 +205,8 @@ def kept(
     later cancels the run the stack points at.
     """
     if wait_handle_changed(event, desired):
-        tag = {bookkeeping.WAIT_TAG: desired.wait_token}
+        # The chain changes hands: the one tag write of a kept run's new wait.
+        tag = {bookkeeping.WAIT_TAG: wait_tag_value(event, desired)}
         call(event, "TagResource", lambda: client.tag_resource(resourceArn=resource["arn"], tags=tag))
         return Outcome(resource["id"], attributes, first_wake(event, desired, resource["id"]))
     if desired.settings.wait_handle is None and bookkeeping.WAIT_TAG in bookkeeping.tags_of(resource):
@@ -230,15 +231,30 @@ def _started(event: CloudFormationEvent, desired: Desired, run: Mapping[str, Any
     return Outcome(run["id"], run_attributes(run), first_wake(event, desired, run["id"]))
 
 
+def wait_tag_value(event: CloudFormationEvent, desired: Desired) -> str:
+    """The ``wait`` tag a new chain starts with: its token and, for a run, where its event signals.
+
+    A batch's wait polls only (HealthOmics documents Run Status Change events, none for batches),
+    so its tag is the token alone.
+    """
+    if desired.kind != "run":
+        return desired.wait_token
+    settings = desired.settings
+    return bookkeeping.WaitTag(
+        desired.wait_token, settings.wait_for, event["LogicalResourceId"], settings.wait_handle_logical_id
+    ).value()
+
+
 def first_wake(event: CloudFormationEvent, desired: Desired, resource_id: str) -> waiting.WaitMessage | None:
     """The first wake-up of the wait the properties ask for, or None when they ask for none."""
     settings = desired.settings
     if settings.wait_for == "NONE" or settings.wait_handle is None:
         return None
+    now = time.time()
     return waiting.WaitMessage(
         run_id=resource_id,
         target=settings.wait_for,
-        deadline=waiting.deadline_for(settings.wait_timeout, time.time()),
+        deadline=waiting.deadline_for(settings.wait_timeout, now),
         poll_seconds=settings.wait_poll_interval,
         token=desired.wait_token,
         handle_url=settings.wait_handle,
@@ -248,6 +264,8 @@ def first_wake(event: CloudFormationEvent, desired: Desired, resource_id: str) -
         # Only a batch's settings carry it (BatchSettings); a run's wait never counts failed runs.
         max_failed_runs=getattr(settings, "max_failed_runs", 0),
         stack_id=event["StackId"],
+        started=now,
+        token_moved=now,
     )
 
 
@@ -342,7 +360,7 @@ def _start_run(
         ),
     }
     if desired.settings.wait_handle is not None:
-        tags[bookkeeping.WAIT_TAG] = desired.wait_token
+        tags[bookkeeping.WAIT_TAG] = wait_tag_value(event, desired)
     return call(event, "StartRun", lambda: client.start_run(**{**request, "tags": tags}))
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import difflib
 import hashlib
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -17,12 +18,16 @@ DELETE_POLICIES = ("LEAVE", "CANCEL", "CANCEL_AND_DELETE")
 DEFAULT_DELETE_POLICY = "CANCEL"
 RERUN_TOKEN_LIMIT = 256
 WAIT_TARGETS = ("NONE", "RUNNING", "COMPLETED")
-WAIT_PROPERTIES = frozenset({"WaitFor", "WaitHandle", "WaitTimeout", "WaitPollInterval"})
+WAIT_PROPERTIES = frozenset({"WaitFor", "WaitHandle", "WaitHandleLogicalId", "WaitTimeout", "WaitPollInterval"})
 CONTROL_PROPERTIES = SERVICE_PROPERTIES | WAIT_PROPERTIES | {"RerunToken", "DeletePolicy"}
 # AWS::CloudFormation::WaitCondition's Timeout is at most 43,200 s; SQS delays a message 0 to 900 s.
 WAIT_TIMEOUT_RANGE = (1, 43_200)
 WAIT_POLL_INTERVAL_RANGE = (1, 900)
-DEFAULT_WAIT_POLL_INTERVAL = 60
+# The safety net's cap behind status-change events (see waiting.py).
+DEFAULT_WAIT_POLL_INTERVAL = 900
+# A logical ID is alphanumeric, at most 255 characters (CloudFormation User Guide, template
+# anatomy, Resources: "The logical ID must be alphanumeric (A-Za-z0-9) and unique within the template").
+LOGICAL_ID = re.compile(r"[A-Za-z0-9]{1,255}")
 
 # StartRun's idempotency token may be at most 128 characters.
 REQUEST_ID_LENGTH = 64
@@ -96,12 +101,19 @@ class ResourceSettings:
     wait_handle: str | None = None
     wait_timeout: int = WAIT_TIMEOUT_RANGE[1]
     wait_poll_interval: int = DEFAULT_WAIT_POLL_INTERVAL
+    # The handle's logical ID, by which a status-change event finds its URL (DescribeStackResource).
+    wait_handle_logical_id: str = ""
 
 
-def resource_settings(properties: Mapping[str, Any], wait_targets: Sequence[str] = WAIT_TARGETS) -> ResourceSettings:
+def resource_settings(
+    properties: Mapping[str, Any],
+    wait_targets: Sequence[str] = WAIT_TARGETS,
+    default_poll_interval: int = DEFAULT_WAIT_POLL_INTERVAL,
+) -> ResourceSettings:
     """Reads ``DeletePolicy``, ``RerunToken`` and the ``Wait*`` settings; raises PropertyError for bad values.
 
-    ``wait_targets``: what ``WaitFor`` may name (a batch waits for other states than a run).
+    ``wait_targets``: what ``WaitFor`` may name (a batch waits for other states than a run);
+    ``default_poll_interval``: the polling cap when ``WaitPollInterval`` is absent.
     """
     policy, token = delete_policy_and_rerun_token(properties)
     wait_for = properties.get("WaitFor", "NONE")
@@ -114,9 +126,18 @@ def resource_settings(properties: Mapping[str, Any], wait_targets: Sequence[str]
         wait_handle=_wait_handle_setting(properties, wait_for),
         wait_timeout=integer_setting(properties, "WaitTimeout", WAIT_TIMEOUT_RANGE, WAIT_TIMEOUT_RANGE[1]),
         wait_poll_interval=integer_setting(
-            properties, "WaitPollInterval", WAIT_POLL_INTERVAL_RANGE, DEFAULT_WAIT_POLL_INTERVAL
+            properties, "WaitPollInterval", WAIT_POLL_INTERVAL_RANGE, default_poll_interval
         ),
+        wait_handle_logical_id=_logical_id_setting(properties, "WaitHandleLogicalId"),
     )
+
+
+def _logical_id_setting(properties: Mapping[str, Any], name: str) -> str:
+    """An optional logical ID property: alphanumeric, at most 255 characters."""
+    value = properties.get(name, "")
+    if not isinstance(value, str) or (value and not LOGICAL_ID.fullmatch(value)):
+        raise PropertyError(name, f"got {quote(value)}; allowed: a logical ID (A-Za-z0-9, at most 255 characters)")
+    return value
 
 
 def delete_policy_and_rerun_token(properties: Mapping[str, Any]) -> tuple[str, str | None]:

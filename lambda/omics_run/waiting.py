@@ -9,12 +9,24 @@ wakes, and the only state is the message and the run's own tags. A batch's
 wait makes one GetBatch instead (see ``batch_progress``).
 
 SQS delivers at least once, so each wake chain carries a token that the run's
-``cdk-omics-run:wait`` tag must match: a duplicated or stale message finds a
-different token (or none, once the wait ended or the resource was deleted)
-and does nothing. Two deliveries of one message processed at the same moment
-can both pass that check and both signal: they send the same status and
-``UniqueId``, which CloudFormation counts as one signal (WaitCondition
-documentation), and the second CancelRun, if any, meets a conflict it ignores.
+``cdk-omics-run:wait`` tag must match: a stale message (its wait ended, or a new
+WaitCondition took the run over) finds a different token, or none, and does
+nothing. The token stays the same from wake to wake, so a wake writes no tag.
+A message SQS delivered twice therefore carries on as a second chain, which
+costs one GetRun and one message per wake and nothing else: whichever chain
+ends the wait first removes the tag, and the other then stops. To bound that
+cost, the token moves every ``CHAIN_REFRESH_SECONDS`` of a chain's life (one
+TagResource), which stops every copy but the one that moved it. Two
+deliveries processed at the same moment can both signal: they send the same
+status and ``UniqueId``, which CloudFormation counts as one signal
+(WaitCondition documentation), and the second CancelRun, if any, meets a
+conflict it ignores.
+
+Polling is the safety net of ``status_events``, which signals a run's wait
+from its Run Status Change event. Its interval adapts to the run's age: every
+``YOUNG_POLL_SECONDS`` while the run is young, then as long as the run is old,
+capped by the interval the user set; each delay is jittered down by up to
+``JITTER`` so that runs started together do not wake together.
 """
 
 from __future__ import annotations
@@ -23,6 +35,7 @@ import hashlib
 import json
 import logging
 import math
+import random
 import time
 import uuid
 from collections.abc import Callable, Mapping
@@ -45,7 +58,14 @@ ENDED_WITHOUT_SUCCESS = frozenset({"FAILED", "CANCELLED", "DELETED"})
 MAX_WAIT_SECONDS = 43_200
 # SQS DelaySeconds is 0 to 900 (SendMessage API reference).
 MAX_DELAY_SECONDS = 900
-DEFAULT_POLL_SECONDS = 60
+# The safety net's cap when the user sets none: events end most waits within seconds.
+DEFAULT_POLL_SECONDS = 900
+# A young run is read this often: a run that fails on its inputs fails within minutes.
+YOUNG_POLL_SECONDS = 60
+# Each delay is shortened by a random fraction of at most this much (jitter).
+JITTER = 0.1
+# How long a chain keeps its token before moving it, which ends copies SQS delivered twice.
+CHAIN_REFRESH_SECONDS = 3 * 3600
 # The last wake comes this long before the WaitCondition's own timeout, so the
 # provider cancels the run and says why before CloudFormation gives up.
 DEADLINE_MARGIN_SECONDS = 60.0
@@ -71,6 +91,10 @@ class WaitMessage:
     max_failed_runs: int = 0
     # The stack of the resource that waits; absent from the messages of earlier releases.
     stack_id: str = ""
+    # When the wait began and when its token last moved; 0 in the messages of earlier releases,
+    # which moved the token on every wake: such a wait polls at its interval and moves it once.
+    started: float = 0.0
+    token_moved: float = 0.0
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), separators=(",", ":"))
@@ -79,10 +103,22 @@ class WaitMessage:
     def from_json(cls, body: str) -> WaitMessage:
         return cls(**json.loads(body))
 
-    def next_delay(self, now: float) -> int:
-        """Seconds until the next wake: the poll interval, or less to land on the deadline."""
+    def poll_interval(self, now: float) -> float:
+        """The safety net's interval at ``now``: the run's age, at least ``YOUNG_POLL_SECONDS``, at most the cap."""
+        cap = min(self.poll_seconds, MAX_DELAY_SECONDS)
+        if not self.started:
+            return cap
+        return min(cap, max(YOUNG_POLL_SECONDS, now - self.started))
+
+    def next_delay(self, now: float, jitter: float = 1.0) -> int:
+        """Seconds until the next wake: the interval times ``jitter``, or less to land on the deadline."""
         # Rounded up: a delay that lands before the deadline would cost one more, zero-delay, wake.
-        return max(0, min(self.poll_seconds, MAX_DELAY_SECONDS, math.ceil(self.deadline - now)))
+        interval = max(1, math.ceil(self.poll_interval(now) * jitter))
+        return max(0, min(interval, math.ceil(self.deadline - now)))
+
+    def token_due(self, now: float) -> bool:
+        """Whether this wake moves the chain's token (see the module's docstring)."""
+        return now - self.token_moved >= CHAIN_REFRESH_SECONDS
 
 
 def first_token(request_id: str) -> str:
@@ -121,6 +157,11 @@ class HandleRefused(Exception):
     """The WaitCondition handle refused the signal for good (an HTTP 4xx): its WaitCondition is gone."""
 
 
+def spread() -> float:
+    """The factor of a delay: 1 - JITTER to 1, at random, so that runs started together wake apart."""
+    return random.uniform(1 - JITTER, 1.0)
+
+
 def _nothing_let_go(message: WaitMessage) -> bool:
     return False
 
@@ -139,6 +180,7 @@ class WakeServices:
     reason: Callable[[str], str]
     now: Callable[[], float] = time.time
     stack_let_go: Callable[[WaitMessage], bool] = _nothing_let_go
+    jitter: Callable[[], float] = spread
 
 
 def wake(message: WaitMessage, services: WakeServices) -> WakeResult:
@@ -162,14 +204,14 @@ def wake(message: WaitMessage, services: WakeServices) -> WakeResult:
                 what = f"could not be read: the provider lost access to its own {message.kind} ({_describe(error)})"
             else:
                 what = f"the wait could not continue: {_describe(error)}"
-            return _end(failed, services, "FAILURE", what, cancel=False)
+            return end(failed, services, "FAILURE", what, cancel=False)
         logger.warning(
             "wake %d for run %s failed, retrying with the next message: %s",
             failed.failed_wakes,
             message.run_id,
             _describe(error),
         )
-        services.schedule(failed, message.next_delay(services.now()))
+        services.schedule(failed, message.next_delay(services.now(), services.jitter()))
         return "retried"
 
 
@@ -185,7 +227,8 @@ def _wake_once(message: WaitMessage, services: WakeServices) -> WakeResult:
             return _let_go(message, "its ID now names a run this provider may not read")
         raise
     tags = bookkeeping.tags_of(subject)
-    if tags.get(bookkeeping.WAIT_TAG) != message.token:
+    wait_tag = bookkeeping.wait_tag_of(subject)
+    if wait_tag is None or wait_tag.token != message.token:
         logger.info(
             "wake for %s %s dropped: its wait ended or another wake carries it on", message.kind, message.run_id
         )
@@ -194,24 +237,30 @@ def _wake_once(message: WaitMessage, services: WakeServices) -> WakeResult:
         # Delete retired it while this wake was on its way: the wait ends here, silently.
         services.omics.untag_resource(resourceArn=subject["arn"], tagKeys=[bookkeeping.WAIT_TAG])
         return "dropped"
-    verdict = _batch_verdict(message, subject, services) if message.kind == "batch" else _run_verdict(message, subject)
+    verdict = (
+        _batch_verdict(message, subject, services) if message.kind == "batch" else run_verdict(message.target, subject)
+    )
     if verdict is not None:
         status, what_happened, data = verdict
-        return _end(message, services, status, what_happened, cancel=False, data=data, subject=subject)
+        return end(message, services, status, what_happened, cancel=False, data=data, subject=subject)
     now = services.now()
     if now >= message.deadline:
         cancellable = message.kind == "run" or batch_progress.can_cancel(subject)
         action = "cancelled" if message.delete_policy != "LEAVE" and cancellable else "left running"
         reason = f"is {subject.get('status')}, {action}: it did not reach {message.target} before the wait's timeout"
-        return _end(message, services, "FAILURE", reason, cancel=True, subject=subject)
-    following = replace(message, token=new_token(), failed_wakes=0)
+        return end(message, services, "FAILURE", reason, cancel=True, subject=subject)
+    if not message.token_due(now):
+        services.schedule(replace(message, failed_wakes=0), message.next_delay(now, services.jitter()))
+        return "next"
+    following = replace(message, token=new_token(), failed_wakes=0, token_moved=now)
     # Move the tag first, so the next message can never arrive before its token. If the
     # send then fails, the tag goes back, so that this message, retried, carries the chain on.
-    services.omics.tag_resource(resourceArn=subject["arn"], tags={bookkeeping.WAIT_TAG: following.token})
+    moved = wait_tag.with_token(following.token).value()
+    services.omics.tag_resource(resourceArn=subject["arn"], tags={bookkeeping.WAIT_TAG: moved})
     try:
-        services.schedule(following, message.next_delay(now))
+        services.schedule(following, message.next_delay(now, services.jitter()))
     except Exception:
-        services.omics.tag_resource(resourceArn=subject["arn"], tags={bookkeeping.WAIT_TAG: message.token})
+        services.omics.tag_resource(resourceArn=subject["arn"], tags={bookkeeping.WAIT_TAG: wait_tag.value()})
         raise
     return "next"
 
@@ -233,7 +282,7 @@ def _gone(message: WaitMessage, services: WakeServices) -> WakeResult:
     if services.stack_let_go(message):
         # The resource's Delete (CANCEL_AND_DELETE) deleted it; its WaitCondition went first.
         return _let_go(message, "the stack deleted it")
-    return _end(message, services, "FAILURE", "was deleted before it reached " + message.target, cancel=False)
+    return end(message, services, "FAILURE", "was deleted before it reached " + message.target, cancel=False)
 
 
 def _let_go(message: WaitMessage, why: str) -> WakeResult:
@@ -241,10 +290,10 @@ def _let_go(message: WaitMessage, why: str) -> WakeResult:
     return "dropped"
 
 
-def _run_verdict(message: WaitMessage, run: Mapping[str, Any]) -> Verdict | None:
+def run_verdict(target: str, run: Mapping[str, Any]) -> Verdict | None:
     """SUCCESS once the run reached the target, FAILURE once it ended otherwise; None while it goes on."""
     status = str(run.get("status"))
-    if status in REACHED[message.target]:
+    if status in REACHED[target]:
         return "SUCCESS", f"reached {status}", json.dumps(run_attributes(run), separators=(",", ":"))
     if status in ENDED_WITHOUT_SUCCESS:
         detail = run.get("failureReason") or run.get("statusMessage") or "no reason given"
@@ -267,7 +316,7 @@ def _batch_verdict(message: WaitMessage, batch: Mapping[str, Any], services: Wak
     return None
 
 
-def _end(
+def end(
     message: WaitMessage,
     services: WakeServices,
     status: Literal["SUCCESS", "FAILURE"],
@@ -331,7 +380,10 @@ __all__ = [
     "WaitMessage",
     "WakeServices",
     "deadline_for",
+    "end",
     "first_token",
     "new_token",
+    "run_verdict",
+    "spread",
     "wake",
 ]
