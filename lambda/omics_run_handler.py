@@ -2,7 +2,8 @@
 
 Lambda loads this module as ``omics_run_handler.handler``. CloudFormation's
 requests go through crhelper's public decorators (Custom::OmicsRun,
-Custom::OmicsRunBatch and their Custom::OmicsRunResult); the wake-ups of waits arrive as SQS batches from the
+Custom::OmicsRunBatch, their Custom::OmicsRunResult, and a batch's
+Custom::OmicsRunBatchOutputs and Custom::OmicsRunBatchSettings); the wake-ups of waits arrive as SQS batches from the
 provider's event source mapping.
 """
 
@@ -32,7 +33,7 @@ helper = CfnResource(
 try:
     from botocore.exceptions import ClientError
 
-    from omics_run import batch_lifecycle, lifecycle, result, stack_resource, waiting
+    from omics_run import batch_lifecycle, batch_outputs, lifecycle, result, stack_resource, waiting
     from omics_run.batch_request import RESOURCE_TYPE as BATCH_RESOURCE_TYPE
     from omics_run.client import (
         omics_client,
@@ -91,6 +92,16 @@ def _is_result(event: CloudFormationEvent) -> bool:
     return event.get("ResourceType") == result.RESOURCE_TYPE
 
 
+def _batch_output_step(event: CloudFormationEvent, context: Any) -> Callable[[], lifecycle.Outcome] | None:
+    """Create and Update of a batch's outputs sheet or of the settings built from it; None for other types."""
+    if event.get("ResourceType") == batch_outputs.OUTPUTS_RESOURCE_TYPE:
+        seconds_left = lambda: context.get_remaining_time_in_millis() / 1000  # noqa: E731
+        return lambda: batch_outputs.write_sheet(event, omics_client(), s3_client(), seconds_left)
+    if event.get("ResourceType") == batch_outputs.SETTINGS_RESOURCE_TYPE:
+        return lambda: batch_outputs.write_settings(event, s3_client())
+    return None
+
+
 def _lifecycle_of(event: CloudFormationEvent) -> ModuleType:
     """The module that serves the event's resource: ``batch_lifecycle`` for a batch, ``lifecycle`` for a run."""
     return batch_lifecycle if event.get("ResourceType") == BATCH_RESOURCE_TYPE else lifecycle
@@ -98,6 +109,8 @@ def _lifecycle_of(event: CloudFormationEvent) -> ModuleType:
 
 @helper.create
 def create(event: CloudFormationEvent, context: Any) -> str:
+    if (step := _batch_output_step(event, context)) is not None:
+        return _guarded(event, context, step)
     if _is_result(event):
         return _guarded(event, context, lambda: result.read(event, omics_client(), s3_client))
     return _guarded(event, context, lambda: _lifecycle_of(event).create(event, omics_client()))
@@ -105,6 +118,8 @@ def create(event: CloudFormationEvent, context: Any) -> str:
 
 @helper.update
 def update(event: CloudFormationEvent, context: Any) -> str:
+    if (step := _batch_output_step(event, context)) is not None:
+        return _guarded(event, context, step)
     if _is_result(event):
         return _guarded(event, context, lambda: result.read(event, omics_client(), s3_client))
     return _guarded(event, context, lambda: _lifecycle_of(event).update(event, omics_client()))
@@ -112,6 +127,8 @@ def update(event: CloudFormationEvent, context: Any) -> str:
 
 @helper.delete
 def delete(event: CloudFormationEvent, context: Any) -> str:
+    if event.get("ResourceType") in (batch_outputs.OUTPUTS_RESOURCE_TYPE, batch_outputs.SETTINGS_RESOURCE_TYPE):
+        return _guarded(event, context, lambda: batch_outputs.forget(event))
     if _is_result(event):
         return _guarded(event, context, lambda: result.forget(event))
 
