@@ -15,7 +15,7 @@ from typing import Any
 
 import aws_cdk as cdk
 import pytest
-from events import Handle, invoke_handler, operations
+from events import Handle, LambdaContext, invoke_handler, operations
 from support.deployed import Deployed
 from support.omics_stand_in import OmicsStandIn
 from support.response_bucket import ResponseBucket
@@ -282,3 +282,22 @@ def test_a_cohort_chain_passes_cdk_nag_and_cfn_lint(tmp_path: Path) -> None:
     for stack in assembly.stacks:
         (tmp_path / f"{stack.stack_name}.template.json").write_text(json.dumps(stack.template))
         assert cfn_lint(tmp_path / f"{stack.stack_name}.template.json") == (0, "")
+
+
+def test_a_sheet_not_read_within_the_providers_time_fails_saying_how_far_it_got(
+    handler_module: Any, omics: OmicsStandIn, response_bucket: ResponseBucket
+) -> None:
+    app, align, _ = cohort_chain(response_bucket.bucket)
+    deployed = Deployed(app, {})
+    batch_id = create_batch(handler_module, response_bucket, deployed, align)
+    processed_upstream(omics, response_bucket, batch_id)
+
+    # Less than a minute left: no page of runs is started.
+    answer = create(handler_module, response_bucket, deployed, sheet_of(align), expected_status="FAILED",
+                    context=LambdaContext(timeout_seconds=59))  # fmt: skip
+
+    assert answer["Reason"] == (
+        f"{logical_id(sheet_of(align))}: batch {batch_id}: the provider's time ran out after reading 0 runs; "
+        "a sheet is built in one invocation (Limits page: [batch-outputs-one-invocation])"
+    )
+    assert operations(omics).count("GetRun") == 0

@@ -73,8 +73,8 @@ def write_sheet(
             raise ResourceFailure(
                 resource_reason(
                     logical_id,
-                    f"batch {batch_id}: {len(rows)} runs read when the provider's time ran out; "
-                    "the sheet is built in one invocation (docs/limits.md [batch-outputs-time])",
+                    f"batch {batch_id}: the provider's time ran out after reading {len(rows)} runs; a sheet is "
+                    "built in one invocation (Limits page: [batch-outputs-one-invocation])",
                 )
             )
         with ThreadPoolExecutor(max_workers=READ_PARALLELISM) as pool:
