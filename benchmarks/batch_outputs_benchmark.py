@@ -124,7 +124,9 @@ def table(result: dict[str, Any]) -> str:
         "| Resource | Wall time (s) | Estimated Lambda GB-s (wall x 0.25 GB) | Service calls |",
         "|---|---:|---:|---|",
     ]
-    lines += [f"| {name} | {seconds:.1f} | {seconds * FUNCTION_MEMORY_GB:.1f} | {calls} |" for name, seconds, calls in rows]
+    lines += [
+        f"| {name} | {seconds:.1f} | {seconds * FUNCTION_MEMORY_GB:.1f} | {calls} |" for name, seconds, calls in rows
+    ]
     return "\n".join(lines)
 
 

@@ -30,7 +30,9 @@ def build_cohort_pipeline(app: cdk.App) -> cdk.Stack:
         workflow_id="1234567",
         output_uri=f"s3://{BUCKET}/cohort/align/",
         parameters={"reference": f"s3://{BUCKET}/ref/GRCh38.fa"},
-        runs=[RunSetting(sample, parameters={"input_cram": f"s3://{BUCKET}/crams/{sample}.cram"}) for sample in SAMPLES],
+        runs=[
+            RunSetting(sample, parameters={"input_cram": f"s3://{BUCKET}/crams/{sample}.cram"}) for sample in SAMPLES
+        ],
         wait_for=BatchWaitFor.PROCESSED,
         wait_timeout=cdk.Duration.hours(10),
         max_failed_runs=1,

@@ -301,3 +301,41 @@ def test_a_sheet_not_read_within_the_providers_time_fails_saying_how_far_it_got(
         "a sheet is built in one invocation (Limits page: [batch-outputs-one-invocation])"
     )
     assert operations(omics).count("GetRun") == 0
+
+
+def test_a_next_cohort_in_another_stack_reads_the_sheet_with_its_own_provider() -> None:
+    app = cdk.App(context={"aws:cdk:bundling-stacks": []})
+    upstream_stack, downstream_stack = cdk.Stack(app, "Cohorts"), cdk.Stack(app, "Calls")
+    align = OmicsRunBatch(upstream_stack, "Align", workflow_id="1234567", output_uri="s3://results-1/align/",
+                          runs=[RunSetting("NA12878")], wait_for=BatchWaitFor.PROCESSED)  # fmt: skip
+    OmicsRunBatch.from_outputs(downstream_stack, "Call", align, parameters={"input_bam": "merged_bam"},
+                               workflow_id="7654321", output_uri="s3://results-1/call/")  # fmt: skip
+    deployed = Deployed(app, {})
+    template = deployed.templates["Calls"]
+    [provider_role] = [k for k, r in template["Resources"].items() if r["Type"] == "AWS::IAM::Role" and "Provider" in k]
+    provider = [
+        statement
+        for resource in template["Resources"].values()
+        if resource["Type"] in ("AWS::IAM::ManagedPolicy", "AWS::IAM::Policy")
+        and {"Ref": provider_role} in resource["Properties"]["Roles"]
+        for statement in deployed.value(resource["Properties"]["PolicyDocument"])["Statement"]
+    ]
+
+    assert allows(provider, "s3:GetObject", "arn:aws:s3:::results-1/align/cohort-outputs/1-outputs-ab.csv", {})
+    assert not allows(provider, "s3:GetObject", "arn:aws:s3:::results-1/align/1234/out/x.bam", {})
+
+
+def test_a_run_role_given_as_an_arn_is_warned_about_the_settings_file() -> None:
+    stack = cdk.Stack(cdk.App(context={"aws:cdk:bundling-stacks": []}), "Cohorts")
+    align = OmicsRunBatch(stack, "Align", workflow_id="1234567", output_uri="s3://results-1/align/",
+                          runs=[RunSetting("NA12878")], wait_for=BatchWaitFor.PROCESSED)  # fmt: skip
+
+    with pytest.warns(UserWarning) as warned:
+        OmicsRunBatch.from_outputs(stack, "Call", align, parameters={"input_bam": "merged_bam"}, workflow_id="7654321",
+                                   output_uri="s3://results-1/call/", role_arn="arn:aws:iam::123456789012:role/r")  # fmt: skip
+
+    assert [str(w.message) for w in warned] == [
+        "Cohorts/Call: role_arn is an ARN, so the settings file and the upstream outputs cannot be granted to it "
+        "here: let that role s3:GetObject s3://results-1/call/cohort-run-settings/* and the upstream batch's output "
+        "location, or pass an iam.IRole"
+    ]

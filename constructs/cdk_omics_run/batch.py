@@ -555,6 +555,14 @@ class OmicsRunBatch(ResourceAttributes, Construct):
         grantee = batch.run_role if batch.run_role is not None else batch_arguments.get("role_arn")
         if grantee is not None and not isinstance(grantee, str):
             settings.grant_read(grantee, upstream._output_locations)
+        else:
+            message = (
+                "role_arn is an ARN, so the settings file and the upstream outputs cannot be granted to it here: "
+                f"let that role s3:GetObject {settings.folder.uri}* and the upstream batch's output location, "
+                "or pass an iam.IRole"
+            )
+            Annotations.of(batch).add_warning_v2("cdk-omics-run:grantRunSettings", message)
+            warnings.warn(f"{batch.node.path}: {message}", UserWarning, stacklevel=2)
         return batch
 
     @classmethod

@@ -104,6 +104,8 @@ class BatchSettingsFromSheet(Construct):
             properties={"SheetUri": sheet.uri, "Parameters": dict(parameters), "SettingsFolder": self.folder.uri},
         )
         partition = Stack.of(self).partition
+        # The upstream batch may be in another stack, served by another provider: this one reads the sheet too.
+        _allow_reads(provider, sheet.folder, partition, "reads the upstream batch's outputs sheet")
         why = "reads its settings file back before writing it, so that a file named by its content is written once"
         _allow_reads(provider, self.folder, partition, why)
         _allow_writes(provider, self.folder, partition, "writes a batch's settings file, named by its content")
