@@ -3,8 +3,9 @@
 Lambda loads this module as ``omics_run_handler.handler``. CloudFormation's
 requests go through crhelper's public decorators (Custom::OmicsRun,
 Custom::OmicsRunBatch, their Custom::OmicsRunResult, and a batch's
-Custom::OmicsRunBatchOutputs and Custom::OmicsRunBatchSettings); the wake-ups of waits arrive as SQS batches from the
-provider's event source mapping.
+Custom::OmicsRunBatchOutputsPart, Custom::OmicsRunBatchOutputs and
+Custom::OmicsRunBatchSettings); the wake-ups of waits arrive as SQS batches
+from the provider's event source mapping.
 """
 
 from __future__ import annotations
@@ -94,9 +95,11 @@ def _is_result(event: CloudFormationEvent) -> bool:
 
 def _batch_output_step(event: CloudFormationEvent, context: Any) -> Callable[[], lifecycle.Outcome] | None:
     """Create and Update of a batch's outputs sheet or of the settings built from it; None for other types."""
-    if event.get("ResourceType") == batch_outputs.OUTPUTS_RESOURCE_TYPE:
+    if event.get("ResourceType") == batch_outputs.PART_RESOURCE_TYPE:
         seconds_left = lambda: context.get_remaining_time_in_millis() / 1000  # noqa: E731
-        return lambda: batch_outputs.write_sheet(event, omics_client(), s3_client(), seconds_left)
+        return lambda: batch_outputs.write_part(event, omics_client(), s3_client(), seconds_left)
+    if event.get("ResourceType") == batch_outputs.OUTPUTS_RESOURCE_TYPE:
+        return lambda: batch_outputs.write_sheet(event, s3_client())
     if event.get("ResourceType") == batch_outputs.SETTINGS_RESOURCE_TYPE:
         return lambda: batch_outputs.write_settings(event, s3_client())
     return None
@@ -127,7 +130,7 @@ def update(event: CloudFormationEvent, context: Any) -> str:
 
 @helper.delete
 def delete(event: CloudFormationEvent, context: Any) -> str:
-    if event.get("ResourceType") in (batch_outputs.OUTPUTS_RESOURCE_TYPE, batch_outputs.SETTINGS_RESOURCE_TYPE):
+    if event.get("ResourceType") in batch_outputs.RESOURCE_TYPES:
         return _guarded(event, context, lambda: batch_outputs.forget(event))
     if _is_result(event):
         return _guarded(event, context, lambda: result.forget(event))

@@ -14,7 +14,9 @@ from pathlib import Path
 from typing import Any
 
 import aws_cdk as cdk
+import boto3
 import pytest
+from aws_cdk.assertions import Template
 from events import Handle, LambdaContext, invoke_handler, operations
 from support.deployed import Deployed
 from support.omics_stand_in import OmicsStandIn
@@ -48,7 +50,17 @@ def cohort_chain(bucket: str) -> tuple[cdk.App, OmicsRunBatch, OmicsRunBatch]:
 
 def sheet_of(batch: OmicsRunBatch) -> Any:
     assert batch.wait is not None
-    return batch.wait.node.find_child("Sheet").resource
+    return batch.wait.node.find_child("Sheet")
+
+
+def create_sheet(handler_module: Any, bucket: ResponseBucket, deployed: Deployed, batch: OmicsRunBatch,
+                 **fields: Any) -> dict:  # fmt: skip
+    """Creates the batch's sheet as CloudFormation does: its parts in order, then the sheet; or the failed part's answer."""
+    for part in sheet_of(batch).parts:
+        answer = create(handler_module, bucket, deployed, part, **fields)
+        if answer["Status"] == "FAILED":
+            return answer
+    return create(handler_module, bucket, deployed, sheet_of(batch).resource, **fields)
 
 
 def logical_id(resource: Any) -> str:
@@ -101,7 +113,7 @@ def test_the_next_cohort_runs_on_each_completed_samples_files_and_reports_the_sk
     deployed = Deployed(app, {})
     run_ids = processed_upstream(omics, response_bucket, create_batch(handler_module, response_bucket, deployed, align))
 
-    sheet = create(handler_module, response_bucket, deployed, sheet_of(align))
+    sheet = create_sheet(handler_module, response_bucket, deployed, align)
     settings = create(handler_module, response_bucket, deployed, call.node.find_child("RunSettings").resource)
     call_batch_id = create_batch(handler_module, response_bucket, deployed, call)
 
@@ -134,7 +146,7 @@ def test_the_sheet_has_one_row_per_run_and_a_column_per_declared_output(
     deployed = Deployed(app, {})
     run_ids = processed_upstream(omics, response_bucket, create_batch(handler_module, response_bucket, deployed, align))
 
-    sheet = create(handler_module, response_bucket, deployed, sheet_of(align))
+    sheet = create_sheet(handler_module, response_bucket, deployed, align)
 
     base = {run_id: omics.runs[run_id]["runOutputUri"] for run_id in run_ids}
     assert read_s3(response_bucket, sheet["Data"]["SheetUri"]) == (
@@ -149,6 +161,79 @@ def test_the_sheet_has_one_row_per_run_and_a_column_per_declared_output(
     assert operations(omics).count("ListRunsInBatch") == 1
 
 
+def test_a_large_batch_is_read_by_a_chain_of_parts_each_one_invocation(
+    handler_module: Any, omics: OmicsStandIn, response_bucket: ResponseBucket
+) -> None:
+    folder = f"s3://{response_bucket.bucket}/{uuid.uuid4().hex[:8]}/align/"
+    client = boto3_omics()
+    batch_id = client.start_run_batch(
+        defaultRunSetting={"workflowId": "1234567", "roleArn": "arn:aws:iam::123456789012:role/r", "outputUri": folder},
+        batchRunSettings={"s3UriSettings": f"{folder}settings.json"},
+    )["id"]
+    run_ids = omics.submit_batch(batch_id, [{"runSettingId": f"s{n:03d}"} for n in range(250)])
+    for run_id in run_ids:
+        omics.complete_with_outputs(run_id, response_bucket._s3(), {"merged_bam": "merged_bam/x.bam"})
+    sheet_folder = f"{folder}cohort-outputs/"
+    common = {"BatchId": batch_id, "OutputNames": ["merged_bam"], "SheetFolder": sheet_folder, "MaxPages": 2}
+
+    answers, after = [], {}
+    for part in range(3):  # 2 pages (200 runs) a part: the second reads the last 50, the third nothing
+        answer = invoke_handler(
+            handler_module,
+            response_bucket,
+            "Create",
+            {**common, "Part": part, **after},
+            resource_type="Custom::OmicsRunBatchOutputsPart",
+            logical_id=f"SheetPart{part}",
+        )
+        answers.append(answer.response["Data"])
+        after = {"After": answer.response["Data"]["NextToken"]}
+    sheet = invoke_handler(
+        handler_module, response_bucket, "Create",
+        {**common, "Parts": [a["PartUri"] for a in answers], "Remaining": answers[-1]["NextToken"]},
+        resource_type="Custom::OmicsRunBatchOutputs", logical_id="Sheet",
+    ).response  # fmt: skip
+
+    assert [(a["Runs"], a["NextToken"] == "END") for a in answers] == [("200", False), ("50", True), ("0", True)]
+    assert answers[2]["PartUri"] == ""
+    assert operations(omics).count("ListRunsInBatch") == 3
+    rows = read_s3(response_bucket, sheet["Data"]["SheetUri"]).split("\r\n")
+    assert rows[0] == "runSettingId,runId,status,merged_bam"
+    assert [row.split(",")[0] for row in rows[1:-1]] == [f"s{n:03d}" for n in range(250)]
+    assert (sheet["Data"]["TotalRuns"], sheet["Data"]["CompletedRuns"]) == ("250", "250")
+
+
+def test_a_sheet_whose_parts_did_not_reach_the_end_fails(handler_module: Any, response_bucket: ResponseBucket) -> None:
+    answer = invoke_handler(
+        handler_module, response_bucket, "Create",
+        {"BatchId": "4444444", "OutputNames": [], "SheetFolder": "s3://b/cohort-outputs/", "Parts": ["s3://b/p0.csv"],
+         "Remaining": "token-2"},
+        resource_type="Custom::OmicsRunBatchOutputs", logical_id="Sheet", expected_status="FAILED",
+    ).response  # fmt: skip
+
+    assert answer["Reason"] == "Sheet: batch 4444444 has more runs than its 1 parts of the sheet were declared for"
+
+
+def test_a_batch_of_unknown_size_gets_parts_for_100000_runs_and_a_known_one_as_many_as_it_needs() -> None:
+    stack = cdk.Stack(cdk.App(context={"aws:cdk:bundling-stacks": []}), "Cohorts")
+    own_file = OmicsRunBatch(stack, "Own", workflow_id="1", output_uri="s3://results-1/own/",
+                             s3_uri_settings="s3://results-1/settings.json", wait_for=BatchWaitFor.PROCESSED)  # fmt: skip
+    listed = OmicsRunBatch(stack, "Listed", workflow_id="1", output_uri="s3://results-1/listed/",
+                           runs=[RunSetting(f"s{n}") for n in range(3)], wait_for=BatchWaitFor.PROCESSED)  # fmt: skip
+    own_file.outputs_sheet_for(["merged_bam"])
+    listed.outputs_sheet_for(["merged_bam"])
+    template = Template.from_stack(stack).to_json()["Resources"]
+
+    parts = [sheet_of(own_file).parts, sheet_of(listed).parts]
+    assert [len(p) for p in parts] == [25, 1]
+    second = template[logical_id(parts[0][1])]["Properties"]
+    assert second["After"] == {"Fn::GetAtt": [logical_id(parts[0][0]), "NextToken"]}
+    assert (second["Part"], second["MaxPages"]) == (1, 40)
+    assert template[logical_id(sheet_of(own_file).resource)]["Properties"]["Remaining"] == {
+        "Fn::GetAtt": [logical_id(parts[0][-1]), "NextToken"]
+    }
+
+
 def test_a_completed_run_missing_a_declared_output_fails_the_sheet_naming_the_run_and_output(
     handler_module: Any, omics: OmicsStandIn, response_bucket: ResponseBucket
 ) -> None:
@@ -159,11 +244,10 @@ def test_a_completed_run_missing_a_declared_output_fails_the_sheet_naming_the_ru
         omics.complete_with_outputs(run_id, response_bucket._s3(), ALIGN_OUTPUTS,
                                     unwritten=["merged_bam"] if run_id == run_ids[1] else [])  # fmt: skip
 
-    sheet_resource = sheet_of(align)
-    answer = create(handler_module, response_bucket, deployed, sheet_resource, expected_status="FAILED")
+    answer = create_sheet(handler_module, response_bucket, deployed, align, expected_status="FAILED")
 
     assert answer["Reason"] == (
-        f"{logical_id(sheet_resource)}: run {run_ids[1]} (NA12891): output BWAMappingWorkflow.merged_bam: "
+        f"{logical_id(sheet_of(align).parts[0])}: run {run_ids[1]} (NA12891): output BWAMappingWorkflow.merged_bam: "
         f"{omics.runs[run_ids[1]]['runOutputUri']}/out/merged_bam/genome.merged.bam does not exist"
     )
 
@@ -176,7 +260,7 @@ def test_a_sheet_of_a_batch_whose_runs_all_failed_starts_no_next_cohort(
     for run_id in omics.submit_batch(create_batch(handler_module, response_bucket, deployed, align)):
         omics.set_status(run_id, "FAILED")
 
-    create(handler_module, response_bucket, deployed, sheet_of(align))
+    create_sheet(handler_module, response_bucket, deployed, align)
     settings_resource = call.node.find_child("RunSettings").resource
     answer = create(handler_module, response_bucket, deployed, settings_resource, expected_status="FAILED")
 
@@ -192,7 +276,7 @@ def test_the_settings_file_is_named_by_its_content_and_never_written_again(
     app, align, call = cohort_chain(response_bucket.bucket)
     deployed = Deployed(app, {})
     processed_upstream(omics, response_bucket, create_batch(handler_module, response_bucket, deployed, align))
-    create(handler_module, response_bucket, deployed, sheet_of(align))
+    create_sheet(handler_module, response_bucket, deployed, align)
     settings_resource = call.node.find_child("RunSettings").resource
     first = create(handler_module, response_bucket, deployed, settings_resource)["Data"]["S3UriSettings"]
     name, _, key = first[len("s3://") :].partition("/")
@@ -241,6 +325,11 @@ def test_from_outputs_needs_a_folder_to_write_the_settings_file_under() -> None:
     )
 
 
+def boto3_omics() -> Any:
+    """A client of the HealthOmics stand-in (the handler's environment points the SDK at it)."""
+    return boto3.session.Session().client("omics")
+
+
 def policy_statements(deployed: Deployed, role_logical_id: str) -> list[dict[str, Any]]:
     template = deployed.templates["Cohorts"]
     return [
@@ -284,7 +373,7 @@ def test_a_cohort_chain_passes_cdk_nag_and_cfn_lint(tmp_path: Path) -> None:
         assert cfn_lint(tmp_path / f"{stack.stack_name}.template.json") == (0, "")
 
 
-def test_a_sheet_not_read_within_the_providers_time_fails_saying_how_far_it_got(
+def test_a_part_not_read_within_the_providers_time_fails_saying_how_far_it_got(
     handler_module: Any, omics: OmicsStandIn, response_bucket: ResponseBucket
 ) -> None:
     app, align, _ = cohort_chain(response_bucket.bucket)
@@ -293,12 +382,12 @@ def test_a_sheet_not_read_within_the_providers_time_fails_saying_how_far_it_got(
     processed_upstream(omics, response_bucket, batch_id)
 
     # Less than a minute left: no page of runs is started.
-    answer = create(handler_module, response_bucket, deployed, sheet_of(align), expected_status="FAILED",
-                    context=LambdaContext(timeout_seconds=59))  # fmt: skip
+    answer = create_sheet(handler_module, response_bucket, deployed, align, expected_status="FAILED",
+                          context=LambdaContext(timeout_seconds=59))  # fmt: skip
 
     assert answer["Reason"] == (
-        f"{logical_id(sheet_of(align))}: batch {batch_id}: the provider's time ran out after reading 0 runs; "
-        "a sheet is built in one invocation (Limits page: [batch-outputs-one-invocation])"
+        f"{logical_id(sheet_of(align).parts[0])}: batch {batch_id}: the provider's time ran out after reading 0 "
+        "runs of part 0; a part reads its pages in one invocation (Limits page: [batch-outputs-part-time])"
     )
     assert operations(omics).count("GetRun") == 0
 

@@ -34,7 +34,10 @@ def test_calling_starts_on_the_settings_built_from_the_aligned_cohorts_sheet(coh
     assert sheet["Properties"]["BatchId"] == {"Ref": align_id}
     assert sheet["Properties"]["OutputNames"] == ["merged_bam"]
     assert sheet["Properties"]["SheetFolder"] == "s3://omics-artifacts-01d6xmpl4e72dd32/cohort/align/cohort-outputs/"
-    assert sheet["DependsOn"] == [condition_id]
+    [(part_id, part)] = resources_of(template, "Custom::OmicsRunBatchOutputsPart").items()
+    assert part["DependsOn"] == [condition_id]
+    assert (part["Properties"]["BatchId"], part["Properties"]["MaxPages"]) == ({"Ref": align_id}, 40)
+    assert sheet["Properties"]["Parts"] == [{"Fn::GetAtt": [part_id, "PartUri"]}]
     assert settings["Properties"]["SheetUri"] == {"Fn::GetAtt": [sheet_id, "SheetUri"]}
     assert settings["Properties"]["Parameters"] == {"input_bam": "merged_bam"}
     assert settings["Properties"]["SettingsFolder"] == (

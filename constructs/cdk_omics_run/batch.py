@@ -346,7 +346,9 @@ class OmicsRunBatch(ResourceAttributes, Construct):
         (``cohort-outputs/``), named by its content. Needs
         ``wait_for=BatchWaitFor.PROCESSED`` and an output location this app can
         place (a literal ``s3://`` URI or a bucket of the app). Every call
-        returns the same sheet, with every name declared so far.
+        returns the same sheet, with every name declared so far. The runs are
+        read in parts of up to 4,000, each one invocation of the provider
+        (``Custom::OmicsRunBatchOutputsPart``), then joined.
 
         Example::
 
@@ -375,7 +377,7 @@ class OmicsRunBatch(ResourceAttributes, Construct):
             )
         if self._sheet is None:
             self._sheet = BatchOutputsSheet(
-                self.wait, OmicsRunProvider.of(self), self._resource.ref, self._output_locations
+                self.wait, OmicsRunProvider.of(self), self._resource.ref, self._output_locations, len(self.runs) or None
             )
         self._sheet.declare(names)
         return self._sheet

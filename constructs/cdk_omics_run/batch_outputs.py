@@ -28,6 +28,12 @@ if TYPE_CHECKING:
     from cdk_omics_run.wait import RunWait
 
 OUTPUTS_RESOURCE_TYPE = "Custom::OmicsRunBatchOutputs"
+PART_RESOURCE_TYPE = "Custom::OmicsRunBatchOutputsPart"
+# ListRunsInBatch answers at most 100 runs a page (API reference); a part reads 40 pages in one
+# invocation: 4,000 runs took 27 to 41 s against the local stand-ins (benchmarks/README.md).
+PAGES_PER_PART = 40
+RUNS_PER_PART = PAGES_PER_PART * 100
+MAX_RUNS_PER_BATCH = 100_000
 SETTINGS_RESOURCE_TYPE = "Custom::OmicsRunBatchSettings"
 # Under the batch's output location, beside the runs' own folders (HealthOmics names those by run ID, digits).
 SHEET_FOLDER = "cohort-outputs/"
@@ -37,12 +43,20 @@ SETTINGS_FOLDER = "cohort-run-settings/"
 class BatchOutputsSheet(Construct):
     """The sheet of one waiting batch: its declared output names grow as they are asked for.
 
+    ``run_count``: how many runs the batch holds, when known at synth (it sets how many parts read them).
+
     ``outputs``: where the batch's runs write, which the provider reads (the summaries, a
     HeadObject per output); it writes only the sheet's folder under the first of them.
     """
 
     def __init__(
-        self, wait: RunWait, provider: OmicsRunProvider, batch_id: str, outputs: Sequence[S3Data], id: str = "Sheet"
+        self,
+        wait: RunWait,
+        provider: OmicsRunProvider,
+        batch_id: str,
+        outputs: Sequence[S3Data],
+        run_count: int | None,
+        id: str = "Sheet",
     ) -> None:
         super().__init__(wait, id)
         self.names: list[str] = []
@@ -51,6 +65,29 @@ class BatchOutputsSheet(Construct):
         """Where the provider writes the sheet."""
         self.outputs = list(outputs)
         """Where the batch's runs write (the sheet's URIs point under these)."""
+        names = Lazy.list(_Names(self.names))
+        # A chain of parts, each one invocation reading up to PAGES_PER_PART pages from where the previous
+        # stopped; as many as the batch's runs need (all 100,000 a batch may hold, when its count is unknown).
+        self.parts: list[CustomResource] = []
+        """The part resources, in the order they read the batch's runs."""
+        for index in range(-(-(run_count or MAX_RUNS_PER_BATCH) // RUNS_PER_PART)):
+            after = {"After": self.parts[-1].get_att_string("NextToken")} if self.parts else {}
+            part = CustomResource(
+                self,
+                f"Part{index}",
+                service_token=provider.service_token,
+                resource_type=PART_RESOURCE_TYPE,
+                properties={
+                    "BatchId": batch_id,
+                    "OutputNames": names,
+                    "SheetFolder": self.folder.uri,
+                    "Part": index,
+                    "MaxPages": PAGES_PER_PART,
+                    **after,
+                },
+            )
+            part.node.add_dependency(wait.condition)
+            self.parts.append(part)
         self.resource = CustomResource(
             self,
             "Resource",
@@ -58,11 +95,12 @@ class BatchOutputsSheet(Construct):
             resource_type=OUTPUTS_RESOURCE_TYPE,
             properties={
                 "BatchId": batch_id,
-                "OutputNames": Lazy.list(_Names(self.names)),
+                "OutputNames": names,
                 "SheetFolder": self.folder.uri,
+                "Parts": [part.get_att_string("PartUri") for part in self.parts],
+                "Remaining": self.parts[-1].get_att_string("NextToken"),
             },
         )
-        self.resource.node.add_dependency(wait.condition)
         partition = Stack.of(self).partition
         for output in self.outputs:
             _allow_reads(provider, output, partition, "reads the summaries of a processed batch's runs and heads "

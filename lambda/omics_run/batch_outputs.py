@@ -1,14 +1,17 @@
 """A processed batch's per-run outputs as a sheet, and the next cohort's run settings built from that sheet.
 
-Two resources, each read once the upstream batch's WaitCondition (PROCESSED) has succeeded:
+Resources read once the upstream batch's WaitCondition (PROCESSED) has succeeded:
 
-- ``Custom::OmicsRunBatchOutputs`` (``BatchId``, ``OutputNames``, ``SheetFolder``) writes a CSV
-  with one row per run of the batch: ``runSettingId``, ``runId``, ``status``, then one column
-  per declared output name, each a COMPLETED run's S3 URI read from its output summary and
-  checked to exist (``run_outputs``). The runs are listed a page at a time (ListRunsInBatch,
-  at most 100 a page, API reference), and each page's runs and summaries are read in
-  bounded parallel. The sheet is named by its content, so a changed sheet is a new URI and
-  whatever reads it is updated.
+- ``Custom::OmicsRunBatchOutputsPart``, a chain of them: each reads up to ``MaxPages`` pages
+  of the batch's runs (ListRunsInBatch, at most 100 a page, API reference) from where the
+  previous part stopped (its ``NextToken``, carried by CloudFormation from one invocation to
+  the next), each page's runs and summaries in bounded parallel, and writes their rows. So
+  no invocation reads more than one part, however large the batch.
+- ``Custom::OmicsRunBatchOutputs`` (``BatchId``, ``OutputNames``, ``SheetFolder``, ``Parts``)
+  joins the parts into a CSV with one row per run of the batch: ``runSettingId``, ``runId``,
+  ``status``, then one column per declared output name, each a COMPLETED run's S3 URI read
+  from its output summary and checked to exist (``run_outputs``). The sheet is named by its
+  content, so a changed sheet is a new URI and whatever reads it is updated.
 - ``Custom::OmicsRunBatchSettings`` (``SheetUri``, ``Parameters``, ``SettingsFolder``) writes
   the next batch's ``s3UriSettings`` file: one run per COMPLETED row, its ``parameters``
   the row's outputs (``{"input_bam": "merged_bam"}``: parameter <- output column). Rows of
@@ -25,13 +28,14 @@ import hashlib
 import io
 import json
 import logging
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from botocore.exceptions import ClientError
 
 from omics_run import run_outputs
+from omics_run.batch_request import MAX_RUNS_PER_BATCH
 from omics_run.lifecycle import (
     CloudFormationEvent,
     Outcome,
@@ -40,11 +44,15 @@ from omics_run.lifecycle import (
     property_failure_reason,
     resource_reason,
 )
+from omics_run.request_mapping import integer_setting
+from omics_run.start_run_shape import PropertyError
 
 logger = logging.getLogger(__name__)
 
 OUTPUTS_RESOURCE_TYPE = "Custom::OmicsRunBatchOutputs"
+PART_RESOURCE_TYPE = "Custom::OmicsRunBatchOutputsPart"
 SETTINGS_RESOURCE_TYPE = "Custom::OmicsRunBatchSettings"
+RESOURCE_TYPES = (PART_RESOURCE_TYPE, OUTPUTS_RESOURCE_TYPE, SETTINGS_RESOURCE_TYPE)
 SHEET_COLUMNS = ("runSettingId", "runId", "status")
 # The status of a run setting whose submission failed: ListRunsInBatch gives it no runId.
 SUBMISSION_FAILED = "SUBMISSION_FAILED"
@@ -52,37 +60,99 @@ SUBMISSION_FAILED = "SUBMISSION_FAILED"
 PAGE_SIZE = 100
 # How many runs of a page are read at once (GetRun, the summary, a HeadObject per output).
 READ_PARALLELISM = 16
+# What a part answers as NextToken once every run was read.
+END = "END"
+PARTS_FOLDER = "parts/"
+MAX_PARTS = 1000
 # A page is started only with this much time left (a page of 100 runs reads in seconds).
 PAGE_RESERVE_SECONDS = 60.0
 
 
-def write_sheet(
+def write_part(
     event: CloudFormationEvent, omics: Any, s3: Any, seconds_left: Callable[[], float] = lambda: float("inf")
 ) -> Outcome:
-    """Create and Update of a Custom::OmicsRunBatchOutputs: the batch's sheet, written; its URI answered."""
+    """Create and Update of a Custom::OmicsRunBatchOutputsPart: up to ``MaxPages`` pages of the batch's runs.
+
+    Properties: ``BatchId``, ``OutputNames``, ``SheetFolder``, ``Part`` (its index), ``MaxPages``, and
+    ``After``: the previous part's ``NextToken`` (absent for the first part). Each part is one
+    invocation: it reads its pages from where the previous one stopped, writes their rows under
+    ``SheetFolder`` (``parts/``, named by content) and answers ``PartUri``, ``NextToken`` (END once
+    the batch's runs are all read) and ``Runs``. A part after the end reads nothing.
+    """
     properties = event.get("ResourceProperties", {})
     logical_id = event["LogicalResourceId"]
     batch_id = _text(logical_id, properties, "BatchId")
     folder = _folder(logical_id, properties, "SheetFolder")
-    names = properties.get("OutputNames", [])
-    if not isinstance(names, list) or not all(isinstance(name, str) and name for name in names):
-        raise ResourceFailure(property_failure_reason(logical_id, "OutputNames", "allowed: a list of output names"))
+    names = _names(logical_id, properties)
+    try:
+        part = integer_setting(properties, "Part", (0, MAX_PARTS), 0, unit="parts")
+        max_pages = integer_setting(properties, "MaxPages", (1, MAX_RUNS_PER_BATCH // PAGE_SIZE), 1, unit="pages")
+    except PropertyError as error:
+        raise ResourceFailure(property_failure_reason(logical_id, error.property_name, error.problem)) from None
+    after = properties.get("After")
+    if after == END:
+        return Outcome(f"{batch_id}-part{part}-after-the-end", {"PartUri": "", "NextToken": END, "Runs": "0"})
     rows: list[list[str]] = []
-    for page in _pages(omics, batch_id):
+    token: str | None = str(after) if after else None
+    for _ in range(max_pages):
         if seconds_left() < PAGE_RESERVE_SECONDS:
             raise ResourceFailure(
                 resource_reason(
                     logical_id,
-                    f"batch {batch_id}: the provider's time ran out after reading {len(rows)} runs; a sheet is "
-                    "built in one invocation (Limits page: [batch-outputs-one-invocation])",
+                    f"batch {batch_id}: the provider's time ran out after reading {len(rows)} runs of part {part}; "
+                    "a part reads its pages in one invocation (Limits page: [batch-outputs-part-time])",
                 )
             )
+        page = omics.list_runs_in_batch(
+            batchId=batch_id, maxItems=PAGE_SIZE, **({"startingToken": token} if token else {})
+        )
         with ThreadPoolExecutor(max_workers=READ_PARALLELISM) as pool:
-            rows += pool.map(lambda entry: _row(logical_id, entry, names, omics, s3), page)
-    body = sheet_csv(names, rows)
+            rows += pool.map(lambda entry: _row(logical_id, entry, names, omics, s3), page.get("runs", []))
+        token = page.get("nextToken") or None
+        if token is None:
+            break
+    body = sheet_csv(names, rows).split("\r\n", 1)[1]  # the rows alone: the sheet has one header
+    uri = _put_named_by_content(s3, folder + PARTS_FOLDER, f"{batch_id}-part{part}", ".csv", body)
+    return Outcome(uri, {"PartUri": uri, "NextToken": token or END, "Runs": str(len(rows))})
+
+
+def write_sheet(event: CloudFormationEvent, s3: Any) -> Outcome:
+    """Create and Update of a Custom::OmicsRunBatchOutputs: the batch's sheet from its parts; its URI answered.
+
+    Properties: ``BatchId``, ``OutputNames``, ``SheetFolder``, ``Parts`` (each part's ``PartUri``, in
+    order; blank after the end) and ``Remaining``: the last part's ``NextToken``, END when every run
+    was read (otherwise the batch has more runs than its parts were declared for, and this fails).
+    """
+    properties = event.get("ResourceProperties", {})
+    logical_id = event["LogicalResourceId"]
+    batch_id = _text(logical_id, properties, "BatchId")
+    folder = _folder(logical_id, properties, "SheetFolder")
+    names = _names(logical_id, properties)
+    parts = properties.get("Parts")
+    if not isinstance(parts, list) or not all(isinstance(uri, str) for uri in parts):
+        raise ResourceFailure(property_failure_reason(logical_id, "Parts", "allowed: a list of part URIs"))
+    if properties.get("Remaining") != END:
+        raise ResourceFailure(
+            resource_reason(
+                logical_id, f"batch {batch_id} has more runs than its {len(parts)} parts of the sheet were declared for"
+            )
+        )
+    bodies = []
+    for uri in filter(None, parts):
+        bucket, key = run_outputs.split_s3_uri(uri)
+        bodies.append(s3.get_object(Bucket=bucket, Key=key)["Body"].read().decode("utf-8"))
+    body = sheet_csv(names, []) + "".join(bodies)
+    statuses = [row[2] for row in csv.reader(io.StringIO("".join(bodies)))]
     uri = _put_named_by_content(s3, folder, f"{batch_id}-outputs", ".csv", body)
-    completed = sum(1 for row in rows if row[2] == "COMPLETED")
-    return Outcome(uri, {"SheetUri": uri, "TotalRuns": str(len(rows)), "CompletedRuns": str(completed)})
+    completed = statuses.count("COMPLETED")
+    return Outcome(uri, {"SheetUri": uri, "TotalRuns": str(len(statuses)), "CompletedRuns": str(completed)})
+
+
+def _names(logical_id: str, properties: Mapping[str, Any]) -> list[str]:
+    names = properties.get("OutputNames", [])
+    if not isinstance(names, list) or not all(isinstance(name, str) and name for name in names):
+        raise ResourceFailure(property_failure_reason(logical_id, "OutputNames", "allowed: a list of output names"))
+    return names
 
 
 def write_settings(event: CloudFormationEvent, s3: Any) -> Outcome:
@@ -148,19 +218,6 @@ def settings_from_sheet(sheet: str, parameters: Mapping[str, str]) -> tuple[list
     return settings, skipped
 
 
-def _pages(omics: Any, batch_id: str) -> Iterator[list[dict[str, Any]]]:
-    """ListRunsInBatch, a page at a time."""
-    token: str | None = None
-    while True:
-        page = omics.list_runs_in_batch(
-            batchId=batch_id, maxItems=PAGE_SIZE, **({"startingToken": token} if token else {})
-        )
-        yield list(page.get("runs", []))
-        token = page.get("nextToken")
-        if not token:
-            return
-
-
 def _row(logical_id: str, entry: Mapping[str, Any], names: Sequence[str], omics: Any, s3: Any) -> list[str]:
     """One run's row: a COMPLETED run's outputs, each checked to exist; blanks for any other run."""
     setting_id, run_id = str(entry.get("runSettingId", "")), str(entry.get("runId") or "")
@@ -222,10 +279,13 @@ def forget(event: CloudFormationEvent) -> Outcome:
 
 __all__ = [
     "OUTPUTS_RESOURCE_TYPE",
+    "PART_RESOURCE_TYPE",
+    "RESOURCE_TYPES",
     "SETTINGS_RESOURCE_TYPE",
     "forget",
     "settings_from_sheet",
     "sheet_csv",
+    "write_part",
     "write_settings",
     "write_sheet",
 ]
