@@ -2,7 +2,9 @@
 
 Lambda loads this module as ``omics_run_handler.handler``. CloudFormation's
 requests go through crhelper's public decorators (Custom::OmicsRun,
-Custom::OmicsRunBatch and their Custom::OmicsRunResult, and Custom::OmicsWorkflow); the wake-ups of
+Custom::OmicsRunBatch, their Custom::OmicsRunResult, a batch's
+Custom::OmicsRunBatchOutputsPart, Custom::OmicsRunBatchOutputs and
+Custom::OmicsRunBatchSettings, and Custom::OmicsWorkflow); the wake-ups of
 waits arrive as SQS batches from the provider's event source mapping.
 """
 
@@ -35,6 +37,7 @@ try:
 
     from omics_run import (
         batch_lifecycle,
+        batch_outputs,
         lifecycle,
         result,
         stack_resource,
@@ -101,6 +104,18 @@ def _is_result(event: CloudFormationEvent) -> bool:
     return event.get("ResourceType") == result.RESOURCE_TYPE
 
 
+def _batch_output_step(event: CloudFormationEvent, context: Any) -> Callable[[], lifecycle.Outcome] | None:
+    """Create and Update of a batch's outputs sheet or of the settings built from it; None for other types."""
+    if event.get("ResourceType") == batch_outputs.PART_RESOURCE_TYPE:
+        seconds_left = _seconds_left(context)
+        return lambda: batch_outputs.write_part(event, omics_client(), s3_client(), seconds_left)
+    if event.get("ResourceType") == batch_outputs.OUTPUTS_RESOURCE_TYPE:
+        return lambda: batch_outputs.write_sheet(event, s3_client())
+    if event.get("ResourceType") == batch_outputs.SETTINGS_RESOURCE_TYPE:
+        return lambda: batch_outputs.write_settings(event, s3_client())
+    return None
+
+
 def _lifecycle_of(event: CloudFormationEvent) -> ModuleType:
     """The module that serves the event's resource: ``batch_lifecycle`` for a batch, ``lifecycle`` for a run."""
     return batch_lifecycle if event.get("ResourceType") == BATCH_RESOURCE_TYPE else lifecycle
@@ -116,6 +131,8 @@ def _seconds_left(context: Any) -> Callable[[], float]:
 
 @helper.create
 def create(event: CloudFormationEvent, context: Any) -> str:
+    if (step := _batch_output_step(event, context)) is not None:
+        return _guarded(event, context, step)
     if _is_result(event):
         return _guarded(event, context, lambda: result.read(event, omics_client(), s3_client))
     if _is_workflow(event):
@@ -126,6 +143,8 @@ def create(event: CloudFormationEvent, context: Any) -> str:
 
 @helper.update
 def update(event: CloudFormationEvent, context: Any) -> str:
+    if (step := _batch_output_step(event, context)) is not None:
+        return _guarded(event, context, step)
     if _is_result(event):
         return _guarded(event, context, lambda: result.read(event, omics_client(), s3_client))
     if _is_workflow(event):
@@ -136,6 +155,8 @@ def update(event: CloudFormationEvent, context: Any) -> str:
 
 @helper.delete
 def delete(event: CloudFormationEvent, context: Any) -> str:
+    if event.get("ResourceType") in batch_outputs.RESOURCE_TYPES:
+        return _guarded(event, context, lambda: batch_outputs.forget(event))
     if _is_result(event):
         return _guarded(event, context, lambda: result.forget(event))
     if _is_workflow(event):

@@ -55,7 +55,7 @@ def test_the_readme_and_the_site_have_commands_to_check() -> None:
 PYTHON_EXAMPLES = {
     "index.md": [("Genomics", "Custom::OmicsRun", 2)],
     "runs.md": [("Pipeline", "Custom::OmicsRun", 1)],
-    "cohorts.md": [("Cohort", "Custom::OmicsRunBatch", 1)],
+    "cohorts.md": [("Cohort", "Custom::OmicsRunBatch", 1), ("Cohorts", "Custom::OmicsRunBatch", 2)],
     "workflows.md": [("Pipeline", "Custom::OmicsWorkflow", 1), ("Workflows", "AWS::ECR::PullThroughCacheRule", 2)],
 }
 EXAMPLE_CASES = [(page, index) for page, examples in PYTHON_EXAMPLES.items() for index in range(len(examples))]

@@ -29,6 +29,7 @@ LIMIT_TESTS = {
     "list-output-size": "test_run_outputs.py::test_a_list_output_too_long_for_one_response_fails_naming_the_fix",
     "preview-json-templates": "test_run_preview.py::test_a_template_file_is_previewed_and_literal_problems_are_warned_about_on_stderr",
     "batch-delete-4-minutes": "test_provider_runtime_batches.py::test_delete_leaves_a_batch_that_will_not_settle_and_still_answers_before_its_deadline",
+    "batch-outputs-part-time": "test_batch_outputs.py::test_a_part_not_read_within_the_providers_time_fails_saying_how_far_it_got",
     "bootstrap-bucket-key": "test_readme_limits.py::test_a_file_asset_input_is_read_from_the_bootstrap_bucket_with_no_key_granted",
     "workflow-creation-time": "test_provider_runtime_workflows.py::test_a_workflow_still_creating_at_the_time_limit_fails_naming_it",
     "workflow-definition-size": "test_workflow_infrastructure.py::test_a_folder_larger_than_the_definition_quota_is_a_synth_warning",

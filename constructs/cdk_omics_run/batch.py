@@ -25,6 +25,7 @@ from cdk_omics_run.arguments import (
     resource_properties,
     resource_settings,
 )
+from cdk_omics_run.batch_outputs import BatchOutputsSheet, BatchSettingsFromSheet, LaterText
 from cdk_omics_run.data_locations import S3Data, data_of, output_location, rendered_document
 from cdk_omics_run.documentation import BATCH_ARGUMENTS, show_init_signature, with_argument_fields
 from cdk_omics_run.enums import (
@@ -243,8 +244,14 @@ class OmicsRunBatch(ResourceAttributes, Construct):
                 )
             properties["MaxFailedRuns"] = max_failed
 
+        self._wait_for = properties.get("WaitFor", BatchWaitFor.NONE.value)
+        self._sheet: BatchOutputsSheet | None = None
+        self._settings_from_sheet: BatchSettingsFromSheet | None = None
         self.runs: list[RunSetting] = self._runs(runs_given, settings_uri)
         """The per-run settings, checked (empty when ``s3_uri_settings`` names your own file)."""
+        run_outputs = [data_of(setting.output_uri) for setting in self.runs if setting.output_uri is not None]
+        self._output_locations = [data for data in [output, *run_outputs] if data is not None]
+        self._outputs_unplaced = len(self._output_locations) < len(run_outputs) + (output_uri is not None)
         self._check_merged_run_tags(run_tags)
         if isinstance(workflow, OmicsWorkflow):
             check_batch_parameters(
@@ -330,6 +337,74 @@ class OmicsRunBatch(ResourceAttributes, Construct):
                 "allowed: with runs=, or with wait_for (it is read after the wait)"
             )
         return self._attributes.get_att_string("TotalRuns")
+
+    @property
+    def attr_skipped_runs(self) -> str:
+        """For a batch made by :meth:`from_outputs`: how many upstream runs did not complete, and so have no run.
+
+        Outside ``from_outputs`` an ArgumentError says so.
+        """
+        if self._settings_from_sheet is None:
+            raise ArgumentError(
+                f"{self.node.path}: attr_skipped_runs: this batch's runs are not built from another batch's "
+                "outputs; allowed: on a batch made by OmicsRunBatch.from_outputs"
+            )
+        return self._settings_from_sheet.skipped_runs
+
+    @property
+    def outputs_sheet(self) -> str:
+        """The ``s3://`` URI of the batch's outputs sheet: see :meth:`outputs_sheet_for`."""
+        return self.outputs_sheet_for([])
+
+    def outputs_sheet_for(self, names: Sequence[str]) -> str:
+        """The ``s3://`` URI of a CSV the provider writes once the batch is PROCESSED, one row per run.
+
+        Its columns: ``runSettingId``, ``runId``, ``status``, then one per output
+        name declared here (or by :meth:`from_outputs`), in the order first
+        declared: each the S3 URI of a COMPLETED run's output, read from its
+        output summary and checked to exist, as for :meth:`OmicsRun.output`
+        (a full key such as ``BWAMappingWorkflow.merged_bam``, or the part
+        after the dot); blank for a run that did not complete. A run whose
+        submission failed has no ``runId`` and the status ``SUBMISSION_FAILED``.
+        The sheet lies under the batch's output location
+        (``cohort-outputs/``), named by its content. Needs
+        ``wait_for=BatchWaitFor.PROCESSED`` and an output location this app can
+        place (a literal ``s3://`` URI or a bucket of the app). Every call
+        returns the same sheet, with every name declared so far. The runs are
+        read in parts of up to 4,000, each one invocation of the provider
+        (``Custom::OmicsRunBatchOutputsPart``), then joined.
+
+        Example::
+
+            cohort = OmicsRunBatch(stack, "Align", ..., wait_for=BatchWaitFor.PROCESSED)
+            CfnOutput(stack, "AlignedBams", value=cohort.outputs_sheet_for(["merged_bam"]))
+        """
+        if isinstance(names, str) or not all(isinstance(n, str) and n and not is_token(n) for n in names):
+            raise ArgumentError(
+                f"{self.node.path}: outputs_sheet_for: got {names!r}; allowed: a list of output names in the "
+                "runs' output summaries, such as ['merged_bam']"
+            )
+        return self._declared_sheet(names).uri
+
+    def _declared_sheet(self, names: Sequence[str]) -> BatchOutputsSheet:
+        """The batch's one sheet, with ``names`` declared; ArgumentError when the batch cannot have one."""
+        if self.wait is None or self._wait_for != BatchWaitFor.PROCESSED.value:
+            raise ArgumentError(
+                f"{self.node.path}: outputs_sheet: the runs' outputs are known once every run ended; allowed on a "
+                f"batch declared with wait_for=BatchWaitFor.PROCESSED (this one waits for {self._wait_for})"
+            )
+        if not self._output_locations or self._outputs_unplaced or not self._output_locations[0].is_folder:
+            raise ArgumentError(
+                f"{self.node.path}: outputs_sheet: the provider writes the sheet under the batch's output location; "
+                "allowed with output_uri a literal s3://bucket/prefix/ URI, bucket.s3_url_for_object('prefix/') "
+                "or (bucket, 'prefix/'), and every run's own output_uri placed too"
+            )
+        if self._sheet is None:
+            self._sheet = BatchOutputsSheet(
+                self.wait, OmicsRunProvider.of(self), self._resource.ref, self._output_locations, len(self.runs) or None
+            )
+        self._sheet.declare(names)
+        return self._sheet
 
     def on_status_change(
         self,
@@ -433,6 +508,88 @@ class OmicsRunBatch(ResourceAttributes, Construct):
         if default_parameters is not None:
             arguments["parameters"] = default_parameters
         return cls(scope, id, **arguments)
+
+    @classmethod
+    def from_outputs(
+        cls,
+        scope: Construct,
+        id: str,
+        upstream: OmicsRunBatch,
+        *,
+        parameters: Mapping[str, str],
+        default_parameters: Document | None = None,
+        **batch_arguments: Unpack[OmicsRunBatchSheetArguments],
+    ) -> OmicsRunBatch:
+        """The next cohort: one run per sample whose ``upstream`` run COMPLETED, on that run's output files.
+
+        ``parameters``: workflow parameter -> upstream output name
+        (``{"input_bam": "merged_bam"}``), each read from the upstream batch's
+        outputs sheet (:meth:`outputs_sheet_for`; the upstream batch must wait
+        for PROCESSED). Each run keeps its upstream ``runSettingId``. Samples
+        whose upstream run did not complete are skipped: ``attr_skipped_runs``
+        says how many, and the deploy fails when none completed. The settings
+        file is written at deploy time by the provider, under this batch's
+        ``output_uri`` (``cohort-run-settings/``), named by its content and never
+        changed once written (StartRunBatch fails a batch whose file changes
+        after submission); the run role may read it and the upstream outputs.
+        ``default_parameters``: the parameters every run shares. The other
+        keyword arguments are those of the constructor; ``output_uri`` is
+        required and must be placeable (a literal ``s3://`` URI or a bucket of
+        the app).
+
+        Example::
+
+            align = OmicsRunBatch.from_sample_sheet(stack, "Align", "samples.csv", ...,
+                                                    wait_for=BatchWaitFor.PROCESSED)
+            call = OmicsRunBatch.from_outputs(stack, "Call", align, parameters={"input_bam": "merged_bam"},
+                                              workflow_id="7654321", output_uri="s3://my-bucket/calls/")
+            CfnOutput(stack, "SkippedSamples", value=call.attr_skipped_runs)
+        """
+        where = f"{scope.node.path}/{id}"
+        if (
+            not isinstance(parameters, Mapping)
+            or not parameters
+            or not all(isinstance(v, str) and v and not is_token(v) for v in parameters.values())
+        ):
+            raise ArgumentError(
+                f"{where}: argument parameters: got {parameters!r}; allowed: workflow parameter -> upstream output "
+                "name, such as {'input_bam': 'merged_bam'}"
+            )
+        given_runs = sorted(set(batch_arguments) & {"runs", "s3_uri_settings"})
+        if given_runs:
+            raise ArgumentError(
+                f"{where}: argument {given_runs[0]}: got a value; allowed: none, because from_outputs takes the runs "
+                "from the upstream batch's outputs"
+            )
+        output = data_of(batch_arguments.get("output_uri"))
+        if output is None or not (output.key == "" or output.key.endswith("/")):
+            raise ArgumentError(
+                f"{where}: argument output_uri: got {batch_arguments.get('output_uri')!r}; allowed with from_outputs: "
+                "a folder the provider writes the settings file under: a literal s3://bucket/prefix/ URI, "
+                "bucket.s3_url_for_object('prefix/') or (bucket, 'prefix/')"
+            )
+        sheet = upstream._declared_sheet(list(parameters.values()))
+        settings_uri = LaterText()
+        arguments: OmicsRunBatchArguments = {**batch_arguments, "s3_uri_settings": Lazy.string(settings_uri)}
+        if default_parameters is not None:
+            arguments["parameters"] = default_parameters
+        batch = cls(scope, id, **arguments)
+        settings = BatchSettingsFromSheet(batch, "RunSettings", OmicsRunProvider.of(batch), sheet, parameters, output)
+        settings_uri.value = settings.s3_uri
+        batch._settings_from_sheet = settings
+        batch._resource.node.default_child.add_property_override("RunCount", settings.run_count)  # type: ignore[union-attr]
+        grantee = batch.run_role if batch.run_role is not None else batch_arguments.get("role_arn")
+        if grantee is not None and not isinstance(grantee, str):
+            settings.grant_read(grantee, upstream._output_locations)
+        else:
+            message = (
+                "role_arn is an ARN, so the settings file and the upstream outputs cannot be granted to it here: "
+                f"let that role s3:GetObject {settings.folder.uri}* and the upstream batch's output location, "
+                "or pass an iam.IRole"
+            )
+            Annotations.of(batch).add_warning_v2("cdk-omics-run:grantRunSettings", message)
+            warnings.warn(f"{batch.node.path}: {message}", UserWarning, stacklevel=2)
+        return batch
 
     @classmethod
     def from_cli_input_json(
