@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from conftest import handler_environment
 from events import STACK_ID, Stack
-from support.earlier_release import EarlierRelease, baselines, custom_resource, deployed, synthesize_current
+from support.earlier_release import EarlierRelease, baselines, custom_resource, deployed, upgrade_fixtures
 from support.lambda_stand_in import LambdaStandIn
 from support.omics_stand_in import OmicsStandIn
 from support.response_bucket import ResponseBucket
@@ -30,15 +30,8 @@ DECLARED = (
 )
 
 
-@pytest.fixture(scope="module", params=BASELINES)
-def release(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> EarlierRelease:
-    return EarlierRelease.checkout(request.param, tmp_path_factory.mktemp("release"))
-
-
-@pytest.fixture(scope="module")
-def templates(release: EarlierRelease) -> tuple[dict[str, Any], dict[str, Any]]:
-    """The stack's template with the baseline's library, and with the current one."""
-    return release.synthesize(DECLARED), synthesize_current(DECLARED)
+# The baseline's library and handler, and the stack's template with it and with the current library.
+release, templates = upgrade_fixtures(BASELINES, DECLARED)
 
 
 @pytest.fixture

@@ -20,7 +20,7 @@ from support.earlier_release import (
     baselines,
     custom_resource,
     deployed,
-    synthesize_current,
+    upgrade_fixtures,
     wait_handles,
 )
 from support.event_source_mapping import EventSourceMapping
@@ -38,15 +38,8 @@ DECLARED = (
 )
 
 
-@pytest.fixture(scope="module", params=BASELINES)
-def release(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> EarlierRelease:
-    return EarlierRelease.checkout(request.param, tmp_path_factory.mktemp("release"))
-
-
-@pytest.fixture(scope="module")
-def templates(release: EarlierRelease) -> tuple[dict[str, Any], dict[str, Any]]:
-    """The stack's template with the baseline's library, and with the current one."""
-    return release.synthesize(DECLARED), synthesize_current(DECLARED)
+# The baseline's library and handler, and the stack's template with it and with the current library.
+release, templates = upgrade_fixtures(BASELINES, DECLARED)
 
 
 @pytest.fixture

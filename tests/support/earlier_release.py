@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 import aws_cdk as cdk
+import pytest
 from events import cfn_event
 
 import cdk_omics_run
@@ -117,7 +118,8 @@ def synthesize_current(declare: str) -> dict[str, Any]:
     """The template of the same declaration with the current library (this process's)."""
     app = cdk.App(context={"aws:cdk:bundling-stacks": []})
     stack = cdk.Stack(app, "Stack")
-    exec(declare, {**vars(cdk_omics_run), "cdk": cdk, "stack": stack})
+    exports = {name: getattr(cdk_omics_run, name) for name in cdk_omics_run.__all__}  # loaded on first use
+    exec(declare, {**exports, "cdk": cdk, "stack": stack})
     return dict(app.synth().get_stack_by_name("Stack").template)
 
 
@@ -152,3 +154,24 @@ def wait_handles(*templates: Mapping[str, Any]) -> list[str]:
             if resource["Type"] == "AWS::CloudFormation::WaitConditionHandle"
         }
     )
+
+
+def upgrade_fixtures(baseline_commits: list[str], declared: str) -> tuple[Any, Any]:
+    """The ``release`` and ``templates`` fixtures an upgrade test module shares.
+
+    ``release``: the library and handler of each baseline, checked out once per module.
+    ``templates``: the stack declaring ``declared``, synthesized with that release and with the
+    current library. A test module binds both at module level::
+
+        release, templates = upgrade_fixtures(baselines("71ef854"), DECLARED)
+    """
+
+    @pytest.fixture(scope="module", params=baseline_commits)
+    def release(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> EarlierRelease:
+        return EarlierRelease.checkout(request.param, tmp_path_factory.mktemp("release"))
+
+    @pytest.fixture(scope="module")
+    def templates(release: EarlierRelease) -> tuple[dict[str, Any], dict[str, Any]]:
+        return release.synthesize(declared), synthesize_current(declared)
+
+    return release, templates

@@ -47,7 +47,8 @@ def synthesize(declare: str, template_path: str) -> str:
 
     app = cdk.App(context={"aws:cdk:bundling-stacks": []})
     stack = cdk.Stack(app, "Stack")
-    exec(declare, {**vars(cdk_omics_run), "cdk": cdk, "stack": stack})  # the test's own declaration
+    exports = {name: getattr(cdk_omics_run, name) for name in getattr(cdk_omics_run, "__all__", vars(cdk_omics_run))}
+    exec(declare, {**exports, "cdk": cdk, "stack": stack})  # the test's own declaration
     Path(template_path).write_text(json.dumps(app.synth().get_stack_by_name("Stack").template))
     return str(cdk_omics_run.__file__)
 
