@@ -18,6 +18,7 @@ the machine, and loopback calls are faster than calls to AWS in a region.
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import json
 import os
@@ -25,6 +26,8 @@ import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -58,37 +61,67 @@ def handler_environment(omics: Any, bucket: Any, queue_url: str, cloudformation:
     }
 
 
-def measure_waits(runs: int, wakes_before_completion: int, poll_seconds: int) -> dict[str, Any]:
+@dataclass(frozen=True)
+class Harness:
+    """The stand-ins of one measurement, moto's SQS with a fresh wake queue, and the handler aimed at them."""
+
+    omics: Any
+    bucket: Any
+    cloudformation: Any
+    sqs: Any
+    queue_url: str
+    handler: Any
+
+
+@contextlib.contextmanager
+def wake_harness() -> Iterator[Harness]:
     import boto3
-    from events import invoke_handler
-    from support.event_source_mapping import EventSourceMapping
+    from support.cloudformation_stand_in import CloudFormationStandIn
     from support.omics_stand_in import OmicsStandIn
     from support.response_bucket import ResponseBucket
 
-    with tempfile.TemporaryDirectory() as workdir, OmicsStandIn() as omics, ResponseBucket(Path(workdir)) as bucket:
-        sqs = boto3.session.Session(
-            region_name="us-east-1", aws_access_key_id="testing", aws_secret_access_key="testing"
-        ).client("sqs", endpoint_url=bucket.endpoint_url, verify=bucket.ca_file)
-        queue_url = sqs.create_queue(QueueName=f"waits-{uuid.uuid4().hex[:8]}")["QueueUrl"]
-        os.environ.update(handler_environment(omics, bucket, queue_url))
-        handler = importlib.import_module("omics_run_handler")
-        from omics_run.client import omics_client, sqs_client, wake_omics_client
+    cloudformation = CloudFormationStandIn().start()
+    try:
+        with tempfile.TemporaryDirectory() as workdir, OmicsStandIn() as omics, ResponseBucket(Path(workdir)) as bucket:
+            sqs = boto3.session.Session(
+                region_name="us-east-1", aws_access_key_id="testing", aws_secret_access_key="testing"
+            ).client("sqs", endpoint_url=bucket.endpoint_url, verify=bucket.ca_file)
+            queue_url = sqs.create_queue(QueueName=f"waits-{uuid.uuid4().hex[:8]}")["QueueUrl"]
+            os.environ.update(handler_environment(omics, bucket, queue_url, cloudformation))
+            handler = importlib.import_module("omics_run_handler")
+            from omics_run.client import omics_client, sqs_client, wake_cloudformation_client, wake_omics_client
 
-        for client in (omics_client, sqs_client, wake_omics_client):
-            client.cache_clear()  # each measurement has its own stand-ins
-        mapping = EventSourceMapping(handler, sqs, queue_url)
+            for client in (omics_client, sqs_client, wake_omics_client, wake_cloudformation_client):
+                client.cache_clear()  # each measurement has its own stand-ins
+            yield Harness(omics, bucket, cloudformation, sqs, queue_url, handler)
+    finally:
+        cloudformation.stop()
+
+
+def waiting_properties(handle_url: str, **wait: Any) -> dict[str, Any]:
+    """A run that waits for COMPLETED (up to an hour) on the handle at ``handle_url``."""
+    return {
+        "WorkflowId": "1234567",
+        "RoleArn": "arn:aws:iam::123456789012:role/r",
+        "OutputUri": "s3://b/o/",
+        "WaitFor": "COMPLETED",
+        "WaitTimeout": 3600,
+        "WaitHandle": handle_url,
+        **wait,
+    }
+
+
+def measure_waits(runs: int, wakes_before_completion: int, poll_seconds: int) -> dict[str, Any]:
+    from events import invoke_handler
+    from support.event_source_mapping import EventSourceMapping
+
+    with wake_harness() as harness:
+        omics, bucket, handler = harness.omics, harness.bucket, harness.handler
+        mapping = EventSourceMapping(handler, harness.sqs, harness.queue_url)
         handles = {}
         for index in range(runs):
             key = f"handles/{uuid.uuid4()}"
-            properties = {
-                "WorkflowId": "1234567",
-                "RoleArn": "arn:aws:iam::123456789012:role/r",
-                "OutputUri": "s3://b/o/",
-                "WaitFor": "COMPLETED",
-                "WaitTimeout": 3600,
-                "WaitPollInterval": poll_seconds,
-                "WaitHandle": bucket.presigned_response_url(key),
-            }
+            properties = waiting_properties(bucket.presigned_response_url(key), WaitPollInterval=poll_seconds)
             answer = invoke_handler(handler, bucket, "Create", properties, logical_id=f"Run{index}")
             handles[answer.response["PhysicalResourceId"]] = key
         for run_id in handles:
@@ -130,65 +163,41 @@ def measure_events(repeats: int) -> dict[str, Any]:
 
     The safety net polls at the default cap, so only the event can end the wait within the measurement.
     """
-    import boto3
     from events import STACK_ID, invoke_handler, run_status_change
-    from support.cloudformation_stand_in import CloudFormationStandIn
     from support.event_source_mapping import EventSourceMapping
-    from support.omics_stand_in import OmicsStandIn
-    from support.response_bucket import ResponseBucket
 
-    cloudformation = CloudFormationStandIn().start()
-    try:
-        with tempfile.TemporaryDirectory() as workdir, OmicsStandIn() as omics, ResponseBucket(Path(workdir)) as bucket:
-            sqs = boto3.session.Session(
-                region_name="us-east-1", aws_access_key_id="testing", aws_secret_access_key="testing"
-            ).client("sqs", endpoint_url=bucket.endpoint_url, verify=bucket.ca_file)
-            queue_url = sqs.create_queue(QueueName=f"waits-{uuid.uuid4().hex[:8]}")["QueueUrl"]
-            os.environ.update(handler_environment(omics, bucket, queue_url, cloudformation))
-            handler = importlib.import_module("omics_run_handler")
-            from omics_run.client import omics_client, sqs_client, wake_cloudformation_client, wake_omics_client
-
-            for client in (omics_client, sqs_client, wake_omics_client, wake_cloudformation_client):
-                client.cache_clear()
-            mapping = EventSourceMapping(handler, sqs, queue_url)
-            latencies, calls = [], {"GetRun": 0, "UntagResource": 0, "TagResource": 0, "DescribeStackResource": 0}
-            for index in range(repeats):
-                key = f"handles/{uuid.uuid4()}"
-                url = bucket.presigned_response_url(key)
-                cloudformation.record(
-                    STACK_ID, HANDLE_ID, url, "AWS::CloudFormation::WaitConditionHandle", "CREATE_COMPLETE"
-                )
-                properties = {
-                    "WorkflowId": "1234567",
-                    "RoleArn": "arn:aws:iam::123456789012:role/r",
-                    "OutputUri": "s3://b/o/",
-                    "WaitFor": "COMPLETED",
-                    "WaitTimeout": 3600,
-                    "WaitHandle": url,
-                    "WaitHandleLogicalId": HANDLE_ID,
-                }
-                answer = invoke_handler(handler, bucket, "Create", properties, logical_id=f"Run{index}")
-                run_id = answer.response["PhysicalResourceId"]
-                omics.reset_requests()
-                cloudformation.calls.clear()
-                omics.set_status(run_id, "COMPLETED")
-                changed = time.monotonic()
-                # EventBridge puts the event on the queue; HealthOmics' own delay before it is not simulated.
-                sqs.send_message(QueueUrl=queue_url, MessageBody=json.dumps(run_status_change(omics.runs[run_id])))
-                while bucket.read_response(key) is None:
-                    if mapping.poll() == 0:
-                        time.sleep(0.02)
-                    if time.monotonic() - changed > 30:
-                        raise RuntimeError("the event's signal did not arrive within 30 s")
-                latencies.append(time.monotonic() - changed)
-                for op in ("GetRun", "UntagResource", "TagResource"):
-                    calls[op] += len(omics.requests_for(op))
-                calls["DescribeStackResource"] += sum(
-                    1 for c in cloudformation.calls if c.get("Action") == "DescribeStackResource"
-                )
-            return {"latency_seconds": latencies, "calls_per_event": {op: n / repeats for op, n in calls.items()}}
-    finally:
-        cloudformation.stop()
+    with wake_harness() as harness:
+        omics, bucket, cloudformation, handler = harness.omics, harness.bucket, harness.cloudformation, harness.handler
+        sqs, queue_url = harness.sqs, harness.queue_url
+        mapping = EventSourceMapping(handler, sqs, queue_url)
+        latencies, calls = [], {"GetRun": 0, "UntagResource": 0, "TagResource": 0, "DescribeStackResource": 0}
+        for index in range(repeats):
+            key = f"handles/{uuid.uuid4()}"
+            url = bucket.presigned_response_url(key)
+            cloudformation.record(
+                STACK_ID, HANDLE_ID, url, "AWS::CloudFormation::WaitConditionHandle", "CREATE_COMPLETE"
+            )
+            properties = waiting_properties(url, WaitHandleLogicalId=HANDLE_ID)
+            answer = invoke_handler(handler, bucket, "Create", properties, logical_id=f"Run{index}")
+            run_id = answer.response["PhysicalResourceId"]
+            omics.reset_requests()
+            cloudformation.calls.clear()
+            omics.set_status(run_id, "COMPLETED")
+            changed = time.monotonic()
+            # EventBridge puts the event on the queue; HealthOmics' own delay before it is not simulated.
+            sqs.send_message(QueueUrl=queue_url, MessageBody=json.dumps(run_status_change(omics.runs[run_id])))
+            while bucket.read_response(key) is None:
+                if mapping.poll() == 0:
+                    time.sleep(0.02)
+                if time.monotonic() - changed > 30:
+                    raise RuntimeError("the event's signal did not arrive within 30 s")
+            latencies.append(time.monotonic() - changed)
+            for op in ("GetRun", "UntagResource", "TagResource"):
+                calls[op] += len(omics.requests_for(op))
+            calls["DescribeStackResource"] += sum(
+                1 for c in cloudformation.calls if c.get("Action") == "DescribeStackResource"
+            )
+        return {"latency_seconds": latencies, "calls_per_event": {op: n / repeats for op, n in calls.items()}}
 
 
 def measure_burst(events: int, own: int) -> dict[str, Any]:
@@ -196,79 +205,52 @@ def measure_burst(events: int, own: int) -> dict[str, Any]:
 
     The mapping here is one poller (Lambda's runs two invocations at once): the drain time is that of one.
     """
-    import boto3
     from events import STACK_ID, invoke_handler, run_status_change
-    from support.cloudformation_stand_in import CloudFormationStandIn
     from support.event_source_mapping import EventSourceMapping
-    from support.omics_stand_in import OmicsStandIn
-    from support.response_bucket import ResponseBucket
 
-    cloudformation = CloudFormationStandIn().start()
-    try:
-        with tempfile.TemporaryDirectory() as workdir, OmicsStandIn() as omics, ResponseBucket(Path(workdir)) as bucket:
-            sqs = boto3.session.Session(
-                region_name="us-east-1", aws_access_key_id="testing", aws_secret_access_key="testing"
-            ).client("sqs", endpoint_url=bucket.endpoint_url, verify=bucket.ca_file)
-            queue_url = sqs.create_queue(QueueName=f"waits-{uuid.uuid4().hex[:8]}")["QueueUrl"]
-            os.environ.update(handler_environment(omics, bucket, queue_url, cloudformation))
-            handler = importlib.import_module("omics_run_handler")
-            from omics_run.client import omics_client, sqs_client, wake_cloudformation_client, wake_omics_client
-
-            for client in (omics_client, sqs_client, wake_omics_client, wake_cloudformation_client):
-                client.cache_clear()
-            keys = []
-            for index in range(own):
-                key, handle_id = f"handles/{uuid.uuid4()}", f"Run{index}WaitHandle"
-                url = bucket.presigned_response_url(key)
-                cloudformation.record(
-                    STACK_ID, handle_id, url, "AWS::CloudFormation::WaitConditionHandle", "CREATE_COMPLETE"
-                )
-                properties = {
-                    "WorkflowId": "1234567",
-                    "RoleArn": "arn:aws:iam::123456789012:role/r",
-                    "OutputUri": "s3://b/o/",
-                    "WaitFor": "COMPLETED",
-                    "WaitTimeout": 3600,
-                    "WaitHandle": url,
-                    "WaitHandleLogicalId": handle_id,
-                }
-                run_id = invoke_handler(handler, bucket, "Create", properties, logical_id=f"Run{index}").response[
-                    "PhysicalResourceId"
-                ]
-                omics.set_status(run_id, "COMPLETED")
-                keys.append((run_id, key))
-            other_stack = STACK_ID.replace("OmicsRunExample", "AnotherStack")
-            foreign = [
-                omics.add_run(status="COMPLETED", tags={"cdk-omics-run:stack": other_stack})
-                for _ in range(events - own)
+    with wake_harness() as harness:
+        omics, bucket, cloudformation, handler = harness.omics, harness.bucket, harness.cloudformation, harness.handler
+        sqs, queue_url = harness.sqs, harness.queue_url
+        keys = []
+        for index in range(own):
+            key, handle_id = f"handles/{uuid.uuid4()}", f"Run{index}WaitHandle"
+            url = bucket.presigned_response_url(key)
+            cloudformation.record(
+                STACK_ID, handle_id, url, "AWS::CloudFormation::WaitConditionHandle", "CREATE_COMPLETE"
+            )
+            properties = waiting_properties(url, WaitHandleLogicalId=handle_id)
+            run_id = invoke_handler(handler, bucket, "Create", properties, logical_id=f"Run{index}").response[
+                "PhysicalResourceId"
             ]
-            omics.enforce_stack_tag(STACK_ID)
-            bodies = [run_status_change(omics.runs[run_id]) for run_id, _ in keys]
-            bodies += [run_status_change(run) for run in foreign]
-            for start in range(0, len(bodies), 10):
-                entries = [
-                    {"Id": str(i), "MessageBody": json.dumps(b)} for i, b in enumerate(bodies[start : start + 10])
-                ]
-                sqs.send_message_batch(QueueUrl=queue_url, Entries=entries)
-            omics.reset_requests()
-            mapping = EventSourceMapping(handler, sqs, queue_url)
-            started = time.monotonic()
-            while sum(d.records for d in mapping.deliveries) < events:
-                if mapping.poll() == 0:
-                    time.sleep(0.02)
-            drained = time.monotonic() - started
-            return {
-                "events": events,
-                "own": own,
-                "drain_seconds_one_poller": drained,
-                "invocations": len(mapping.deliveries),
-                "failed_records": sum(d.failures for d in mapping.deliveries),
-                "get_run_calls": len(omics.requests_for("GetRun")),
-                "signalled": sum(1 for _, key in keys if bucket.read_response(key) is not None),
-                "invocation_seconds_max": max(d.seconds for d in mapping.deliveries),
-            }
-    finally:
-        cloudformation.stop()
+            omics.set_status(run_id, "COMPLETED")
+            keys.append((run_id, key))
+        other_stack = STACK_ID.replace("OmicsRunExample", "AnotherStack")
+        foreign = [
+            omics.add_run(status="COMPLETED", tags={"cdk-omics-run:stack": other_stack}) for _ in range(events - own)
+        ]
+        omics.enforce_stack_tag(STACK_ID)
+        bodies = [run_status_change(omics.runs[run_id]) for run_id, _ in keys]
+        bodies += [run_status_change(run) for run in foreign]
+        for start in range(0, len(bodies), 10):
+            entries = [{"Id": str(i), "MessageBody": json.dumps(b)} for i, b in enumerate(bodies[start : start + 10])]
+            sqs.send_message_batch(QueueUrl=queue_url, Entries=entries)
+        omics.reset_requests()
+        mapping = EventSourceMapping(handler, sqs, queue_url)
+        started = time.monotonic()
+        while sum(d.records for d in mapping.deliveries) < events:
+            if mapping.poll() == 0:
+                time.sleep(0.02)
+        drained = time.monotonic() - started
+        return {
+            "events": events,
+            "own": own,
+            "drain_seconds_one_poller": drained,
+            "invocations": len(mapping.deliveries),
+            "failed_records": sum(d.failures for d in mapping.deliveries),
+            "get_run_calls": len(omics.requests_for("GetRun")),
+            "signalled": sum(1 for _, key in keys if bucket.read_response(key) is not None),
+            "invocation_seconds_max": max(d.seconds for d in mapping.deliveries),
+        }
 
 
 def safety_net_wakes(run_hours: float, cap_seconds: int) -> int:

@@ -96,8 +96,10 @@ def handler_environment(
     response_bucket: ResponseBucket,
     lambda_service: LambdaStandIn | None = None,
     cloudformation: CloudFormationStandIn | None = None,
+    wake_queue: str | None = None,
 ) -> dict[str, str]:
-    """The environment the handler runs with: SDK standard settings only, as in Lambda."""
+    """The environment the handler runs with: SDK standard settings only, as in Lambda (and the
+    wake-up queue's URL, which the construct sets when a run waits)."""
     invoke = {}
     if lambda_service is not None:
         # crhelper's own polling would call EventBridge: send that to the trap too.
@@ -109,9 +111,11 @@ def handler_environment(
     if cloudformation is not None:
         # A wake that finds its run deleted asks CloudFormation about the run's resource.
         stack_records = {"AWS_ENDPOINT_URL_CLOUDFORMATION": cloudformation.endpoint_url}
+    queue = {} if wake_queue is None else {"OMICS_RUN_WAIT_QUEUE_URL": wake_queue}
     return {
         **invoke,
         **stack_records,
+        **queue,
         "AWS_REGION": REGION,
         "AWS_DEFAULT_REGION": REGION,
         "AWS_ACCESS_KEY_ID": "testing",

@@ -284,7 +284,7 @@ def test_the_waiting_yaml_example_passes_cfn_lint_and_its_run_starts_a_wait_thro
         "Create", properties, response_url=response_bucket.presigned_response_url(key), logical_id=logical_id
     )
 
-    environment = {**handler_environment(omics, response_bucket), "OMICS_RUN_WAIT_QUEUE_URL": wake_queue}
+    environment = handler_environment(omics, response_bucket, wake_queue=wake_queue)
     run_bundled_handler(unzipped_provider, event, environment)
 
     assert response_bucket.wait_for_response(key)["Status"] == "SUCCESS"

@@ -52,10 +52,7 @@ def cohort(
     monkeypatch.setattr(batch_lifecycle, "SETTLE_POLL_SECONDS", 0.05)
     old, new = templates
     logical_id, old_properties = custom_resource(old, RESOURCE_TYPE)
-    environment = {
-        **handler_environment(omics, response_bucket, lambda_service),
-        "OMICS_RUN_WAIT_QUEUE_URL": wake_queue,
-    }
+    environment = handler_environment(omics, response_bucket, lambda_service, wake_queue=wake_queue)
     answer = release.create(
         deployed(old_properties, {}), logical_id=logical_id, resource_type=RESOURCE_TYPE, bucket=response_bucket,
         environment=environment,

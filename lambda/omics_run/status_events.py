@@ -34,7 +34,7 @@ from typing import Any, Literal
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from omics_run import bookkeeping, waiting
+from omics_run import bookkeeping, stack_resource, waiting
 
 logger = logging.getLogger(__name__)
 
@@ -128,20 +128,13 @@ def _on_status_change(event: Mapping[str, Any], services: EventServices) -> Even
 def _handle_url(cloudformation: Any, stack_id: str, handle_logical_id: str) -> str:
     """The handle's URL (its physical ID), or "" when the stack no longer has it.
 
-    DescribeStackResource answers a ValidationError for a logical ID the stack
-    does not have (CloudFormation API Reference); a handle deleted with its
-    stack is DELETE_COMPLETE. Other errors propagate, so the event comes again.
+    A handle deleted with its stack is DELETE_COMPLETE. Errors other than the
+    stack's "no such resource" propagate, so the event comes again.
     """
     if not stack_id:
         return ""
-    try:
-        answer = cloudformation.describe_stack_resource(StackName=stack_id, LogicalResourceId=handle_logical_id)
-    except ClientError as error:
-        if error.response.get("Error", {}).get("Code") == "ValidationError":
-            return ""
-        raise
-    detail = answer["StackResourceDetail"]
-    if str(detail.get("ResourceStatus", "")).startswith("DELETE_"):
+    detail = stack_resource.resource_detail(cloudformation, stack_id, handle_logical_id)
+    if detail is None or stack_resource.is_deleted(detail):
         return ""
     return str(detail.get("PhysicalResourceId") or "")
 

@@ -22,12 +22,11 @@ import threading
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs
 from xml.sax.saxutils import escape
 
-from support.loopback import LoopbackService
+from support.loopback import LoopbackService, QuietHandler, StandInServer
 
 __all__ = ["PAGE_SIZE", "CloudFormationStandIn", "StackResource"]
 
@@ -47,32 +46,11 @@ class StackResource:
     last_updated: datetime = field(default_factory=lambda: datetime.now(timezone.utc))
 
 
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    disable_nagle_algorithm = True
-    server: _Server
-
-    def log_message(self, format: str, *args: Any) -> None:
-        """Quiet: request logs would only clutter test output."""
-
+class _Handler(QuietHandler):
     def do_POST(self) -> None:
-        length = int(self.headers.get("Content-Length") or 0)
-        form = {k: v[-1] for k, v in parse_qs(self.rfile.read(length).decode("utf-8")).items()}
+        form = {k: v[-1] for k, v in parse_qs(self.body().decode("utf-8")).items()}
         status, body = self.server.stand_in._answer(form)
-        payload = body.encode("utf-8")
-        self.send_response(status)
-        self.send_header("Content-Type", "text/xml")
-        self.send_header("Content-Length", str(len(payload)))
-        self.end_headers()
-        self.wfile.write(payload)
-
-
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-
-    def __init__(self, stand_in: CloudFormationStandIn) -> None:
-        self.stand_in = stand_in
-        super().__init__(("127.0.0.1", 0), _Handler)
+        self.reply(status, body.encode("utf-8"), "text/xml")
 
 
 class CloudFormationStandIn(LoopbackService):
@@ -89,7 +67,7 @@ class CloudFormationStandIn(LoopbackService):
 
     def start(self) -> CloudFormationStandIn:
         """Serve on a free loopback port in a daemon thread."""
-        self._serve(_Server(self))
+        self._serve(StandInServer(self, _Handler))
         return self
 
     def reset(self) -> None:

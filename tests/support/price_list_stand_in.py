@@ -16,10 +16,9 @@ from __future__ import annotations
 import json
 import threading
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from support.loopback import LoopbackService
+from support.loopback import LoopbackService, QuietHandler, StandInServer
 
 __all__ = ["PriceListStandIn", "PricingCall"]
 
@@ -33,33 +32,12 @@ class PricingCall:
     authorization: str
 
 
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    disable_nagle_algorithm = True
-    server: _Server
-
-    def log_message(self, format: str, *args: Any) -> None:
-        """Quiet: request logs would only clutter test output."""
-
+class _Handler(QuietHandler):
     def do_POST(self) -> None:
-        length = int(self.headers.get("Content-Length") or 0)
-        body = json.loads(self.rfile.read(length) or b"{}")
+        body = json.loads(self.body() or b"{}")
         call = PricingCall(self.headers.get("X-Amz-Target", ""), body, self.headers.get("Authorization", ""))
         status, answer = self.server.stand_in._answer(call)
-        payload = json.dumps(answer).encode("utf-8")
-        self.send_response(status)
-        self.send_header("Content-Type", "application/x-amz-json-1.1")
-        self.send_header("Content-Length", str(len(payload)))
-        self.end_headers()
-        self.wfile.write(payload)
-
-
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-
-    def __init__(self, stand_in: PriceListStandIn) -> None:
-        self.stand_in = stand_in
-        super().__init__(("127.0.0.1", 0), _Handler)
+        self.reply(status, json.dumps(answer).encode("utf-8"), "application/x-amz-json-1.1")
 
 
 class PriceListStandIn(LoopbackService):
@@ -72,7 +50,7 @@ class PriceListStandIn(LoopbackService):
         self._lock = threading.Lock()
 
     def start(self) -> PriceListStandIn:
-        self._serve(_Server(self))
+        self._serve(StandInServer(self, _Handler))
         return self
 
     def _answer(self, call: PricingCall) -> tuple[int, dict[str, Any]]:
