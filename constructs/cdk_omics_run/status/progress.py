@@ -160,18 +160,9 @@ def read_batch(omics: Any, batch_id: str, *, label: str, with_runs: bool) -> Bat
     batch = _call(omics.get_batch, "omics:GetBatch", f"batch {batch_id} ({label})", batchId=batch_id)
     runs: tuple[dict[str, Any], ...] | None = None
     if with_runs:
-        collected: list[dict[str, Any]] = []
-        token: str | None = None
-        while True:
-            request: dict[str, Any] = {"batchId": batch_id, "maxItems": 100}
-            if token:
-                request["startingToken"] = token
-            page = _call(omics.list_runs_in_batch, "omics:ListRunsInBatch", f"batch {batch_id} ({label})", **request)
-            collected.extend(page.get("runs", []))
-            token = page.get("nextToken")
-            if not token:
-                break
-        runs = tuple(collected)
+        request = {"batchId": batch_id, "maxItems": 100}
+        where = f"batch {batch_id} ({label})"
+        runs = tuple(_every_item(omics.list_runs_in_batch, "omics:ListRunsInBatch", where, "runs", request))
     return BatchProgress(
         batch_id=batch_id,
         status=batch["status"],
@@ -187,14 +178,19 @@ def read_batch(omics: Any, batch_id: str, *, label: str, with_runs: bool) -> Bat
 
 def batch_run_items(omics: Any, batch_id: str, *, label: str) -> list[dict[str, Any]]:
     """Every run of a batch as ListRuns lists it (``batchId`` filter, 100 a page): status and times, one call a page."""
+    request = {"batchId": batch_id, "maxResults": 100}
+    return _every_item(omics.list_runs, "omics:ListRuns", f"batch {batch_id} ({label})", "items", request)
+
+
+def _every_item(
+    operation: Any, permission: str, where: str, items_key: str, request: dict[str, Any]
+) -> list[dict[str, Any]]:
+    """Every item of a paged list operation, one call a page (``startingToken`` from the last ``nextToken``)."""
     found: list[dict[str, Any]] = []
     token: str | None = None
     while True:
-        request: dict[str, Any] = {"batchId": batch_id, "maxResults": 100}
-        if token:
-            request["startingToken"] = token
-        page = _call(omics.list_runs, "omics:ListRuns", f"batch {batch_id} ({label})", **request)
-        found.extend(page.get("items", []))
+        page = _call(operation, permission, where, **request, **({"startingToken": token} if token else {}))
+        found.extend(page.get(items_key, []))
         token = page.get("nextToken")
         if not token:
             return found
