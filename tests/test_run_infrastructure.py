@@ -15,6 +15,7 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_omics as omics
 from aws_cdk.assertions import Annotations, Match, Template
+from constructs import Construct
 from documentation_pages import page_text
 
 import cdk_omics_run
@@ -147,6 +148,27 @@ def test_many_runs_share_one_provider_function_role_and_policy() -> None:
         "Condition": {"StringEquals": {"iam:PassedToService": "omics.amazonaws.com"}},
         "Sid": "PassRunRoles",
     }
+
+
+def test_runs_in_nested_constructs_share_their_stacks_provider_and_each_stack_has_its_own() -> None:
+    stack = new_stack()
+    other = cdk.Stack(stack.node.root, "Other")
+    group = Construct(stack, "Group")
+    run = OmicsRun(stack, "Run", **REQUIRED)
+    OmicsRun(group, "Nested", **REQUIRED)
+    OmicsRun(other, "Run", **REQUIRED)
+
+    # OmicsRunProvider.of remembers its answer per scope: asked again, and from a nested scope,
+    # it still names the one provider of the scope's stack, and never another stack's.
+    assert OmicsRunProvider.of(group) is OmicsRunProvider.of(stack) is OmicsRunProvider.of(run)
+    assert OmicsRunProvider.of(other) is not OmicsRunProvider.of(stack)
+    assert OmicsRunProvider.of(other).node.scope is other
+    for each in (stack, other):
+        template = Template.from_stack(each)
+        template.resource_count_is("AWS::Lambda::Function", 1)
+        function = each.get_logical_id(OmicsRunProvider.of(each).function.node.default_child)
+        tokens = [r["Properties"]["ServiceToken"] for r in template.find_resources("Custom::OmicsRun").values()]
+        assert tokens == [{"Fn::GetAtt": [function, "Arn"]}] * (2 if each is stack else 1)
 
 
 def test_the_provider_runs_the_newest_python_runtime_on_arm64_with_its_own_log_group() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Sequence
 from dataclasses import dataclass, fields
 from typing import Any, cast
@@ -22,7 +23,6 @@ from aws_cdk import aws_events as events
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
-from aws_cdk import aws_lambda_event_sources as lambda_event_sources
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
@@ -40,6 +40,9 @@ from cdk_omics_run.wake_events import deliver_run_status_changes
 from cdk_omics_run.workflow_grants import add_workflow_statements
 
 PROVIDER_ID = "OmicsRunProvider"
+
+# OmicsRunProvider.of's answers, by the scope asked about; entries go with their constructs.
+_PROVIDERS_BY_SCOPE: weakref.WeakKeyDictionary[Construct, OmicsRunProvider] = weakref.WeakKeyDictionary()
 
 # The newest Python runtime aws-cdk-lib knows; a test fails when a newer one appears.
 PROVIDER_RUNTIME = lambda_.Runtime.PYTHON_3_14
@@ -80,11 +83,14 @@ DEAD_LETTER_RETENTION = Duration.days(14)
 # What the handler reaches from inside a VPC, beside the S3 gateway endpoint (presigned response and
 # WaitCondition URLs): HealthOmics under its two host prefixes (botocore's model: StartRun, GetRun,
 # CancelRun, DeleteRun on workflows-, TagResource and UntagResource on tags-), and SQS when runs wait.
+# By name, read from aws-cdk-lib only when a provider is placed in a VPC: the first read of
+# InterfaceVpcEndpointAwsService makes jsii's node process build all of its static members, about
+# 16 ms that every synth paid at import.
 OMICS_ENDPOINT_SERVICES = {
-    "OmicsWorkflowsEndpoint": ec2.InterfaceVpcEndpointAwsService.OMICS_WORKFLOWS,
-    "OmicsTagsEndpoint": ec2.InterfaceVpcEndpointAwsService.OMICS_TAGS,
+    "OmicsWorkflowsEndpoint": "OMICS_WORKFLOWS",
+    "OmicsTagsEndpoint": "OMICS_TAGS",
 }
-HTTPS = ec2.Port.tcp(443)
+HTTPS_PORT = 443
 # ec2.SubnetSelection's members, as IVpc.select_subnets takes them.
 _SUBNET_SELECTION_FIELDS = (
     "availability_zones",
@@ -175,11 +181,17 @@ class OmicsRunProvider(Construct):
     @classmethod
     def of(cls, scope: Construct) -> OmicsRunProvider:
         """The stack's provider, created on first use (with the settings of :meth:`configure`'s defaults)."""
+        # Every run asks for its stack's provider: the answer is kept per scope, because finding it
+        # costs three calls into jsii's node process (Stack.of, node, tryFindChild), a tenth of a
+        # run's synth. A construct never changes stacks, and the provider is never removed.
+        known = _PROVIDERS_BY_SCOPE.get(scope)
+        if known is not None:
+            return known
         stack = Stack.of(scope)
         existing = stack.node.try_find_child(PROVIDER_ID)
-        if isinstance(existing, OmicsRunProvider):
-            return existing
-        return cls(stack, PROVIDER_ID)
+        provider = existing if isinstance(existing, OmicsRunProvider) else cls(stack, PROVIDER_ID)
+        _PROVIDERS_BY_SCOPE[scope] = provider
+        return provider
 
     @classmethod
     def configure(
@@ -268,6 +280,7 @@ class OmicsRunProvider(Construct):
         """The settings this provider was created with."""
         self.options.check(self.node.path)
         self._pass_run_roles: GrowingGrant | None = None
+        self._service_token: str | None = None
         self.wait_queue: sqs.Queue | None = None
         """The queue of the waits' delayed wake-ups; created when the first run waits."""
         self.run_status_changes: events.Rule | None = None
@@ -384,7 +397,10 @@ class OmicsRunProvider(Construct):
     @property
     def service_token(self) -> str:
         """The ARN every Custom::OmicsRun in the stack uses as its ServiceToken."""
-        return self.function.function_arn
+        # The same token every time: read from jsii once, not once per run.
+        if self._service_token is None:
+            self._service_token = self.function.function_arn
+        return self._service_token
 
     def enable_waiting(self) -> sqs.Queue:
         """Creates, once, what waits need: a queue of delayed wake-ups that invoke the function.
@@ -419,6 +435,10 @@ class OmicsRunProvider(Construct):
                     "CloudFormationEndpoint", ec2.InterfaceVpcEndpointAwsService.CLOUDFORMATION
                 )
             self.function.add_environment(QUEUE_URL_ENV, self.wait_queue.queue_url)
+            # Imported here, by the first run that waits: with the SNS modules it pulls in, it would
+            # cost every synth about 20 ms of Python import, for a feature most stacks do not use.
+            from aws_cdk import aws_lambda_event_sources as lambda_event_sources
+
             self.function.add_event_source(
                 lambda_event_sources.SqsEventSource(
                     self.wait_queue,
@@ -606,7 +626,9 @@ class OmicsRunProvider(Construct):
             allow_all_outbound=False,
             description="Custom::OmicsRun provider: no inbound; HTTPS out to AWS APIs and presigned S3 URLs",
         )
-        group.add_egress_rule(ec2.Peer.any_ipv4(), HTTPS, "HTTPS to HealthOmics, SQS and S3 (endpoints or NAT)")
+        group.add_egress_rule(
+            ec2.Peer.any_ipv4(), ec2.Port.tcp(HTTPS_PORT), "HTTPS to HealthOmics, SQS and S3 (endpoints or NAT)"
+        )
         return group
 
     def _allow_network_interfaces(self, vpc: ec2.IVpc, vpc_subnets: ec2.SubnetSelection | None) -> None:
@@ -670,8 +692,8 @@ class OmicsRunProvider(Construct):
             allow_all_outbound=False,
             description="Custom::OmicsRun provider interface VPC endpoints: HTTPS from its function only",
         )
-        for endpoint_id, service in OMICS_ENDPOINT_SERVICES.items():
-            self._add_interface_endpoint(endpoint_id, service)
+        for endpoint_id, service_name in OMICS_ENDPOINT_SERVICES.items():
+            self._add_interface_endpoint(endpoint_id, getattr(ec2.InterfaceVpcEndpointAwsService, service_name))
         self._depend_on_endpoint(
             ec2.GatewayVpcEndpoint(
                 self,

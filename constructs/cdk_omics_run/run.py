@@ -239,7 +239,8 @@ class OmicsRun(ResourceAttributes, Construct):
         properties["Tags"] = Lazy.any(_MergedTags(self._tags, properties.get("Tags")))
         check_tags_after_propagation(self, self._tags, explicit_tags, RESOURCE_TYPE)
 
-        provider = OmicsRunProvider.of(self)
+        # Of the scope, not of self: the same stack, and its provider is known after the first run.
+        provider = OmicsRunProvider.of(scope)
         provider.allow_pass_role(properties["RoleArn"])
         self._allow_start_run(provider, properties, workflow_granted=granting_workflow is not None)
         self.wait: RunWait | None = None
@@ -368,18 +369,22 @@ class OmicsRun(ResourceAttributes, Construct):
             OmicsRun.from_cli_input_json(stack, "CramToBam", "examples/cram-to-bam.json",
                                          name="cram-to-bam-nightly")
         """
-        where = f"{scope.node.path}/{id}"
-        body = _read_request(where, request)
+        # The construct's path is read from jsii only for an error message (two calls per run otherwise).
+        body = request if isinstance(request, Mapping) else _read_request(_path_of(scope, id), request)
         members = {m.wire_name: argument_name_of(m.wire_name) for m in members_by_argument().values()}
         known_keys = [*members, "requestId"]
         unknown_keys = [str(key) for key in body if key not in known_keys]
         if unknown_keys:
-            raise ArgumentError(_unknown_names(where, "key", unknown_keys, "in the StartRun request", known_keys))
+            raise ArgumentError(
+                _unknown_names(_path_of(scope, id), "key", unknown_keys, "in the StartRun request", known_keys)
+            )
         known_arguments = list(OmicsRunArguments.__annotations__)
         unknown_arguments = [name for name in overrides if name not in known_arguments]
         if unknown_arguments:
             raise ArgumentError(
-                _unknown_names(where, "argument", unknown_arguments, "of from_cli_input_json", known_arguments)
+                _unknown_names(
+                    _path_of(scope, id), "argument", unknown_arguments, "of from_cli_input_json", known_arguments
+                )
             )
         arguments: dict[str, Any] = {members[key]: value for key, value in body.items() if key != "requestId"}
         arguments.update(overrides)
@@ -546,6 +551,11 @@ class _MergedTags:
             return self._explicit
         # None leaves the property out, rather than sending empty tags.
         return {**(self._tag_manager.render_tags() or {}), **(self._explicit or {})} or None
+
+
+def _path_of(scope: Construct, id: str) -> str:
+    """The path a construct ``id`` in ``scope`` will have, for messages about it before it exists."""
+    return f"{scope.node.path}/{id}"
 
 
 def _read_request(where: str, request: Mapping[str, Any] | str | Path) -> Mapping[str, Any]:
