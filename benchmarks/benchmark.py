@@ -2,16 +2,22 @@
 """OmicsRun against CDK's AwsCustomResource, side by side in one run; run on demand.
 
     .venv/bin/python benchmarks/benchmark.py            # full: about 5 minutes on 2 cores
-    .venv/bin/python benchmarks/benchmark.py --quick    # one synth per point, fewer samples
+    .venv/bin/python benchmarks/benchmark.py --quick    # N = 1 and 200 only, fewer samples: about 2 minutes
 
 Prints markdown tables and writes benchmarks/results.json. What is measured:
 
-- for N = 1, 10, 50 and 200 runs in one stack, each variant synthesized in
-  fresh processes (medians of several): synth wall time, template bytes,
-  resources, Lambda functions and IAM policies, and the ratio of the two;
+- for N = 1, 10, 50 and 200 runs in one stack (``--quick``: 1 and 200), each
+  variant synthesized in fresh processes, by the same method in both modes
+  (unmeasured synths first, so byte-code exists; then interleaved repetitions,
+  medians): synth CPU time, which the targets judge, and wall time, each with
+  its spread; template bytes, resources, Lambda functions and IAM policies,
+  and the ratio of the two;
 - the provider asset: files, bytes, zipped bytes;
 - the handler's cold import, omics client included, against
-  ``import boto3; boto3.client("omics")``;
+  ``import boto3; boto3.client("omics")``; and a whole cold Create (import,
+  client, the first StartRun to the local HealthOmics stand-in) against the
+  same in plain boto3 and in Node.js with the SDK v3 omics client, as
+  AwsCustomResource's handler makes it;
 - per-event handler time, warm, over 1,000 Create events against the local
   HealthOmics stand-in, and the API calls each Create makes.
 
@@ -38,40 +44,62 @@ from typing import Any
 BENCHMARKS_DIR = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCHMARKS_DIR))
 
-import cold_import  # noqa: E402 - needs the path above
+import cold_create  # noqa: E402 - needs the path above
+import cold_import  # noqa: E402
 import report  # noqa: E402
 import synth_metrics  # noqa: E402
-from stack_app import VARIANTS  # noqa: E402
+from stack_app import VARIANTS, run_request  # noqa: E402
 from stats import median, ratio  # noqa: E402
 
 RUN_COUNTS = (1, 10, 50, 200)
+# --quick keeps the two points the targets judge, measured the same way as in the full run.
+QUICK_RUN_COUNTS = (1, 200)
+# Synth CPU targets: OmicsRun / AwsCustomResource, at most this, by N.
+SYNTH_CPU_TARGETS = {200: 1.00, 1: 1.05}
 RESULTS_FILE = BENCHMARKS_DIR / "results.json"
+# --quick writes beside it, never over it: results.json stays the full run's, which --quick is compared with.
+QUICK_RESULTS_FILE = BENCHMARKS_DIR / "results-quick.json"
 HANDLER_EVENTS = BENCHMARKS_DIR / "handler_events.py"
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="one synth per point and fewer samples (1-2 minutes)")
     parser.add_argument(
-        "--out", type=Path, default=RESULTS_FILE, help=f"where to write the JSON (default {RESULTS_FILE})"
+        "--quick",
+        action="store_true",
+        help="N = 1 and 200 only, 5 synths per point, 300 Create events (about 2 minutes)",
+    )
+    parser.add_argument(
+        "--out",
+        type=Path,
+        help=f"where to write the JSON (default {RESULTS_FILE.name}, with --quick {QUICK_RESULTS_FILE.name})",
     )
     args = parser.parse_args(argv)
-    # Full: enough samples for stable medians within ~10 minutes on 2 cores.
-    args.synth_repetitions = 1 if args.quick else 5
-    args.import_repetitions = 5 if args.quick else 15
+    if args.out is None:
+        args.out = QUICK_RESULTS_FILE if args.quick else RESULTS_FILE
+    # Both modes take the median of at least 5 synths per point, by the same method, so that
+    # their CPU ratios agree within noise; --quick measures fewer points, not fewer samples.
+    args.run_counts = QUICK_RUN_COUNTS if args.quick else RUN_COUNTS
+    args.synth_repetitions = 5 if args.quick else 7
+    args.import_repetitions = 15
+    args.create_repetitions = 15
     args.events = 300 if args.quick else 1000
     return args
 
 
-def measure_synth(workdir: Path, repetitions: int) -> dict[str, Any]:
+def measure_synth(workdir: Path, run_counts: tuple[int, ...], repetitions: int) -> dict[str, Any]:
     """Every variant at every N, ``repetitions`` times, interleaved so that drift hits both variants alike."""
     samples: dict[tuple[str, int], list[synth_metrics.SynthSample]] = {}
     stats: dict[tuple[str, int], dict[str, Any]] = {}
     kept: dict[str, Path] = {}
-    for variant in VARIANTS:  # unmeasured: warms the OS file cache and node's compile cache for both
-        synth_metrics.synth(variant, 1, workdir / f"warmup-{variant}")
+    # Unmeasured, two of each: the first writes the byte-code caches of this checkout (a fresh
+    # clone has none: compiling them cost a synth 0.3 s of CPU, benchmarks/README.md), both warm
+    # the OS file cache for both variants alike.
+    for warmup in range(2):
+        for variant in VARIANTS:
+            synth_metrics.synth(variant, 1, workdir / f"warmup-{variant}-{warmup}")
     for repetition in range(repetitions):
-        for runs in RUN_COUNTS:
+        for runs in run_counts:
             # Alternate which variant goes first, so neither always runs on a cooler machine.
             order = VARIANTS if repetition % 2 == 0 else tuple(reversed(VARIANTS))
             for variant in order:
@@ -93,15 +121,19 @@ def measure_synth(workdir: Path, repetitions: int) -> dict[str, Any]:
                 )
 
     points: list[dict[str, Any]] = []
-    for runs in RUN_COUNTS:
+    for runs in run_counts:
         point: dict[str, Any] = {"runs": runs}
         for variant in VARIANTS:
             walls = [s.wall_seconds for s in samples[(variant, runs)]]
+            cpus = [s.cpu_seconds for s in samples[(variant, runs)]]
             point[variant] = {
                 "synth_wall_seconds": median(walls),
                 "synth_wall_seconds_min": min(walls),
                 "synth_wall_seconds_max": max(walls),
-                "synth_cpu_seconds": median([s.cpu_seconds for s in samples[(variant, runs)]]),
+                "synth_cpu_seconds": median(cpus),
+                "synth_cpu_seconds_min": min(cpus),
+                "synth_cpu_seconds_max": max(cpus),
+                "synth_cpu_samples": cpus,
                 "construct_seconds": median([s.construct_seconds for s in samples[(variant, runs)]]),
                 "app_synth_seconds": median([s.synth_seconds for s in samples[(variant, runs)]]),
                 "repetitions": len(walls),
@@ -120,6 +152,13 @@ def measure_synth(workdir: Path, repetitions: int) -> dict[str, Any]:
                 "iam_policies",
             )
         }
+        # Each repetition synthesized both variants one after the other: the spread of these
+        # paired ratios is the noise that the median ratio above is read against.
+        paired = [
+            ratio(ours.cpu_seconds, theirs.cpu_seconds)
+            for ours, theirs in zip(samples[("omics-run", runs)], samples[("aws-custom-resource", runs)], strict=True)
+        ]
+        point["cpu_ratio_paired"] = {"min": min(paired), "median": median(paired), "max": max(paired)}
         points.append(point)
     return {"points": points, "per_additional_run": per_additional_run(points), "kept_out_dirs": kept}
 
@@ -181,7 +220,6 @@ def evaluate_targets(results: dict[str, Any]) -> list[dict[str, Any]]:
     synth = results["synth"]
     marginal = synth["per_additional_run"]
     points = {point["runs"]: point for point in synth["points"]}
-    largest = points[max(points)]
     omics_points = [point["omics-run"] for point in synth["points"]]
     asset = results["assets"]["omics-run"]
     cold = results["cold_import"]
@@ -201,16 +239,7 @@ def evaluate_targets(results: dict[str, Any]) -> list[dict[str, Any]]:
             "met": len({p["iam_policies"] for p in omics_points}) == 1
             and len({p["lambda_functions"] for p in omics_points}) == 1,
         },
-        {
-            "target": f"synth time at N={max(points)} no worse than AwsCustomResource",
-            "measured": f"wall {largest['omics-run']['synth_wall_seconds']:.2f} s vs "
-            f"{largest['aws-custom-resource']['synth_wall_seconds']:.2f} s "
-            f"(ratio {largest['ratio']['synth_wall_seconds']:.2f}); CPU ratio {largest['ratio']['synth_cpu_seconds']:.2f}; "
-            f"constructs {largest['omics-run']['construct_seconds']:.2f} s vs "
-            f"{largest['aws-custom-resource']['construct_seconds']:.2f} s, app.synth() "
-            f"{largest['omics-run']['app_synth_seconds']:.2f} s vs {largest['aws-custom-resource']['app_synth_seconds']:.2f} s",
-            "met": largest["ratio"]["synth_wall_seconds"] <= 1.0,
-        },
+        *(synth_cpu_target(points[runs], limit) for runs, limit in SYNTH_CPU_TARGETS.items() if runs in points),
         {
             "target": "provider asset under 100 KB zipped",
             "measured": f"{asset['zipped_bytes']:,} B zipped",
@@ -229,6 +258,25 @@ def evaluate_targets(results: dict[str, Any]) -> list[dict[str, Any]]:
             and events["distinct_start_run_request_ids"] == events["events"],
         },
     ]
+
+
+def synth_cpu_target(point: dict[str, Any], limit: float) -> dict[str, Any]:
+    """Synth CPU time (python and its node child), OmicsRun / AwsCustomResource, at most ``limit``.
+
+    CPU time is judged, not wall time: on a shared machine, other work stretches
+    wall times by more than the difference being measured, while the CPU a
+    synth needs stays nearly the same. Wall time is shown beside it.
+    """
+    ours, theirs, paired = point["omics-run"], point["aws-custom-resource"], point["cpu_ratio_paired"]
+    cpu_ratio = point["ratio"]["synth_cpu_seconds"]
+    return {
+        "target": f"synth CPU at N={point['runs']} at most {limit:.2f}x AwsCustomResource",
+        "measured": f"CPU {ours['synth_cpu_seconds']:.2f} s ({ours['synth_cpu_seconds_min']:.2f}–"
+        f"{ours['synth_cpu_seconds_max']:.2f}) vs {theirs['synth_cpu_seconds']:.2f} s "
+        f"({theirs['synth_cpu_seconds_min']:.2f}–{theirs['synth_cpu_seconds_max']:.2f}): ratio {cpu_ratio:.3f} "
+        f"(paired {paired['min']:.2f}–{paired['max']:.2f}); wall ratio {point['ratio']['synth_wall_seconds']:.2f}",
+        "met": cpu_ratio <= limit,
+    }
 
 
 def environment() -> dict[str, Any]:
@@ -289,16 +337,17 @@ def main(argv: list[str] | None = None) -> None:
         "measured_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "environment": environment(),
         "settings": {
-            "run_counts": list(RUN_COUNTS),
+            "run_counts": list(args.run_counts),
             "synth_repetitions": args.synth_repetitions,
             "import_repetitions": args.import_repetitions,
+            "create_repetitions": args.create_repetitions,
             "events": args.events,
         },
     }
     with tempfile.TemporaryDirectory(prefix="omics-run-benchmark-") as temporary:
         workdir = Path(temporary)
         print("synthesizing ...", file=sys.stderr, flush=True)
-        synth = measure_synth(workdir, args.synth_repetitions)
+        synth = measure_synth(workdir, args.run_counts, args.synth_repetitions)
         kept = synth.pop("kept_out_dirs")
         results["synth"] = synth
         results["assets"] = measure_assets(kept)
@@ -306,6 +355,14 @@ def main(argv: list[str] | None = None) -> None:
         [omics_asset] = synth_metrics.function_asset_dirs(kept["omics-run"])
         results["cold_import"] = cold_import.measure_cold_import(
             omics_asset, workdir / "cold-import", args.import_repetitions
+        )
+        print("cold Creates ...", file=sys.stderr, flush=True)
+        results["cold_create"] = cold_create.measure_cold_create(
+            omics_asset,
+            synth_metrics.omics_run_resource(kept["omics-run"]),
+            run_request(0),
+            workdir / "cold-create",
+            args.create_repetitions,
         )
         print(f"{args.events} Create events ...", file=sys.stderr, flush=True)
         results["events"] = measure_events(kept["omics-run"], workdir, args.events)
@@ -315,6 +372,8 @@ def main(argv: list[str] | None = None) -> None:
 
     args.out.write_text(json.dumps(_without_nan(results), indent=2, default=_json_default) + "\n", encoding="utf-8")
     print(report.markdown(results))
+    if args.quick and RESULTS_FILE.exists():
+        print("\n" + report.agreement(results, json.loads(RESULTS_FILE.read_text(encoding="utf-8"))))
     print(f"\nwrote {args.out} in {results['elapsed_seconds']:.0f} s", file=sys.stderr)
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import math
 from typing import Any
 
+import cold_create
+
 NAMES = {"omics-run": "OmicsRun", "aws-custom-resource": "AwsCustomResource"}
 
 
@@ -16,10 +18,36 @@ def markdown(results: dict[str, Any]) -> str:
         _marginal_table(results["synth"]["per_additional_run"]),
         _asset_table(results["assets"]),
         _cold_import_table(results["cold_import"]),
+        _cold_create_table(results["cold_create"]),
         _events_table(results),
         _targets_table(results["targets"]),
     ]
     return "\n\n".join(sections)
+
+
+def agreement(quick: dict[str, Any], full: dict[str, Any]) -> str:
+    """The synth CPU ratios of a quick run beside a full run's, for the N both measured."""
+    full_points = {point["runs"]: point for point in full["synth"]["points"]}
+    lines = [
+        f"### Quick against full (full run: `{full['command']}` at {full['measured_at']}, "
+        f"git {full['environment'].get('git')})",
+        "",
+        "| N | Quick CPU ratio (paired min–max) | Full CPU ratio (paired min–max) | Difference | Within the full run's paired spread |",
+        "|---:|---|---|---:|---|",
+    ]
+    for point in quick["synth"]["points"]:
+        other = full_points.get(point["runs"])
+        if other is None or "cpu_ratio_paired" not in other:
+            continue
+        ours, theirs = point["cpu_ratio_paired"], other["cpu_ratio_paired"]
+        quick_ratio, full_ratio = point["ratio"]["synth_cpu_seconds"], other["ratio"]["synth_cpu_seconds"]
+        within = theirs["min"] <= quick_ratio <= theirs["max"]
+        lines.append(
+            f"| {point['runs']} | {quick_ratio:.3f} ({ours['min']:.2f}–{ours['max']:.2f}) "
+            f"| {full_ratio:.3f} ({theirs['min']:.2f}–{theirs['max']:.2f}) | {quick_ratio - full_ratio:+.3f} "
+            f"| {'yes' if within else '**no**'} |"
+        )
+    return "\n".join(lines)
 
 
 def _heading(results: dict[str, Any]) -> str:
@@ -39,7 +67,7 @@ def _synth_table(synth: dict[str, Any]) -> str:
     lines = [
         "### Stacks of N runs",
         "",
-        "| N | Variant | Synth wall (s) | Synth CPU (s) | Constructs (s) | app.synth() (s) | Template bytes "
+        "| N | Variant | Synth CPU (s) | Synth wall (s) | Constructs (s) | app.synth() (s) | Template bytes "
         "| Resources | Lambda functions | IAM policies | Largest role inline policy (chars; quota 10,240) |",
         "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
@@ -47,23 +75,27 @@ def _synth_table(synth: dict[str, Any]) -> str:
         for variant in NAMES:
             v = point[variant]
             lines.append(
-                f"| {point['runs']} | {NAMES[variant]} | {v['synth_wall_seconds']:.2f} "
-                f"({v['synth_wall_seconds_min']:.2f}–{v['synth_wall_seconds_max']:.2f}) "
-                f"| {v['synth_cpu_seconds']:.2f} | {v['construct_seconds']:.2f} | {v['app_synth_seconds']:.2f} "
+                f"| {point['runs']} | {NAMES[variant]} | {v['synth_cpu_seconds']:.2f} "
+                f"({v['synth_cpu_seconds_min']:.2f}–{v['synth_cpu_seconds_max']:.2f}) "
+                f"| {v['synth_wall_seconds']:.2f} ({v['synth_wall_seconds_min']:.2f}–{v['synth_wall_seconds_max']:.2f}) "
+                f"| {v['construct_seconds']:.2f} | {v['app_synth_seconds']:.2f} "
                 f"| {v['template_bytes']:,} | {v['resources']} | {v['lambda_functions']} | {v['iam_policies']} "
                 f"| {v['largest_role_inline_policy_chars']:,} |"
             )
         r = point["ratio"]
+        paired = point["cpu_ratio_paired"]
         lines.append(
-            f"| {point['runs']} | *ratio* | *{_num(r['synth_wall_seconds'])}* | *{_num(r['synth_cpu_seconds'])}* "
+            f"| {point['runs']} | *ratio* | *{r['synth_cpu_seconds']:.3f}* (paired {_num(paired['min'])}–"
+            f"{_num(paired['max'])}) | *{_num(r['synth_wall_seconds'])}* "
             f"| *{_num(r['construct_seconds'])}* | *{_num(r['app_synth_seconds'])}* | *{_num(r['template_bytes'])}* "
             f"| *{_num(r['resources'])}* | *{_num(r['lambda_functions'])}* | *{_num(r['iam_policies'])}* | |"
         )
     lines.append("")
     lines.append(
-        "Synth wall: median (min–max) of a fresh `python stack_app.py` process, as `cdk synth` runs an app. "
-        "Synth CPU: user+system time of that process and its jsii node process (median). Constructs / "
-        "app.synth(): medians measured inside the app. Ratio: OmicsRun / AwsCustomResource."
+        "Synth CPU, the judged figure: user+system time of a fresh `python stack_app.py` process and its jsii "
+        "node process, median (min–max). Synth wall: the same process's wall time, as `cdk synth` runs an app. "
+        "Constructs / app.synth(): medians measured inside the app. Ratio: OmicsRun / AwsCustomResource, of the "
+        "medians; *paired*: the lowest and highest ratio of one repetition's two synths, made one after the other."
     )
     return "\n".join(lines)
 
@@ -131,6 +163,42 @@ def _cold_import_table(cold: dict[str, Any]) -> str:
             f"{breakdown['imports_ms']:.0f} ms (largest, self time by package, ms: {listed}) and code run outside "
             f"imports (client creation) {breakdown['not_imports_ms']:.0f} ms."
         )
+    return "\n".join(lines)
+
+
+def _cold_create_table(cold: dict[str, Any]) -> str:
+    probes = cold["probes"]
+    floor = probes.get(cold_create.FLOOR)
+    peer = probes.get(cold_create.PEER)
+    lines = [
+        "### Cold Create, in total (fresh process each time: import, client, first StartRun)",
+        "",
+        "| Probe | Median (ms) | Min–max (ms) | Process wall (ms) | vs Python floor | vs Node.js peer |",
+        "|---|---:|---:|---:|---:|---:|",
+    ]
+    for name, probe in probes.items():
+        lines.append(
+            f"| {name} | {probe['median_ms']:.1f} | {probe['min_ms']:.1f}–{probe['max_ms']:.1f} "
+            f"| {probe['median_process_wall_ms']:.1f} "
+            f"| {_num(probe['median_ms'] / floor['median_ms']) if floor else '–'} "
+            f"| {_num(probe['median_ms'] / peer['median_ms']) if peer else '–'} |"
+        )
+    lines.append("")
+    peer_note = (
+        f"{cold['node_sdk']} {cold['node_sdk_version']}"
+        if cold["node_sdk_version"]
+        else f"not measured: {cold['node_sdk']} is not installed (`npm ci`)"
+    )
+    lines.append(
+        f"Median of {cold['repetitions']} fresh processes per probe, interleaved, after one unmeasured each; "
+        "timed inside the process from before the first import or `require` to after StartRun returned "
+        "(the whole Create: after crhelper's answer was sent). Against the test suite's HealthOmics stand-in "
+        f"over loopback HTTP; the answer is a PUT to moto over HTTPS. Peer: {peer_note}. The stand-in received "
+        f"{cold['stand_in_requests_by_operation']}; answers: {cold['answers']}. "
+        f"Handler's modules + client + StartRun against the floor: {_num(cold['handler_to_floor_ratio'])} "
+        f"(process wall {_num(cold['handler_to_floor_process_ratio'])}); against the peer: "
+        f"{_num(cold['handler_to_peer_ratio'])} (process wall {_num(cold['handler_to_peer_process_ratio'])})."
+    )
     return "\n".join(lines)
 
 
