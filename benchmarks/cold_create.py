@@ -85,6 +85,7 @@ class Probe:
     language: str  # "python" or "node"
     statement: str
     uses_asset: bool
+    setup: str = ""  # Python run before the clock starts
 
 
 def python_program(statement: str, setup: str = "") -> str:
@@ -131,10 +132,10 @@ def probes(request: dict[str, Any], event_file: Path) -> tuple[Probe, ...]:
         Probe(
             HANDLER_CREATE,
             "python",
-            f"import json; _event = json.loads(open({str(event_file)!r}).read())\n"
-            f"{_CONTEXT}\n"
             "import omics_run_handler; omics_run_handler.handler(_event, _Context())",
             True,
+            # The event is read, and the context defined, before the clock starts.
+            setup=f"import json; _event = json.loads(open({str(event_file)!r}).read())\n{_CONTEXT}",
         ),
         Probe(PEER, "node", node_program(request), False),
     )
@@ -147,11 +148,7 @@ def run_probe(probe: Probe, env: dict[str, str], asset: Path, empty: Path) -> di
         # require() finds the SDK in the project's node_modules (package.json's devDependencies).
         cwd = REPO_ROOT
     else:
-        setup, statement = "", probe.statement
-        if "\n" in statement:  # the whole Create: its event is read before the clock starts
-            *before, statement = statement.split("\n")
-            setup = "\n".join(before)
-        command = [sys.executable, "-c", python_program(statement, setup)]
+        command = [sys.executable, "-c", python_program(probe.statement, probe.setup)]
         cwd = asset if probe.uses_asset else empty
     probe_env = dict(env)
     if probe.uses_asset:
@@ -181,7 +178,9 @@ def measure_cold_create(
     ``run``: the logical ID and properties of a synthesized ``Custom::OmicsRun``;
     ``request``: the same run's StartRun request, for the probes that call StartRun themselves.
     """
-    sys.path.insert(0, str(TESTS_DIR))
+    # The test suite's stand-ins, event builder and handler environment, as handler_events.py uses them.
+    if str(TESTS_DIR) not in sys.path:
+        sys.path.append(str(TESTS_DIR))
     from conftest import REGION, handler_environment
     from events import cfn_event
     from support.omics_stand_in import OmicsStandIn
@@ -233,6 +232,9 @@ def measure_cold_create(
         answers = Counter(str((bucket.read_response(key) or {}).get("Status")) for key in answer_keys)
     if set(answers) != {"SUCCESS"}:
         raise RuntimeError(f"cold Creates answered {dict(answers)}, not SUCCESS only")
+    # Every probe, in both languages, must have reached the stand-in exactly once.
+    if start_runs != Counter({"StartRun": len(order)}):
+        raise RuntimeError(f"the stand-in received {dict(start_runs)}, not {len(order)} StartRun")
 
     results: dict[str, Any] = {
         "repetitions": repetitions,
