@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """OmicsRun against CDK's AwsCustomResource, side by side in one run; run on demand.
 
-    .venv/bin/python benchmarks/benchmark.py            # full: about 5 minutes on 2 cores
+    .venv/bin/python benchmarks/benchmark.py            # full: about 4 minutes on 2 cores
     .venv/bin/python benchmarks/benchmark.py --quick    # N = 1 and 200 only, fewer samples: about 2 minutes
 
 Prints markdown tables and writes benchmarks/results.json. What is measured:
