@@ -613,9 +613,9 @@ def test_the_safety_net_polls_a_young_run_often_an_older_one_less_and_never_beyo
                           handle_url="https://handle", logical_resource_id="CramToBam", delete_policy="CANCEL",
                           started=1000.0, token_moved=1000.0)  # fmt: skip
 
-    assert message.next_delay(now=1000.0) == 60  # young: every minute
-    assert message.next_delay(now=1300.0) == 300  # then as old as the run
-    assert message.next_delay(now=1300.0, jitter=0.9) == 270  # spread down, never up
+    assert message.next_delay(now=1000.0) == 300  # young: every five minutes
+    assert message.next_delay(now=1600.0) == 600  # then as old as the run
+    assert message.next_delay(now=1600.0, jitter=0.9) == 540  # spread down, never up
     assert message.next_delay(now=5000.0) == 900  # the interval the user set is the cap
     assert message.next_delay(now=49_950.0) == 50  # and the deadline comes first
     earlier = WaitMessage(run_id="1234567", target="COMPLETED", deadline=50_000.0, poll_seconds=120, token="t",

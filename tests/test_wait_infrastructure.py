@@ -155,7 +155,7 @@ def test_one_rule_delivers_the_runs_status_changes_that_can_end_a_wait_to_the_qu
     assert found_id == rule_id
     assert rule["Properties"]["EventPattern"] == {
         "source": ["aws.omics"], "detail-type": ["Run Status Change"], "account": [{"Ref": "AWS::AccountId"}],
-        "detail": {"status": ["RUNNING", "COMPLETED", "FAILED", "CANCELLED", "DELETED"]},
+        "detail": {"status": ["RUNNING", "COMPLETED", "FAILED", "CANCELLED", "DELETED"], "workflowId": ["1234567"]},
     }  # fmt: skip
     assert rule["Properties"]["Targets"] == [{"Arn": {"Fn::GetAtt": [queue_id, "Arn"]}, "Id": "Target0"}]
     [queue_policy] = [
@@ -173,6 +173,33 @@ def test_one_rule_delivers_the_runs_status_changes_that_can_end_a_wait_to_the_qu
     for run in of_type(template, "Custom::OmicsRun").values():
         handle_ref = run["Properties"]["WaitHandle"]["Ref"]
         assert run["Properties"]["WaitHandleLogicalId"] == handle_ref
+
+
+def event_detail(template: dict[str, Any]) -> Any:
+    [rule] = of_type(template, "AWS::Events::Rule").values()
+    return rule["Properties"]["EventPattern"]["detail"]
+
+
+def test_the_rule_leaves_out_running_unless_a_run_waits_for_it_and_names_the_waiting_runs_workflows() -> None:
+    stack = new_stack()
+    OmicsRun(stack, "Align", **REQUIRED, wait_for=WaitFor.COMPLETED)
+    OmicsRun(stack, "Call", **{**REQUIRED, "workflow_id": "7654321"}, wait_for=WaitFor.COMPLETED)
+    OmicsRun(stack, "Again", **REQUIRED, wait_for=WaitFor.COMPLETED)
+    OmicsRun(stack, "NotWaiting", **{**REQUIRED, "workflow_id": "5555555"})
+
+    # RUNNING is the most frequent event and ends none of these waits; other workflows end none either.
+    assert event_detail(synthesized(stack)) == {
+        "status": ["COMPLETED", "FAILED", "CANCELLED", "DELETED"], "workflowId": ["1234567", "7654321"],
+    }  # fmt: skip
+
+
+def test_a_waiting_run_whose_workflow_is_not_known_opens_the_rule_to_every_workflow() -> None:
+    stack = new_stack()
+    OmicsRun(stack, "Align", **REQUIRED, wait_for=WaitFor.COMPLETED)
+    OmicsRun(stack, "Again", run_id="1111111", role_arn=ROLE, output_uri="s3://results-bucket/runs/",
+             wait_for=WaitFor.COMPLETED)  # fmt: skip
+
+    assert event_detail(synthesized(stack)) == {"status": ["COMPLETED", "FAILED", "CANCELLED", "DELETED"]}
 
 
 def test_a_stack_whose_runs_do_not_wait_has_no_wait_queue() -> None:
@@ -246,3 +273,11 @@ def test_another_stack_reads_a_waiting_runs_attribute_by_a_name_that_survives_a_
         result = template["Resources"]["AlignResultDD0B3EC5"]
         assert condition in result["DependsOn"]
         assert result["Properties"]["RunId"] == {"Ref": "AlignBA698C47"}
+
+
+def test_a_provider_of_more_than_twenty_waiting_workflows_matches_every_workflow() -> None:
+    from cdk_omics_run.run_event_pattern import MAX_FILTERED_WORKFLOWS, run_event_detail
+
+    many = [str(1_000_000 + index) for index in range(MAX_FILTERED_WORKFLOWS + 1)]
+    assert "workflowId" not in run_event_detail({"COMPLETED"}, many)
+    assert run_event_detail({"COMPLETED"}, many[:-1] + many[:3])["workflowId"] == many[:-1]  # each once

@@ -36,6 +36,7 @@ from cdk_omics_run.handler_source import HANDLER_ENTRY_POINT, handler_source_dir
 from cdk_omics_run.managed_role import ManagedPolicyRole
 from cdk_omics_run.policy_overflow import GrowingGrant, PolicyOverflow
 from cdk_omics_run.version import VERSION
+from cdk_omics_run.run_event_pattern import run_event_detail
 from cdk_omics_run.wake_events import deliver_run_status_changes
 from cdk_omics_run.workflow_grants import add_workflow_statements
 
@@ -284,6 +285,9 @@ class OmicsRunProvider(Construct):
         self.wait_queue: sqs.Queue | None = None
         """The queue of the waits' delayed wake-ups; created when the first run waits."""
         self.run_status_changes: events.Rule | None = None
+        # What the waits of this provider wait for, and their workflows (None: some not known).
+        self._event_wait_targets: set[str] = set()
+        self._event_workflow_ids: list[str] | None = []
         """The rule that delivers runs' status-change events to ``wait_queue``; created when the first run waits."""
         self.vpc_endpoints: list[ec2.IVpcEndpoint] = []
         """The VPC endpoints created with ``create_vpc_endpoints``; the function depends on each."""
@@ -449,18 +453,33 @@ class OmicsRunProvider(Construct):
             )
         return self.wait_queue
 
-    def enable_run_status_events(self) -> None:
-        """Delivers, once, runs' status-change events to the wake queue, so that a run's wait ends within seconds.
+    def enable_run_status_events(self, wait_for: str = "RUNNING", workflow_id: str | None = None) -> None:
+        """Delivers runs' status-change events to the wake queue, so that a run's wait ends within seconds.
 
         One EventBridge rule for the runs of this account and region (see
         ``wake_events``); the handler acts only on the runs of this provider's
         stacks (GetRun is confined to them) and finds the WaitCondition
         handle's URL through DescribeStackResource, already granted for waits.
         Polling stays on as the safety net: EventBridge delivers at best effort.
+
+        Each waiting run calls it with what it waits for and its workflow
+        (None when not known): the rule then matches only the statuses and
+        workflows the provider's waits can end on (``run_event_pattern``).
+        The defaults match every run, for a provider serving other templates.
         """
+        self._event_wait_targets.add(wait_for)
+        if workflow_id is None:
+            self._event_workflow_ids = None
+        elif self._event_workflow_ids is not None:
+            self._event_workflow_ids.append(workflow_id)
         if self.run_status_changes is None:
             queue = self.enable_waiting()
-            self.run_status_changes = deliver_run_status_changes(self, queue, self.options.encryption_key)
+            self.run_status_changes = deliver_run_status_changes(
+                self,
+                queue,
+                self.options.encryption_key,
+                detail=lambda: run_event_detail(self._event_wait_targets, self._event_workflow_ids),
+            )
 
     def _allow_describe_stack_resource(self) -> None:
         stack = Stack.of(self)

@@ -257,7 +257,8 @@ class OmicsRun(ResourceAttributes, Construct):
             )
             # Where a status-change event finds the handle: its physical ID is its URL (wake_events).
             properties["WaitHandleLogicalId"] = self.wait.handle.logical_id
-            provider.enable_run_status_events()
+            # A run started from another run's ID has the workflow of that run, not known here.
+            provider.enable_run_status_events(properties["WaitFor"], properties.get("WorkflowId"))
         self._resource = CustomResource(
             self,
             "Resource",

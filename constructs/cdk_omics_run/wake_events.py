@@ -4,11 +4,14 @@ HealthOmics sends a ``Run Status Change`` event to the account's default
 event bus whenever a run changes status (HealthOmics user guide, "Using
 EventBridge with AWS HealthOmics"); the handler signals the run's wait from it
 (``lambda/omics_run/status_events.py``), so a wait ends within seconds rather
-than at the next poll. Batches have no documented status-change event, so
-their waits keep polling.
+than at the next poll. Batches have their own event (``RunBatch Status
+Change``, HealthOmics user guide, "Batch runs in HealthOmics", EventBridge
+events for batches), which ``OmicsRunBatch.on_status_change`` offers; a
+batch's wait still polls, one GetBatch per wake whatever the batch's size.
 
 One rule per provider, for the runs of its account and region (a rule sees its
-own region's bus), and only the statuses that can end a wait. The queue's
+own region's bus), and only the statuses and workflows that can end one of
+its waits (``run_event_pattern``). The queue's
 policy lets EventBridge send only on behalf of this rule (``aws:SourceArn``,
 Amazon SQS Developer Guide, "Amazon SQS policy examples"). A queue encrypted
 with a customer managed key also needs the key to let ``events.amazonaws.com``
@@ -20,8 +23,11 @@ the events are lost without a sign.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 import jsii
-from aws_cdk import Annotations, Stack
+from aws_cdk import Annotations, IStableAnyProducer, Lazy, Stack
 from aws_cdk import aws_events as events
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
@@ -30,9 +36,17 @@ from aws_cdk.interfaces.aws_events import IRuleRef
 from constructs import Construct
 
 DETAIL_TYPE = "Run Status Change"
-# The handler's status_events.DECIDING_STATUSES: the statuses that can end a wait. PENDING,
-# STARTING and STOPPING never do, so the rule leaves them out and they cost no invocation.
-DECIDING_STATUSES = ("RUNNING", "COMPLETED", "FAILED", "CANCELLED", "DELETED")
+
+
+@jsii.implements(IStableAnyProducer)
+class _Produced:
+    """A ``Lazy`` value computed by a plain function when the template is written (every run added by then)."""
+
+    def __init__(self, produce: Callable[[], Any]) -> None:
+        self._produce = produce
+
+    def produce(self) -> Any:
+        return self._produce()
 
 
 @jsii.implements(events.IRuleTarget)
@@ -46,12 +60,17 @@ class _WakeQueueTarget:
         return events.RuleTargetConfig(arn=self._queue.queue_arn)
 
 
-def deliver_run_status_changes(scope: Construct, queue: sqs.Queue, key: kms.IKey | None) -> events.Rule:
+def deliver_run_status_changes(
+    scope: Construct, queue: sqs.Queue, key: kms.IKey | None, detail: Callable[[], dict[str, list[str]]]
+) -> events.Rule:
     """Adds the rule, its queue policy and, with ``key``, the key policy statement EventBridge needs.
+
+    ``detail``: the pattern's ``detail``, read when the template is written, so
+    that runs added later narrow or widen it (``run_event_pattern``).
 
     Example::
 
-        rule = deliver_run_status_changes(provider, provider.wait_queue, provider.options.encryption_key)
+        rule = deliver_run_status_changes(provider, provider.wait_queue, None, lambda: {"status": ["COMPLETED"]})
     """
     stack = Stack.of(scope)
     rule = events.Rule(
@@ -62,9 +81,11 @@ def deliver_run_status_changes(scope: Construct, queue: sqs.Queue, key: kms.IKey
             source=["aws.omics"],
             detail_type=[DETAIL_TYPE],
             account=[stack.account],
-            detail={"status": list(DECIDING_STATUSES)},
         ),
     )
+    cfn_rule = rule.node.default_child
+    assert isinstance(cfn_rule, events.CfnRule)
+    cfn_rule.add_property_override("EventPattern.detail", Lazy.any(_Produced(detail)))
     rule.add_target(_WakeQueueTarget(queue))
     queue.add_to_resource_policy(
         iam.PolicyStatement(

@@ -60,8 +60,11 @@ MAX_WAIT_SECONDS = 43_200
 MAX_DELAY_SECONDS = 900
 # The safety net's cap when the user sets none: events end most waits within seconds.
 DEFAULT_POLL_SECONDS = 900
-# A young run is read this often: a run that fails on its inputs fails within minutes.
-YOUNG_POLL_SECONDS = 60
+# A young run is read this often. Its status-change event ends most waits within seconds; this is
+# for the event EventBridge did not deliver. Five minutes bounds how long a run that failed on its
+# inputs (within minutes) goes unseen then, at 4 to 5 wakes in a run's first hour rather than 8 at
+# one minute (benchmarks/wait_benchmark.py).
+YOUNG_POLL_SECONDS = 300
 # Each delay is shortened by a random fraction of at most this much (jitter).
 JITTER = 0.1
 # How long a chain keeps its token before moving it, which ends copies SQS delivered twice.
@@ -166,6 +169,11 @@ def _nothing_let_go(message: WaitMessage) -> bool:
     return False
 
 
+def _wall_clock() -> float:
+    # Read through the module at each call, so that a simulated clock can stand in for it.
+    return time.time()
+
+
 @dataclass(frozen=True)
 class WakeServices:
     """What a wake acts through: HealthOmics, the queue, the WaitCondition handle, and the stack's record.
@@ -178,7 +186,7 @@ class WakeServices:
     schedule: Callable[[WaitMessage, int], None]
     signal: Callable[[str, Signal], None]
     reason: Callable[[str], str]
-    now: Callable[[], float] = time.time
+    now: Callable[[], float] = _wall_clock
     stack_let_go: Callable[[WaitMessage], bool] = _nothing_let_go
     jitter: Callable[[], float] = spread
 

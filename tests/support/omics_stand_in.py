@@ -35,7 +35,7 @@ import sys
 import threading
 import traceback
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -396,6 +396,26 @@ _SUBMISSION_STATUSES = frozenset(
 _FIRST_BATCH_ID = 5000001
 
 
+class RequestRateQuota:
+    """A token bucket on a clock: ``tps`` tokens at most, refilled at ``tps`` per second."""
+
+    def __init__(self, clock: Callable[[], float], tps: float) -> None:
+        self._clock = clock
+        self._tps = tps
+        self._capacity = max(1.0, tps)
+        self._tokens = self._capacity
+        self._at = clock()
+
+    def take(self) -> bool:
+        now = self._clock()
+        self._tokens = min(self._capacity, self._tokens + max(0.0, now - self._at) * self._tps)
+        self._at = max(self._at, now)
+        if self._tokens < 1.0:
+            return False
+        self._tokens -= 1.0
+        return True
+
+
 @dataclass(frozen=True)
 class RecordedRequest:
     """One HTTP request as the stand-in received it.
@@ -431,6 +451,12 @@ class _Fault:
     status: int
     message: str
     remaining: int
+
+
+def _access_key(headers: Mapping[str, str]) -> str:
+    """The access key ID of a SigV4 ``Authorization`` header (``Credential=AKID/date/region/...``)."""
+    credential = headers.get("authorization", "").partition("Credential=")[2]
+    return credential.partition("/")[0]
 
 
 def _iso8601(value: datetime) -> str:
@@ -728,6 +754,12 @@ class OmicsStandIn(RunTasks):
         self._stack_id: str | None = None
         self._stack_operations: frozenset[str] = STACK_TAG_OPERATIONS
         self._adoption = True
+        # enforce_stack_tag_by_caller(): access key ID -> the stack tag its policy requires.
+        self._stack_id_by_access_key: dict[str, str] = {}
+        self._caller_stack_id: str | None = None
+        # enforce_quotas(): operation -> its request-rate bucket, and the throttled requests.
+        self._quotas: dict[str, RequestRateQuota] = {}
+        self.throttled: list[RecordedRequest] = []
         # Run batches: batch ID -> record (see _op_StartRunBatch for its keys).
         self.batches: dict[str, dict] = {}
         # requestId -> the original StartRunBatch response, for replays.
@@ -1077,6 +1109,31 @@ class OmicsStandIn(RunTasks):
             self._stack_operations = guarded
             self._adoption = adoption
 
+    def enforce_stack_tag_by_caller(self, stack_id_by_access_key: Mapping[str, str]) -> None:
+        """``enforce_stack_tag`` for several providers at once, each known by its access key ID.
+
+        A request signed with an access key in the map is judged against that
+        key's stack ID (each stack's provider role has its own policy); other
+        requests against ``enforce_stack_tag``'s, if any. The guarded
+        operations are those ``enforce_stack_tag`` set (all of them by default).
+        """
+        with self._lock:
+            self._stack_id_by_access_key = dict(stack_id_by_access_key)
+
+    def enforce_quotas(self, clock: Callable[[], float], tps_by_operation: Mapping[str, float]) -> None:
+        """Throttle each listed operation past its documented rate, on ``clock`` (seconds).
+
+        Each operation gets a bucket of ``tps`` tokens, refilled at ``tps`` per
+        second of ``clock``: a burst of one second's quota, then the quota.
+        A request that finds the bucket empty answers 429 ThrottlingException
+        (the API reference's common error for "the request was denied due to
+        request throttling") and is recorded in ``throttled``. The user
+        guide's "HealthOmics API quotas" gives the rates (FIDELITY.md).
+        """
+        with self._lock:
+            self._quotas = {op: RequestRateQuota(clock, tps) for op, tps in tps_by_operation.items()}
+            self.throttled = []
+
     def reset(self) -> None:
         """Forget runs, batches, requests, faults, idempotency tokens, deleted
         ids and the stack-tag enforcement; ids restart, ``reuse_deleted_ids``
@@ -1086,6 +1143,9 @@ class OmicsStandIn(RunTasks):
             self.requests.clear()
             self.runs.clear()
             self.batches.clear()
+            self._stack_id_by_access_key.clear()
+            self._quotas.clear()
+            self.throttled = []
             self._batch_request_ids.clear()
             self._next_batch_number = _FIRST_BATCH_ID
             self.batch_settle_reads = 1
@@ -1283,13 +1343,14 @@ class OmicsStandIn(RunTasks):
 
         ``request_tags``: TagResource's ``tags``, for the adoption grant's request conditions.
         """
-        if self._stack_id is None or operation not in self._stack_operations:
+        stack_id = self._caller_stack_id
+        if stack_id is None or operation not in self._stack_operations:
             return
-        if tags.get(STACK_TAG_KEY) == self._stack_id:
+        if tags.get(STACK_TAG_KEY) == stack_id:
             return
         unadopted = OWNER_TAG_KEY in tags and STACK_TAG_KEY not in tags and ":run/" in resource_arn
         adopting = operation == "GetRun" or (
-            operation == "TagResource" and request_tags == {STACK_TAG_KEY: self._stack_id}
+            operation == "TagResource" and request_tags == {STACK_TAG_KEY: stack_id}
         )
         if self._adoption and unadopted and adopting:
             return
@@ -1340,6 +1401,11 @@ class OmicsStandIn(RunTasks):
                         404,
                         f"The HealthOmics stand-in has no route for {method} {split.path}",
                     )
+                self._caller_stack_id = self._stack_id_by_access_key.get(_access_key(headers), self._stack_id)
+                quota = self._quotas.get(operation)
+                if quota is not None and not quota.take():
+                    self.throttled.append(self.requests[-1])
+                    raise _ServiceError("ThrottlingException", 429, "Rate exceeded")
                 fault = self._take_fault(operation)
                 if fault is not None:
                     raise fault
