@@ -37,6 +37,8 @@ sys.path[:0] = [str(REPO_ROOT / "lambda"), str(REPO_ROOT / "tests"), str(BENCHMA
 
 from stats import median, percentile  # noqa: E402 - needs the path above
 
+SIMULATION_START = 1_800_000_000.0  # support.account_simulation.SIMULATION_START
+
 DEFAULT_POLL_SECONDS = 60  # before events: every wake one GetRun, one TagResource, one SendMessage
 CALLS_PER_HOUR_BEFORE = 3 * 3600 // DEFAULT_POLL_SECONDS
 HANDLE_ID = "RunWaitHandle"
@@ -284,6 +286,65 @@ def calls_per_run_hour(run_hours: float, per_wake: dict[str, float], per_event: 
     }
 
 
+def simulated_account(runs: int, stacks: int, hours: tuple[float, float], one_workflow: bool) -> dict[str, Any]:
+    """The test suite's account simulation (simulated clock, quotas enforced): calls and latency per waited run-hour."""
+    import pytest
+    from support.account_simulation import planned_runs, simulate_account
+
+    plans = planned_runs(runs, stacks, seed=25, hours=hours, lost_events=0.02 if runs > 1 else 0.0, failing=0.0,
+                         waiting_for_running=0.0)  # fmt: skip
+    started = time.monotonic()
+    with wake_harness() as harness, pytest.MonkeyPatch.context() as patch:
+        harness.omics.reset()
+        simulation = simulate_account(harness.handler, patch, harness.omics, harness.cloudformation, harness.bucket,
+                                      plans, stacks=stacks, one_workflow=one_workflow)  # fmt: skip
+        outcomes = list(simulation.outcomes.values())
+        waited_hours = sum(outcome.waited_hours for outcome in outcomes)
+        calls = simulation.calls()
+        delivered = [o.latency for o in outcomes if not o.plan.lose_deciding_event]
+        missed = [o.latency for o in outcomes if o.plan.lose_deciding_event]
+        return {
+            "runs": runs, "stacks": stacks, "hours": hours, "one_workflow": one_workflow,
+            "waited_hours": waited_hours,
+            "calls_per_run_hour": {op: n / waited_hours for op, n in sorted(calls.items())},
+            "throttled": len(harness.omics.throttled),
+            "failed_waits": sum(1 for o in outcomes if not o.signals or o.signals[0][1]["Status"] != "SUCCESS"),
+            "latency_event": delivered, "latency_missed_event": missed,
+            "simulated_seconds": simulation.clock.now() - SIMULATION_START,
+            "real_seconds": time.monotonic() - started,
+        }  # fmt: skip
+
+
+def print_simulated(results: list[dict[str, Any]]) -> None:
+    def label(result: dict[str, Any]) -> str:
+        low, high = result["hours"]
+        length = f"{low:g} h" if low == high else f"{low:g}–{high:g} h"
+        if result["runs"] == 1:
+            return f"1 run of {length}"
+        workflows = "one workflow" if result["one_workflow"] else "a workflow per stack"
+        return f"{result['runs']:,} runs of {length} in {result['stacks']} stacks, {workflows}"
+
+    operations = sorted({op for result in results for op in result["calls_per_run_hour"]})
+    print("| AWS calls per waited run-hour (simulated account) | " + " | ".join(operations) + " | **All** |")
+    print("|---|" + "---:|" * (len(operations) + 1))
+    for result in results:
+        per_hour = result["calls_per_run_hour"]
+        cells = [f"{per_hour.get(op, 0.0):.2f}" for op in operations]
+        print(f"| {label(result)} | " + " | ".join(cells) + f" | **{sum(per_hour.values()):.1f}** |")
+    print()
+    print("| Simulated account | event delivered: median, p90, max (s) | event lost: max (s) | throttled | "
+          "failed waits | real time (s) |")  # fmt: skip
+    print("|---|---|---|---:|---:|---:|")
+    for result in results:
+        delivered = sorted(result["latency_event"])
+        missed = result["latency_missed_event"]
+        print(f"| {label(result)} | {median(delivered):.1f}, {percentile(delivered, 0.9):.1f}, {max(delivered):.1f} | "
+              f"{max(missed):.0f} ({len(missed)} lost) | {result['throttled']} | {result['failed_waits']} | "
+              f"{result['real_seconds']:.0f} |" if missed else
+              f"| {label(result)} | {median(delivered):.1f}, {percentile(delivered, 0.9):.1f}, {max(delivered):.1f} | "
+              f"none lost | {result['throttled']} | {result['failed_waits']} | {result['real_seconds']:.0f} |")  # fmt: skip
+
+
 def template_bytes_per_waiting_run() -> dict[str, int]:
     import aws_cdk as cdk
 
@@ -314,6 +375,16 @@ def template_bytes_per_waiting_run() -> dict[str, int]:
 def main() -> None:
     pinned_node = REPO_ROOT / "node_modules" / ".bin"
     os.environ["PATH"] = f"{pinned_node}{os.pathsep}{os.environ['PATH']}"  # the Node.js LTS package.json pins
+    simulated = [simulated_account(1, 1, (hours, hours), one_workflow=True) for hours in (1.0, 2.0, 4.0, 10.0)]
+    simulated += [
+        simulated_account(1000, 5, (1.0, 4.0), one_workflow=True),
+        simulated_account(1000, 5, (1.0, 4.0), one_workflow=False),
+    ]
+    print_simulated(simulated)
+    print()
+    if "--simulated-only" in sys.argv:
+        RESULTS_FILE.write_text(json.dumps({"simulated_account": simulated}, indent=1))
+        return
     # One-second polls for one run; ten-second polls for a hundred, so that this single-threaded
     # mapping (Lambda's runs up to two invocations at once) keeps up.
     one = measure_waits(runs=1, wakes_before_completion=10, poll_seconds=1)
@@ -325,7 +396,7 @@ def main() -> None:
         f"{hours} h": calls_per_run_hour(hours, one["calls_per_wake"], events["calls_per_event"])
         for hours in (1, 4, 12)
     }
-    results = {"one_run": one, "hundred_runs": hundred, "events": events, "burst": burst, "template": template,
+    results = {"simulated_account": simulated, "one_run": one, "hundred_runs": hundred, "events": events, "burst": burst, "template": template,
                "calls_per_run_hour": per_run_hour, "calls_per_run_hour_before": CALLS_PER_HOUR_BEFORE}  # fmt: skip
     RESULTS_FILE.write_text(json.dumps(results, indent=1))
 

@@ -11,51 +11,12 @@ from __future__ import annotations
 from types import ModuleType
 
 import pytest
-
-from cdk_omics_run.run_event_pattern import run_event_detail
-from support.account_simulation import AccountSimulation, planned_runs
+from support.account_simulation import planned_runs, simulate_account
 from support.cloudformation_stand_in import CloudFormationStandIn
 from support.omics_stand_in import OmicsStandIn
 from support.response_bucket import ResponseBucket
-from support.simulated_queues import SignalRecorder, SimulatedQueues
-from support.simulated_time import SimulatedClock
 
-START = 1_800_000_000.0
 SAFETY_NET_CAP_SECONDS = 900
-
-
-def simulate(
-    handler_module: ModuleType,
-    omics: OmicsStandIn,
-    cloudformation: CloudFormationStandIn,
-    response_bucket: ResponseBucket,
-    monkeypatch: pytest.MonkeyPatch,
-    *,
-    runs: int,
-    stacks: int,
-    lost_events: float = 0.0,
-    seed: int = 25,
-) -> AccountSimulation:
-    clock = SimulatedClock(START)
-    clock.install(monkeypatch)
-    queues = SimulatedQueues(clock).start()
-    signals = SignalRecorder(clock, cert_file=response_bucket.cert_file, key_file=response_bucket.key_file).start()
-    monkeypatch.setenv("AWS_ENDPOINT_URL_SQS", queues.endpoint_url)
-    plans = planned_runs(runs, stacks, seed=seed, hours=(0.5, 3.0), lost_events=lost_events, failing=0.05,
-                         waiting_for_running=0.1)  # fmt: skip
-    targets = {stack: {p.wait_for for p in plans if p.stack == stack} for stack in range(stacks)}
-    simulation = AccountSimulation(
-        handler_module, monkeypatch, omics, cloudformation, clock, queues, signals, response_bucket,
-        stacks=stacks,
-        # One workflow for every stack: the rule's workflow filter cannot tell the stacks apart.
-        event_detail=lambda stack: run_event_detail(targets[stack], ["1234567"]),
-        workflow_id=lambda stack: "1234567",
-    )  # fmt: skip
-    for plan in plans:
-        simulation.create(plan)
-    simulation.run(until=START + 14 * 3600)
-    simulation.collect_signals()
-    return simulation
 
 
 def test_a_thousand_runs_waiting_in_five_stacks_all_end_within_their_deadlines_under_the_documented_quotas(
@@ -65,8 +26,9 @@ def test_a_thousand_runs_waiting_in_five_stacks_all_end_within_their_deadlines_u
     response_bucket: ResponseBucket,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    simulation = simulate(
-        handler_module, omics, cloudformation, response_bucket, monkeypatch, runs=1000, stacks=5, lost_events=0.02
+    plans = planned_runs(1000, 5, seed=25, hours=(0.5, 3.0), lost_events=0.02, failing=0.05, waiting_for_running=0.1)
+    simulation = simulate_account(
+        handler_module, monkeypatch, omics, cloudformation, response_bucket, plans, stacks=5, one_workflow=True
     )
     outcomes = list(simulation.outcomes.values())
 

@@ -40,8 +40,8 @@ from typing import Any
 
 import boto3
 import pytest
-
 from events import cfn_event
+
 from support.cloudformation_stand_in import CloudFormationStandIn
 from support.omics_stand_in import OmicsStandIn
 from support.response_bucket import ResponseBucket
@@ -158,7 +158,9 @@ class AccountSimulation:
     # ----------------------------------------------------------------- setting up
 
     def _provider(self, index: int, event_detail: dict[str, list[str]]) -> Provider:
-        stack_id = f"arn:aws:cloudformation:{REGION}:{ACCOUNT}:stack/Cohort{index}/{index:08d}-0000-4000-8000-000000000000"
+        stack_id = (
+            f"arn:aws:cloudformation:{REGION}:{ACCOUNT}:stack/Cohort{index}/{index:08d}-0000-4000-8000-000000000000"
+        )
         access_key = f"AKIASIMULATEDSTACK{index:02d}"
         session = boto3.session.Session(
             region_name=REGION, aws_access_key_id=access_key, aws_secret_access_key="simulated"
@@ -168,9 +170,7 @@ class AccountSimulation:
         clients = {
             "omics": client._with_deadline(session.client("omics", config=client.CLIENT_CONFIG)),
             "wake_omics": client._with_deadline(session.client("omics", config=client.WAKE_CLIENT_CONFIG)),
-            "cloudformation": client._with_deadline(
-                session.client("cloudformation", config=client.WAKE_CLIENT_CONFIG)
-            ),
+            "cloudformation": client._with_deadline(session.client("cloudformation", config=client.WAKE_CLIENT_CONFIG)),
             "sqs": client._with_deadline(session.client("sqs", config=client.CLIENT_CONFIG)),
         }
         for made in clients.values():
@@ -225,7 +225,7 @@ class AccountSimulation:
         self.cloudformation.record(provider.stack_id, plan.name, run_id, "Custom::OmicsRun", "CREATE_COMPLETE")
         outcome = RunOutcome(plan, run_id, created_at, handle_path)
         self.outcomes[run_id] = outcome
-        for offset, status in zip((0.0, plan.running_after / 2, plan.running_after), STATUSES_TO_RUNNING):
+        for offset, status in zip((0.0, plan.running_after / 2, plan.running_after), STATUSES_TO_RUNNING, strict=True):
             self._change_at(created_at + offset, run_id, status)
         if plan.ends_after > plan.running_after:
             self._change_at(created_at + plan.ends_after - 60, run_id, "STOPPING")
@@ -353,3 +353,47 @@ def planned_runs(
             )
         )
     return plans
+
+
+SIMULATION_START = 1_800_000_000.0
+
+
+def simulate_account(
+    handler: ModuleType,
+    monkeypatch: pytest.MonkeyPatch,
+    omics: OmicsStandIn,
+    cloudformation: CloudFormationStandIn,
+    responses: ResponseBucket,
+    plans: Sequence[PlannedRun],
+    *,
+    stacks: int,
+    one_workflow: bool,
+) -> AccountSimulation:
+    """Creates the planned runs (at the clock's start, one after the other) and plays the account until all end.
+
+    ``one_workflow``: every stack runs the same workflow, so that no rule can
+    tell the stacks apart (the worst case); otherwise each stack has its own.
+    """
+    from cdk_omics_run.run_event_pattern import run_event_detail
+
+    clock = SimulatedClock(SIMULATION_START)
+    clock.install(monkeypatch)
+    queues = SimulatedQueues(clock).start()
+    signals = SignalRecorder(clock, cert_file=responses.cert_file, key_file=responses.key_file).start()
+    monkeypatch.setenv("AWS_ENDPOINT_URL_SQS", queues.endpoint_url)
+
+    def workflow_id(stack: int) -> str:
+        return "1234567" if one_workflow else str(2_000_000 + stack)
+
+    targets = {stack: {p.wait_for for p in plans if p.stack == stack} for stack in range(stacks)}
+    simulation = AccountSimulation(
+        handler, monkeypatch, omics, cloudformation, clock, queues, signals, responses, stacks=stacks,
+        # The rule each provider's construct writes (run_event_pattern), for its stack's waits.
+        event_detail=lambda stack: run_event_detail(targets[stack], [workflow_id(stack)]),
+        workflow_id=workflow_id,
+    )  # fmt: skip
+    for plan in plans:
+        simulation.create(plan)
+    simulation.run(until=SIMULATION_START + 14 * 3600)
+    simulation.collect_signals()
+    return simulation

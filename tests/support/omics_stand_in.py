@@ -1349,9 +1349,7 @@ class OmicsStandIn(RunTasks):
         if tags.get(STACK_TAG_KEY) == stack_id:
             return
         unadopted = OWNER_TAG_KEY in tags and STACK_TAG_KEY not in tags and ":run/" in resource_arn
-        adopting = operation == "GetRun" or (
-            operation == "TagResource" and request_tags == {STACK_TAG_KEY: stack_id}
-        )
+        adopting = operation == "GetRun" or (operation == "TagResource" and request_tags == {STACK_TAG_KEY: stack_id})
         if self._adoption and unadopted and adopting:
             return
         action = f"omics:{operation}"

@@ -64,10 +64,10 @@ class SimulatedClock:
     def install(self, monkeypatch: pytest.MonkeyPatch) -> None:
         """Puts the handler's modules and botocore's retry sleep on this clock, until ``monkeypatch`` undoes it."""
         import botocore.endpoint
+        import omics_run_handler
 
         import omics_run.lifecycle
         import omics_run.waiting
-        import omics_run_handler
 
         simulated = self.time_module()
         for module in (omics_run.lifecycle, omics_run.waiting, omics_run_handler, botocore.endpoint):
