@@ -241,8 +241,8 @@ def run_status_change(
     """The EventBridge event HealthOmics sends when ``run`` changes status (as GetRun returns the run).
 
     The shape of the HealthOmics user guide's "Using EventBridge with AWS HealthOmics" (source
-    ``aws.omics``, detail-type ``Run Status Change``; ``detail`` with ``runId``, ``status``, ``arn``,
-    ``runOutputUri``) in EventBridge's event envelope; an SQS target receives it as the message body.
+    ``aws.omics``, detail-type ``Run Status Change``; ``detail`` with ``runId``, ``status``, ``arn``, ``uuid``, ``runName``,
+    ``runOutputUri``, ``workflowId``) in EventBridge's event envelope; an SQS target receives it as the message body.
     """
     return {
         "version": "0",
@@ -257,7 +257,10 @@ def run_status_change(
             "omicsVersion": "1.0.0",
             "arn": run["arn"],
             "status": run["status"],
+            "uuid": run.get("uuid", ""),
             "runId": run["id"],
+            "runName": run.get("name", ""),
             "runOutputUri": run.get("runOutputUri", ""),
+            "workflowId": run.get("workflowId", ""),
         },
     }

@@ -7,6 +7,7 @@ redeliveries start nothing new.
 
 from __future__ import annotations
 
+import pytest
 from events import LOGICAL_ID, MINIMAL_PROPERTIES, OUTPUT_URI, ROLE_ARN, STACK_ID, Stack, operations
 from support.omics_stand_in import OmicsStandIn
 
@@ -321,6 +322,23 @@ def test_a_throttling_burst_is_retried_by_the_sdk(stack: Stack, omics: OmicsStan
     assert response["Status"] == "SUCCESS"
     assert len(omics.requests_for("StartRun")) == 4
     assert len(omics.runs) == 1
+
+
+def test_start_run_throttled_through_every_attempt_fails_the_create_naming_the_throttle(
+    stack: Stack, omics: OmicsStandIn, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from support.simulated_time import SimulatedClock
+
+    clock = SimulatedClock(start=1_800_000_000.0)
+    clock.install(monkeypatch)  # botocore's back-off sleeps on the clock: the test takes no 90 s
+    omics.fail_next("StartRun", "ThrottlingException", 429, "Rate exceeded", times=9)
+
+    response = stack.create(A, expected_status="FAILED")
+
+    assert response["Reason"] == "CramToBam: StartRun failed: ThrottlingException: Rate exceeded"
+    assert len(omics.requests_for("StartRun")) == 9  # the first attempt and 8 retries
+    assert omics.runs == {}
+    assert clock.slept > 0  # the SDK backed off between attempts
 
 
 # --- What the real service and IAM allow ------------------------------------------------------

@@ -37,6 +37,7 @@ LIMIT_TESTS = {
     "sample-sheet-text": "test_batch_infrastructure.py::test_a_sample_sheet_of_1000_rows_becomes_1000_typed_settings",
     "status-failed-tasks": "test_status_command.py::test_a_failed_run_details_at_most_ten_failed_tasks_and_counts_them_all",
     "wait-events-account-wide": "test_provider_runtime_waiting.py::test_events_of_runs_outside_the_stack_cost_one_get_run_and_change_nothing",
+    "start-run-quota": "test_provider_runtime_sequences.py::test_start_run_throttled_through_every_attempt_fails_the_create_naming_the_throttle",
     "wait-tag-length": "test_provider_runtime_waiting.py::test_a_wait_whose_logical_ids_do_not_fit_a_tag_value_is_ended_by_polling_alone",
     "status-shipped-prices": "test_status_cost.py::test_without_pricing_get_products_the_shipped_dated_table_is_used_and_said",
 }

@@ -35,8 +35,8 @@ from cdk_omics_run.documentation import show_init_signature
 from cdk_omics_run.handler_source import HANDLER_ENTRY_POINT, handler_source_dir
 from cdk_omics_run.managed_role import ManagedPolicyRole
 from cdk_omics_run.policy_overflow import GrowingGrant, PolicyOverflow
-from cdk_omics_run.version import VERSION
 from cdk_omics_run.run_event_pattern import run_event_detail
+from cdk_omics_run.version import VERSION
 from cdk_omics_run.wake_events import deliver_run_status_changes
 from cdk_omics_run.workflow_grants import add_workflow_statements
 
