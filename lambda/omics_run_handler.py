@@ -54,7 +54,7 @@ try:
         wake_omics_client,
     )
     from omics_run.lifecycle import CloudFormationEvent
-    from omics_run.wait_transport import put_signal, schedule_wake
+    from omics_run.wait_transport import put_signal, schedule_wake, send_event_back
     from omics_run.workflow_request import RESOURCE_TYPE as WORKFLOW_RESOURCE_TYPE
 except Exception as error:  # noqa: BLE001 - crhelper answers FAILED instead of leaving the stack waiting
     helper.init_failure(error)
@@ -198,6 +198,7 @@ def _event_services() -> status_events.EventServices:
         cloudformation=wake_cloudformation_client(),
         signal=put_signal,
         reason=lifecycle.resource_reason,
+        retry_later=send_event_back,
     )
 
 

@@ -652,6 +652,60 @@ def test_a_status_change_event_signals_within_seconds_with_the_one_get_run_that_
     assert WAIT_TAG not in omics.runs[run_id]["tags"]
 
 
+def test_an_event_whose_get_run_is_throttled_comes_back_shortly_and_signals(
+    stack: Stack,
+    omics: OmicsStandIn,
+    cloudformation: CloudFormationStandIn,
+    event_source_mapping: EventSourceMapping,
+    event_bus: Any,
+    new_handle: Any,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from omics_run import status_events
+
+    monkeypatch.setattr(status_events, "RETRY_DELAY_SECONDS", (1, 1))
+    handle = new_handle()
+    run_id = stack.create(on_events(handle, cloudformation))["PhysicalResourceId"]
+    omics.set_status(run_id, "COMPLETED")
+    omics.reset_requests()
+    # The wake client's 3 attempts, all throttled: the event goes back to the queue, once.
+    omics.fail_next("GetRun", "ThrottlingException", 429, "Rate exceeded", times=3)
+
+    event_bus(run_id)
+    event_source_mapping.run_until(lambda: handle.signal is not None, timeout=20)
+
+    assert (handle.signal or {}).get("Status") == "SUCCESS"
+    assert operations(omics) == ["GetRun"] * 4 + ["UntagResource"]
+    assert [d.failures for d in event_source_mapping.deliveries] == [0, 0]
+
+
+def test_an_event_throttled_each_time_it_comes_back_is_left_to_polling(
+    stack: Stack,
+    omics: OmicsStandIn,
+    cloudformation: CloudFormationStandIn,
+    event_source_mapping: EventSourceMapping,
+    event_bus: Any,
+    new_handle: Any,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from omics_run import status_events
+
+    monkeypatch.setattr(status_events, "RETRY_DELAY_SECONDS", (1, 1))
+    handle = new_handle()
+    run_id = stack.create(on_events(handle, cloudformation))["PhysicalResourceId"]
+    omics.set_status(run_id, "COMPLETED")
+    omics.reset_requests()
+    attempts = 3 * (1 + status_events.MAX_EVENT_RETRIES)
+    omics.fail_next("GetRun", "ThrottlingException", 429, "Rate exceeded", times=attempts)
+
+    event_bus(run_id)
+    event_source_mapping.run_until(lambda: len(event_source_mapping.deliveries) >= 4, timeout=30)
+
+    assert operations(omics) == ["GetRun"] * attempts  # the first delivery and 3 returns, then no more
+    assert handle.signal is None  # the safety net's next wake ends it
+    assert [d.failures for d in event_source_mapping.deliveries] == [0, 0, 0, 0]
+
+
 def test_an_event_that_does_not_end_the_wait_reads_the_run_once_and_signals_nothing(
     stack: Stack,
     omics: OmicsStandIn,

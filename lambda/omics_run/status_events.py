@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import logging
 import math
+import random
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -45,7 +46,14 @@ DETAIL_TYPE = "Run Status Change"
 DECIDING_STATUSES = ("RUNNING", "COMPLETED", "FAILED", "CANCELLED", "DELETED")
 NOT_OURS = frozenset({"AccessDeniedException", "AccessDenied", "ResourceNotFoundException"})
 
-EventResult = Literal["signalled", "ignored", "dropped"]
+EventResult = Literal["signalled", "ignored", "dropped", "retried"]
+# An event whose reading fails (a throttle, most likely: every provider reads every event of its
+# workflows) comes back this many times, each time after a delay drawn from RETRY_DELAY_SECONDS, so
+# that a burst spreads over the quota; after that, the wait's polling ends it.
+MAX_EVENT_RETRIES = 3
+RETRY_DELAY_SECONDS = (5, 30)
+# Our own key in a retried event's body, beside EventBridge's envelope: how often it came back.
+RETRIES_KEY = "cdk-omics-run:retries"
 
 
 def is_status_event(body: Mapping[str, Any]) -> bool:
@@ -61,21 +69,31 @@ class EventServices:
     cloudformation: Any
     signal: Callable[[str, waiting.Signal], None]
     reason: Callable[[str, str], str]
+    # Sends an event body back to the wake queue, delivered after the delay (seconds).
+    retry_later: Callable[[Mapping[str, Any], int], None] | None = None
+    delay: Callable[[], int] = lambda: random.randint(*RETRY_DELAY_SECONDS)
 
 
 def on_status_change(event: Mapping[str, Any], services: EventServices) -> EventResult:
     """Signals the wait of the event's run if the change ends it; otherwise does nothing.
 
-    An event that meets a service error (throttling in a burst, most likely) is
-    let go with a log line rather than retried: SQS would bring it back only
-    after the queue's visibility timeout, and past its receive limit to the
-    dead-letter queue, while the wait's own polling reads the run sooner.
+    An event that meets a service error (throttling in a burst, most likely)
+    is sent back to the queue, to come again 5 to 30 s later (one message in,
+    one out), up to ``MAX_EVENT_RETRIES`` times; then it is let go with a log
+    line and the wait's own polling ends the wait. Reporting it failed instead
+    would bring it back only after the queue's visibility timeout (30 minutes).
     """
     try:
         return _on_status_change(event, services)
     except (ClientError, BotoCoreError, OSError) as error:
-        logger.warning("event for run %s left to polling: %s", (event.get("detail") or {}).get("runId"), error)
-        return "ignored"
+        run_id = (event.get("detail") or {}).get("runId")
+        retries = int(event.get(RETRIES_KEY, 0))
+        if services.retry_later is None or retries >= MAX_EVENT_RETRIES:
+            logger.warning("event for run %s left to polling: %s", run_id, error)
+            return "ignored"
+        logger.info("event for run %s comes back later (%d): %s", run_id, retries + 1, error)
+        services.retry_later({**event, RETRIES_KEY: retries + 1}, services.delay())
+        return "retried"
 
 
 def _on_status_change(event: Mapping[str, Any], services: EventServices) -> EventResult:
@@ -143,4 +161,12 @@ def _never_scheduled(message: waiting.WaitMessage, delay: int) -> None:
     raise AssertionError("an event schedules no wake")  # pragma: no cover - end() never schedules
 
 
-__all__ = ["DECIDING_STATUSES", "DETAIL_TYPE", "SOURCE", "EventServices", "is_status_event", "on_status_change"]
+__all__ = [
+    "DECIDING_STATUSES",
+    "DETAIL_TYPE",
+    "MAX_EVENT_RETRIES",
+    "SOURCE",
+    "EventServices",
+    "is_status_event",
+    "on_status_change",
+]

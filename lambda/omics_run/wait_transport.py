@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import http.client
+import json
 import os
 import re
 import urllib.error
 import urllib.request
+from collections.abc import Mapping
+from typing import Any
 
 from omics_run.client import sqs_client
 from omics_run.waiting import HandleRefused, Signal, WaitMessage
@@ -24,10 +27,19 @@ _S3_ERROR_CODE = re.compile(rb"<Code>([^<]{1,64})</Code>")
 
 def schedule_wake(message: WaitMessage, delay_seconds: int) -> None:
     """Sends the next wake-up, delivered after ``delay_seconds`` (0 to 900)."""
+    sqs_client().send_message(QueueUrl=_queue_url(), MessageBody=message.to_json(), DelaySeconds=delay_seconds)
+
+
+def _queue_url() -> str:
     queue_url = os.environ.get(QUEUE_URL_ENV)
     if not queue_url:
         raise RuntimeError(f"{QUEUE_URL_ENV} is not set: this provider was deployed without a wait queue")
-    sqs_client().send_message(QueueUrl=queue_url, MessageBody=message.to_json(), DelaySeconds=delay_seconds)
+    return queue_url
+
+
+def send_event_back(event: Mapping[str, Any], delay_seconds: int) -> None:
+    """Sends a status-change event back to the wake queue, delivered after ``delay_seconds``."""
+    sqs_client().send_message(QueueUrl=_queue_url(), MessageBody=json.dumps(event), DelaySeconds=delay_seconds)
 
 
 def put_signal(handle_url: str, signal: Signal) -> None:
