@@ -10,6 +10,7 @@ waits arrive as SQS batches from the provider's event source mapping.
 
 from __future__ import annotations
 
+import importlib
 import json
 import logging
 import time
@@ -35,17 +36,9 @@ helper = CfnResource(
 try:
     from botocore.exceptions import ClientError
 
-    from omics_run import (
-        batch_lifecycle,
-        batch_outputs,
-        lifecycle,
-        result,
-        stack_resource,
-        status_events,
-        waiting,
-        workflow_lifecycle,
-    )
-    from omics_run.batch_request import RESOURCE_TYPE as BATCH_RESOURCE_TYPE
+    # A batch's, a workflow's, a run result's and the cohort files' modules load with their first
+    # request (_loaded): a cold start that serves a run does not pay for their import.
+    from omics_run import lifecycle, resource_types, stack_resource, status_events, waiting
     from omics_run.client import (
         omics_client,
         s3_client,
@@ -55,7 +48,6 @@ try:
     )
     from omics_run.lifecycle import CloudFormationEvent
     from omics_run.wait_transport import put_signal, schedule_wake, send_event_back
-    from omics_run.workflow_request import RESOURCE_TYPE as WORKFLOW_RESOURCE_TYPE
 except Exception as error:  # noqa: BLE001 - crhelper answers FAILED instead of leaving the stack waiting
     helper.init_failure(error)
 
@@ -100,29 +92,36 @@ def _guarded(event: CloudFormationEvent, context: Any, step: Callable[[], lifecy
         raise lifecycle.ResourceFailure(lifecycle.unexpected_failure_reason(event, error)) from None
 
 
+def _loaded(name: str) -> ModuleType:
+    """The ``omics_run`` module that serves a resource type, imported on its first request."""
+    return importlib.import_module(f"omics_run.{name}")
+
+
 def _is_result(event: CloudFormationEvent) -> bool:
-    return event.get("ResourceType") == result.RESOURCE_TYPE
+    return event.get("ResourceType") == resource_types.RESULT
 
 
 def _batch_output_step(event: CloudFormationEvent, context: Any) -> Callable[[], lifecycle.Outcome] | None:
     """Create and Update of a batch's outputs sheet or of the settings built from it; None for other types."""
-    if event.get("ResourceType") == batch_outputs.PART_RESOURCE_TYPE:
+    resource_type = event.get("ResourceType")
+    if resource_type not in resource_types.BATCH_FILES:
+        return None
+    batch_outputs = _loaded("batch_outputs")
+    if resource_type == resource_types.BATCH_OUTPUTS_PART:
         seconds_left = _seconds_left(context)
         return lambda: batch_outputs.write_part(event, omics_client(), s3_client(), seconds_left)
-    if event.get("ResourceType") == batch_outputs.OUTPUTS_RESOURCE_TYPE:
+    if resource_type == resource_types.BATCH_OUTPUTS:
         return lambda: batch_outputs.write_sheet(event, s3_client())
-    if event.get("ResourceType") == batch_outputs.SETTINGS_RESOURCE_TYPE:
-        return lambda: batch_outputs.write_settings(event, s3_client())
-    return None
+    return lambda: batch_outputs.write_settings(event, s3_client())
 
 
 def _lifecycle_of(event: CloudFormationEvent) -> ModuleType:
     """The module that serves the event's resource: ``batch_lifecycle`` for a batch, ``lifecycle`` for a run."""
-    return batch_lifecycle if event.get("ResourceType") == BATCH_RESOURCE_TYPE else lifecycle
+    return _loaded("batch_lifecycle") if event.get("ResourceType") == resource_types.BATCH else lifecycle
 
 
 def _is_workflow(event: CloudFormationEvent) -> bool:
-    return event.get("ResourceType") == WORKFLOW_RESOURCE_TYPE
+    return event.get("ResourceType") == resource_types.WORKFLOW
 
 
 def _seconds_left(context: Any) -> Callable[[], float]:
@@ -134,10 +133,10 @@ def create(event: CloudFormationEvent, context: Any) -> str:
     if (step := _batch_output_step(event, context)) is not None:
         return _guarded(event, context, step)
     if _is_result(event):
-        return _guarded(event, context, lambda: result.read(event, omics_client(), s3_client))
+        return _guarded(event, context, lambda: _loaded("result").read(event, omics_client(), s3_client))
     if _is_workflow(event):
-        left = _seconds_left(context)
-        return _guarded(event, context, lambda: workflow_lifecycle.create(event, omics_client(), seconds_left=left))
+        left, workflows = _seconds_left(context), _loaded("workflow_lifecycle")
+        return _guarded(event, context, lambda: workflows.create(event, omics_client(), seconds_left=left))
     return _guarded(event, context, lambda: _lifecycle_of(event).create(event, omics_client()))
 
 
@@ -146,21 +145,21 @@ def update(event: CloudFormationEvent, context: Any) -> str:
     if (step := _batch_output_step(event, context)) is not None:
         return _guarded(event, context, step)
     if _is_result(event):
-        return _guarded(event, context, lambda: result.read(event, omics_client(), s3_client))
+        return _guarded(event, context, lambda: _loaded("result").read(event, omics_client(), s3_client))
     if _is_workflow(event):
-        left = _seconds_left(context)
-        return _guarded(event, context, lambda: workflow_lifecycle.update(event, omics_client(), seconds_left=left))
+        left, workflows = _seconds_left(context), _loaded("workflow_lifecycle")
+        return _guarded(event, context, lambda: workflows.update(event, omics_client(), seconds_left=left))
     return _guarded(event, context, lambda: _lifecycle_of(event).update(event, omics_client()))
 
 
 @helper.delete
 def delete(event: CloudFormationEvent, context: Any) -> str:
-    if event.get("ResourceType") in batch_outputs.RESOURCE_TYPES:
-        return _guarded(event, context, lambda: batch_outputs.forget(event))
+    if event.get("ResourceType") in resource_types.BATCH_FILES:
+        return _guarded(event, context, lambda: _loaded("batch_outputs").forget(event))
     if _is_result(event):
-        return _guarded(event, context, lambda: result.forget(event))
+        return _guarded(event, context, lambda: _loaded("result").forget(event))
     if _is_workflow(event):
-        return _guarded(event, context, lambda: workflow_lifecycle.delete(event, omics_client()))
+        return _guarded(event, context, lambda: _loaded("workflow_lifecycle").delete(event, omics_client()))
     seconds_left = _seconds_left(context)
     return _guarded(
         event, context, lambda: _lifecycle_of(event).delete(event, omics_client(), seconds_left=seconds_left)

@@ -60,8 +60,8 @@ WAIT_MAX_RECEIVES = 5
 # Wake-ups are tiny: ten per invocation, and at most two invocations at once for the whole stack
 # (the event source mapping's MaximumConcurrency minimum), whatever the number of waiting runs.
 # A burst of 1,000 status-change events is 100 invocations, two at a time, each about ten GetRun
-# (some 0.5 s): the account's GetRun quota, not the mapping, sets the pace, and a record a throttle
-# stops is left to its wait's polling rather than retried (status_events).
+# (some 0.5 s): the account's GetRun quota, not the mapping, sets the pace; an event a throttle
+# stops comes back 5 to 30 s later, up to 3 times, then is left to its wait's polling (status_events).
 WAIT_BATCH_SIZE = 10
 WAIT_MAX_CONCURRENCY = 2
 # The handler's wait_transport.QUEUE_URL_ENV.

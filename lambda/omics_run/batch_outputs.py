@@ -34,7 +34,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from omics_run import run_outputs
+from omics_run import resource_types, run_outputs
 from omics_run.batch_request import MAX_RUNS_PER_BATCH
 from omics_run.lifecycle import (
     CloudFormationEvent,
@@ -49,10 +49,10 @@ from omics_run.start_run_shape import PropertyError
 
 logger = logging.getLogger(__name__)
 
-OUTPUTS_RESOURCE_TYPE = "Custom::OmicsRunBatchOutputs"
-PART_RESOURCE_TYPE = "Custom::OmicsRunBatchOutputsPart"
-SETTINGS_RESOURCE_TYPE = "Custom::OmicsRunBatchSettings"
-RESOURCE_TYPES = (PART_RESOURCE_TYPE, OUTPUTS_RESOURCE_TYPE, SETTINGS_RESOURCE_TYPE)
+OUTPUTS_RESOURCE_TYPE = resource_types.BATCH_OUTPUTS
+PART_RESOURCE_TYPE = resource_types.BATCH_OUTPUTS_PART
+SETTINGS_RESOURCE_TYPE = resource_types.BATCH_SETTINGS
+RESOURCE_TYPES = resource_types.BATCH_FILES
 SHEET_COLUMNS = ("runSettingId", "runId", "status")
 # The status of a run setting whose submission failed: ListRunsInBatch gives it no runId.
 SUBMISSION_FAILED = "SUBMISSION_FAILED"

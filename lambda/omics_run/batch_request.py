@@ -14,6 +14,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from omics_run import resource_types
 from omics_run.request_mapping import SERVICE_PROPERTIES, ResourceSettings, integer_setting, resource_settings
 from omics_run.start_run_shape import (
     Member,
@@ -26,7 +27,7 @@ from omics_run.start_run_shape import (
 )
 from omics_run.tag_rules import MAX_DECLARED_RUN_TAGS_IN_BATCH, declared_tags_problem
 
-RESOURCE_TYPE = "Custom::OmicsRunBatch"
+RESOURCE_TYPE = resource_types.BATCH
 
 # What a batch's wait may wait for (see batch_progress.REACHED): every run submitted, or every run ended.
 BATCH_WAIT_TARGETS = ("NONE", "SUBMITTED", "PROCESSED")

@@ -12,7 +12,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from omics_run import run_outputs
+from omics_run import resource_types, run_outputs
 from omics_run.attributes import run_attributes
 from omics_run.batch_progress import batch_attributes
 from omics_run.lifecycle import (
@@ -25,7 +25,7 @@ from omics_run.lifecycle import (
     service_failure_reason,
 )
 
-RESOURCE_TYPE = "Custom::OmicsRunResult"
+RESOURCE_TYPE = resource_types.RESULT
 
 
 def read(event: CloudFormationEvent, client: Any, s3: Callable[[], Any] = lambda: None) -> Outcome:

@@ -26,10 +26,11 @@ from typing import Any
 
 # Relative imports, and none of modules that need botocore: the construct library loads this
 # module at synth time (``cdk_omics_run.handler_source``), as it loads ``start_run_shape``.
+from . import resource_types
 from .start_run_shape import Member, PropertyError, coerce_member, input_shape_of, quote, structure_members
 from .tag_rules import declared_tags_problem
 
-RESOURCE_TYPE = "Custom::OmicsWorkflow"
+RESOURCE_TYPE = resource_types.WORKFLOW
 DELETE_POLICIES = ("RETAIN", "DELETE")
 DEFAULT_DELETE_POLICY = "RETAIN"
 # As request_mapping.SERVICE_PROPERTIES: what configures the resource, sent to no API.
