@@ -1,17 +1,19 @@
 #!/usr/bin/env python3
-"""What a wait costs: Lambda time, API calls and latency per waited run-hour; run on demand.
+"""What a wait costs: AWS calls and latency per waited run-hour, and Lambda time per wake; run on demand.
 
-    .venv/bin/python benchmarks/wait_benchmark.py          # about a minute on 2 cores
+    .venv/bin/python benchmarks/wait_benchmark.py                   # about 6 minutes on 2 cores
+    .venv/bin/python benchmarks/wait_benchmark.py --simulated-only  # the account simulation alone: about 3
 
-The handler runs against the local stand-ins the tests use (the HealthOmics
-stand-in, moto's server for SQS and the WaitCondition handle, the
-CloudFormation stand-in), with the event source mapping played as in the
-tests, and short polls. Per-wake and per-event costs are measured; the calls
-per waited run-hour then follow the safety net's schedule at the default cap
-(``WaitMessage.next_delay``, its mean jitter) for runs of 1, 4 and 12 hours,
-against the 180 calls (60 GetRun, 60 TagResource, 60 SendMessage) of the
-60 s polls before events. The signal's latency after a status change is
-measured with the event delivered, and with polls alone. Prints markdown
+The calls and the signal's latency are measured in the test suite's account
+simulation (tests/support/account_simulation.py): the handler's real code over
+HTTP against the stand-ins, on a simulated clock, HealthOmics' quotas
+enforced; 1 run of 1, 2, 4 and 10 hours, and 1,000 runs of 1 to 4 hours in 5
+stacks (2 % of events lost), of one workflow and of a workflow per stack.
+Every AWS call the providers make for the waits is counted (throttled attempts
+included), divided by the hours the runs waited; the 180 calls (60 GetRun, 60
+TagResource, 60 SendMessage) of the 60 s polls of earlier releases are the
+comparison. Lambda time per wake, per event and in a burst of 1,000 events is
+measured in real time against moto's SQS, with short polls. Prints markdown
 tables and writes benchmarks/wait_results.json. Not a test: timings depend on
 the machine, and loopback calls are faster than calls to AWS in a region.
 """
@@ -255,37 +257,6 @@ def measure_burst(events: int, own: int) -> dict[str, Any]:
         }
 
 
-def safety_net_wakes(run_hours: float, cap_seconds: int) -> int:
-    """How many wakes the safety net makes over a run of ``run_hours``, at its mean jitter."""
-    from omics_run.waiting import JITTER, WaitMessage
-
-    started = 1_000_000.0  # any time but 0, which marks a message of an earlier release
-    message = WaitMessage(run_id="1", target="COMPLETED", deadline=started + 43_200.0, poll_seconds=cap_seconds, token="t",
-                          handle_url="https://h", logical_resource_id="Run", delete_policy="CANCEL",
-                          started=started, token_moved=started)  # fmt: skip
-    now, wakes = started + message.next_delay(started, 1 - JITTER / 2), 0
-    while now < started + run_hours * 3600:
-        wakes += 1
-        now += message.next_delay(now, 1 - JITTER / 2)
-    return wakes
-
-
-def calls_per_run_hour(run_hours: float, per_wake: dict[str, float], per_event: dict[str, float]) -> dict[str, float]:
-    """Every AWS call a wait makes per waited run-hour: its safety-net wakes, token moves and one event."""
-    from omics_run.waiting import CHAIN_REFRESH_SECONDS
-    from omics_run.waiting import DEFAULT_POLL_SECONDS as CAP
-
-    wakes = safety_net_wakes(run_hours, CAP)
-    moves = int(run_hours * 3600 // CHAIN_REFRESH_SECONDS)
-    return {
-        "GetRun": (wakes * per_wake["GetRun"] + per_event["GetRun"]) / run_hours,
-        "SendMessage": wakes / run_hours,
-        "TagResource": moves / run_hours,
-        "UntagResource": per_event["UntagResource"] / run_hours,
-        "DescribeStackResource": per_event["DescribeStackResource"] / run_hours,
-    }
-
-
 def simulated_account(runs: int, stacks: int, hours: tuple[float, float], one_workflow: bool) -> dict[str, Any]:
     """The test suite's account simulation (simulated clock, quotas enforced): calls and latency per waited run-hour."""
     import pytest
@@ -392,25 +363,10 @@ def main() -> None:
     events = measure_events(repeats=10)
     burst = measure_burst(events=1000, own=5)
     template = template_bytes_per_waiting_run()
-    per_run_hour = {
-        f"{hours} h": calls_per_run_hour(hours, one["calls_per_wake"], events["calls_per_event"])
-        for hours in (1, 4, 12)
-    }
     results = {"simulated_account": simulated, "one_run": one, "hundred_runs": hundred, "events": events, "burst": burst, "template": template,
-               "calls_per_run_hour": per_run_hour, "calls_per_run_hour_before": CALLS_PER_HOUR_BEFORE}  # fmt: skip
+               "calls_per_run_hour_before": CALLS_PER_HOUR_BEFORE}  # fmt: skip
     RESULTS_FILE.write_text(json.dumps(results, indent=1))
 
-    from omics_run.waiting import DEFAULT_POLL_SECONDS as CAP
-
-    print(f"| AWS calls per waited run-hour (1 run; events, safety net capped at {CAP} s) | 1-hour run | 4-hour run "
-          "| 12-hour run |")  # fmt: skip
-    print("|---|---|---|---|")
-    for op in ("GetRun", "SendMessage", "TagResource", "UntagResource", "DescribeStackResource"):
-        print(f"| {op} | {' | '.join(f'{calls[op]:.2f}' for calls in per_run_hour.values())} |")
-    totals = [sum(calls.values()) for calls in per_run_hour.values()]
-    print(f"| **All** (goal at most 12; {CALLS_PER_HOUR_BEFORE} with 60 s polls before) | "
-          f"{' | '.join(f'**{t:.1f}**' for t in totals)} |")  # fmt: skip
-    print()
     print("| Measured | 1 run waiting | 100 runs waiting |")
     print("|---|---|---|")
     for label, scale in (("median", 0.5), ("p95", 0.95)):
