@@ -652,6 +652,21 @@ def test_a_status_change_event_signals_within_seconds_with_the_one_get_run_that_
     assert WAIT_TAG not in omics.runs[run_id]["tags"]
 
 
+def completed_run_waiting_on_events(
+    stack: Stack, omics: OmicsStandIn, cloudformation: CloudFormationStandIn, new_handle: Any,
+    monkeypatch: pytest.MonkeyPatch,
+) -> tuple[Handle, str]:  # fmt: skip
+    """A run that waits for COMPLETED and has just completed; an event sent back returns after 1 s."""
+    from omics_run import status_events
+
+    monkeypatch.setattr(status_events, "RETRY_DELAY_SECONDS", (1, 1))
+    handle = new_handle()
+    run_id = stack.create(on_events(handle, cloudformation))["PhysicalResourceId"]
+    omics.set_status(run_id, "COMPLETED")
+    omics.reset_requests()
+    return handle, run_id
+
+
 def test_an_event_whose_get_run_is_throttled_comes_back_shortly_and_signals(
     stack: Stack,
     omics: OmicsStandIn,
@@ -661,13 +676,7 @@ def test_an_event_whose_get_run_is_throttled_comes_back_shortly_and_signals(
     new_handle: Any,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from omics_run import status_events
-
-    monkeypatch.setattr(status_events, "RETRY_DELAY_SECONDS", (1, 1))
-    handle = new_handle()
-    run_id = stack.create(on_events(handle, cloudformation))["PhysicalResourceId"]
-    omics.set_status(run_id, "COMPLETED")
-    omics.reset_requests()
+    handle, run_id = completed_run_waiting_on_events(stack, omics, cloudformation, new_handle, monkeypatch)
     # The wake client's 3 attempts, all throttled: the event goes back to the queue, once.
     omics.fail_next("GetRun", "ThrottlingException", 429, "Rate exceeded", times=3)
 
@@ -690,11 +699,7 @@ def test_an_event_throttled_each_time_it_comes_back_is_left_to_polling(
 ) -> None:
     from omics_run import status_events
 
-    monkeypatch.setattr(status_events, "RETRY_DELAY_SECONDS", (1, 1))
-    handle = new_handle()
-    run_id = stack.create(on_events(handle, cloudformation))["PhysicalResourceId"]
-    omics.set_status(run_id, "COMPLETED")
-    omics.reset_requests()
+    handle, run_id = completed_run_waiting_on_events(stack, omics, cloudformation, new_handle, monkeypatch)
     attempts = 3 * (1 + status_events.MAX_EVENT_RETRIES)
     omics.fail_next("GetRun", "ThrottlingException", 429, "Rate exceeded", times=attempts)
 

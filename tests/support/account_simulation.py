@@ -40,7 +40,7 @@ from typing import Any
 
 import boto3
 import pytest
-from events import cfn_event
+from events import cfn_event, run_status_change
 
 from support.cloudformation_stand_in import CloudFormationStandIn
 from support.omics_stand_in import OmicsStandIn
@@ -260,33 +260,11 @@ class AccountSimulation:
         if deciding and outcome.plan.lose_deciding_event:
             self.events_lost += 1
             return
-        event = self._status_event(self.omics.runs[run_id])
+        event = run_status_change(self.omics.runs[run_id], ACCOUNT, REGION)
         for provider in self.providers:
             if _matches(provider.event_detail, event["detail"]):
                 self.queues.put(provider.queue_url, json.dumps(event), self.event_delivery_seconds)
                 self.events_sent += 1
-
-    def _status_event(self, run: Mapping[str, Any]) -> dict[str, Any]:
-        # HealthOmics user guide, "Using EventBridge with AWS HealthOmics": the Run Status Change fields.
-        return {
-            "version": "0",
-            "id": str(next(self._sequence)),
-            "detail-type": "Run Status Change",
-            "source": "aws.omics",
-            "account": ACCOUNT,
-            "region": REGION,
-            "resources": [run["arn"]],
-            "detail": {
-                "omicsVersion": "1.0.0",
-                "arn": run["arn"],
-                "status": run["status"],
-                "uuid": run.get("uuid", ""),
-                "runId": run["id"],
-                "runName": run.get("name", ""),
-                "runOutputUri": run.get("runOutputUri", ""),
-                "workflowId": run.get("workflowId", ""),
-            },
-        }
 
     def _deliver(self, provider: Provider) -> None:
         while True:
