@@ -8,7 +8,8 @@ The calls and the signal's latency are measured in the test suite's account
 simulation (tests/support/account_simulation.py): the handler's real code over
 HTTP against the stand-ins, on a simulated clock, HealthOmics' quotas
 enforced; 1 run of 1, 2, 4 and 10 hours, and 1,000 runs of 1 to 4 hours in 5
-stacks (2 % of events lost), of one workflow and of a workflow per stack.
+stacks (2 % of events lost): one workflow and output location for all (no rule can tell
+the stacks apart), one workflow with an output location per stack, and both per stack.
 Every AWS call the providers make for the waits is counted (throttled attempts
 included), divided by the hours the runs waited; the 180 calls (60 GetRun, 60
 TagResource, 60 SendMessage) of the 60 s polls of earlier releases are the
@@ -257,7 +258,9 @@ def measure_burst(events: int, own: int) -> dict[str, Any]:
         }
 
 
-def simulated_account(runs: int, stacks: int, hours: tuple[float, float], one_workflow: bool) -> dict[str, Any]:
+def simulated_account(
+    runs: int, stacks: int, hours: tuple[float, float], one_workflow: bool, one_output_location: bool = True
+) -> dict[str, Any]:
     """The test suite's account simulation (simulated clock, quotas enforced): calls and latency per waited run-hour."""
     import pytest
     from support.account_simulation import planned_runs, simulate_account
@@ -268,7 +271,8 @@ def simulated_account(runs: int, stacks: int, hours: tuple[float, float], one_wo
     with wake_harness() as harness, pytest.MonkeyPatch.context() as patch:
         harness.omics.reset()
         simulation = simulate_account(harness.handler, patch, harness.omics, harness.cloudformation, harness.bucket,
-                                      plans, stacks=stacks, one_workflow=one_workflow)  # fmt: skip
+                                      plans, stacks=stacks, one_workflow=one_workflow,
+                                      one_output_location=one_output_location)  # fmt: skip
         outcomes = list(simulation.outcomes.values())
         waited_hours = sum(outcome.waited_hours for outcome in outcomes)
         calls = simulation.calls()
@@ -276,6 +280,7 @@ def simulated_account(runs: int, stacks: int, hours: tuple[float, float], one_wo
         missed = [o.latency for o in outcomes if o.plan.lose_deciding_event]
         return {
             "runs": runs, "stacks": stacks, "hours": hours, "one_workflow": one_workflow,
+            "one_output_location": one_output_location,
             "waited_hours": waited_hours,
             "calls_per_run_hour": {op: n / waited_hours for op, n in sorted(calls.items())},
             "throttled": len(harness.omics.throttled),
@@ -293,7 +298,8 @@ def print_simulated(results: list[dict[str, Any]]) -> None:
         if result["runs"] == 1:
             return f"1 run of {length}"
         workflows = "one workflow" if result["one_workflow"] else "a workflow per stack"
-        return f"{result['runs']:,} runs of {length} in {result['stacks']} stacks, {workflows}"
+        locations = "one output location" if result["one_output_location"] else "an output location per stack"
+        return f"{result['runs']:,} runs of {length} in {result['stacks']} stacks, {workflows}, {locations}"
 
     operations = sorted({op for result in results for op in result["calls_per_run_hour"]})
     print("| AWS calls per waited run-hour (simulated account) | " + " | ".join(operations) + " | **All** |")
@@ -349,7 +355,8 @@ def main() -> None:
     simulated = [simulated_account(1, 1, (hours, hours), one_workflow=True) for hours in (1.0, 2.0, 4.0, 10.0)]
     simulated += [
         simulated_account(1000, 5, (1.0, 4.0), one_workflow=True),
-        simulated_account(1000, 5, (1.0, 4.0), one_workflow=False),
+        simulated_account(1000, 5, (1.0, 4.0), one_workflow=True, one_output_location=False),
+        simulated_account(1000, 5, (1.0, 4.0), one_workflow=False, one_output_location=False),
     ]
     print_simulated(simulated)
     print()

@@ -155,7 +155,10 @@ def test_one_rule_delivers_the_runs_status_changes_that_can_end_a_wait_to_the_qu
     assert found_id == rule_id
     assert rule["Properties"]["EventPattern"] == {
         "source": ["aws.omics"], "detail-type": ["Run Status Change"], "account": [{"Ref": "AWS::AccountId"}],
-        "detail": {"status": ["RUNNING", "COMPLETED", "FAILED", "CANCELLED", "DELETED"], "workflowId": ["1234567"]},
+        "detail": {
+            "status": ["RUNNING", "COMPLETED", "FAILED", "CANCELLED", "DELETED"], "workflowId": ["1234567"],
+            "runOutputUri": [{"prefix": "s3://results-bucket/runs"}],
+        },
     }  # fmt: skip
     assert rule["Properties"]["Targets"] == [{"Arn": {"Fn::GetAtt": [queue_id, "Arn"]}, "Id": "Target0"}]
     [queue_policy] = [
@@ -190,7 +193,19 @@ def test_the_rule_leaves_out_running_unless_a_run_waits_for_it_and_names_the_wai
     # RUNNING is the most frequent event and ends none of these waits; other workflows end none either.
     assert event_detail(synthesized(stack)) == {
         "status": ["COMPLETED", "FAILED", "CANCELLED", "DELETED"], "workflowId": ["1234567", "7654321"],
+        # Outputs go in a folder named by the run's ID, or straight under the URI, which may drop its "/".
+        "runOutputUri": [{"prefix": "s3://results-bucket/runs"}],
     }  # fmt: skip
+
+
+def test_the_rule_names_no_output_location_when_a_waiting_runs_location_is_known_only_at_deploy_time() -> None:
+    stack = new_stack()
+    bucket = cdk.aws_s3.Bucket(stack, "Results")
+    OmicsRun(stack, "Align", **REQUIRED, wait_for=WaitFor.COMPLETED)
+    OmicsRun(stack, "Call", **{**REQUIRED, "output_uri": bucket.s3_url_for_object("calls/")},
+             wait_for=WaitFor.COMPLETED)  # fmt: skip
+
+    assert "runOutputUri" not in event_detail(synthesized(stack))
 
 
 def test_a_waiting_run_whose_workflow_is_not_known_opens_the_rule_to_every_workflow() -> None:
@@ -199,7 +214,10 @@ def test_a_waiting_run_whose_workflow_is_not_known_opens_the_rule_to_every_workf
     OmicsRun(stack, "Again", run_id="1111111", role_arn=ROLE, output_uri="s3://results-bucket/runs/",
              wait_for=WaitFor.COMPLETED)  # fmt: skip
 
-    assert event_detail(synthesized(stack)) == {"status": ["COMPLETED", "FAILED", "CANCELLED", "DELETED"]}
+    assert event_detail(synthesized(stack)) == {
+        "status": ["COMPLETED", "FAILED", "CANCELLED", "DELETED"],
+        "runOutputUri": [{"prefix": "s3://results-bucket/runs"}],
+    }
 
 
 def test_a_stack_whose_runs_do_not_wait_has_no_wait_queue() -> None:

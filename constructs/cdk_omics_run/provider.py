@@ -285,9 +285,10 @@ class OmicsRunProvider(Construct):
         self.wait_queue: sqs.Queue | None = None
         """The queue of the waits' delayed wake-ups; created when the first run waits."""
         self.run_status_changes: events.Rule | None = None
-        # What the waits of this provider wait for, and their workflows (None: some not known).
+        # What the waits of this provider wait for, their workflows and output locations (None: some not known).
         self._event_wait_targets: set[str] = set()
         self._event_workflow_ids: list[str] | None = []
+        self._event_output_uris: list[str] | None = []
         """The rule that delivers runs' status-change events to ``wait_queue``; created when the first run waits."""
         self.vpc_endpoints: list[ec2.IVpcEndpoint] = []
         """The VPC endpoints created with ``create_vpc_endpoints``; the function depends on each."""
@@ -453,7 +454,9 @@ class OmicsRunProvider(Construct):
             )
         return self.wait_queue
 
-    def enable_run_status_events(self, wait_for: str = "RUNNING", workflow_id: str | None = None) -> None:
+    def enable_run_status_events(
+        self, wait_for: str = "RUNNING", workflow_id: str | None = None, output_uri: str | None = None
+    ) -> None:
         """Delivers runs' status-change events to the wake queue, so that a run's wait ends within seconds.
 
         One EventBridge rule for the runs of this account and region (see
@@ -462,9 +465,10 @@ class OmicsRunProvider(Construct):
         handle's URL through DescribeStackResource, already granted for waits.
         Polling stays on as the safety net: EventBridge delivers at best effort.
 
-        Each waiting run calls it with what it waits for and its workflow
-        (None when not known): the rule then matches only the statuses and
-        workflows the provider's waits can end on (``run_event_pattern``).
+        Each waiting run calls it with what it waits for, its workflow and its
+        output location (None when not known): the rule then matches only the
+        statuses, workflows and output locations the provider's waits can end
+        on (``run_event_pattern``).
         The defaults match every run, for a provider serving other templates.
         """
         self._event_wait_targets.add(wait_for)
@@ -472,13 +476,19 @@ class OmicsRunProvider(Construct):
             self._event_workflow_ids = None
         elif self._event_workflow_ids is not None:
             self._event_workflow_ids.append(workflow_id)
+        if output_uri is None:
+            self._event_output_uris = None
+        elif self._event_output_uris is not None:
+            self._event_output_uris.append(output_uri)
         if self.run_status_changes is None:
             queue = self.enable_waiting()
             self.run_status_changes = deliver_run_status_changes(
                 self,
                 queue,
                 self.options.encryption_key,
-                detail=lambda: run_event_detail(self._event_wait_targets, self._event_workflow_ids),
+                detail=lambda: run_event_detail(
+                    self._event_wait_targets, self._event_workflow_ids, self._event_output_uris
+                ),
             )
 
     def _allow_describe_stack_resource(self) -> None:

@@ -258,7 +258,9 @@ class OmicsRun(ResourceAttributes, Construct):
             # Where a status-change event finds the handle: its physical ID is its URL (wake_events).
             properties["WaitHandleLogicalId"] = self.wait.handle.logical_id
             # A run started from another run's ID has the workflow of that run, not known here.
-            provider.enable_run_status_events(properties["WaitFor"], properties.get("WorkflowId"))
+            provider.enable_run_status_events(
+                properties["WaitFor"], properties.get("WorkflowId"), _output_location(properties.get("OutputUri"))
+            )
         self._resource = CustomResource(
             self,
             "Resource",
@@ -552,6 +554,17 @@ class _MergedTags:
             return self._explicit
         # None leaves the property out, rather than sending empty tags.
         return {**(self._tag_manager.render_tags() or {}), **(self._explicit or {})} or None
+
+
+def _output_location(output_uri: Any) -> str | None:
+    """What a run's ``runOutputUri`` starts with: its literal output URI without the last "/"; None if not known.
+
+    The run's outputs go under the URI, in a folder named by the run's ID, or
+    straight into it with ``NONE_WITH_OVERWRITE``, which may drop that "/".
+    """
+    if not isinstance(output_uri, str) or is_token(output_uri):
+        return None
+    return output_uri.rstrip("/")
 
 
 def _path_of(scope: Construct, id: str) -> str:

@@ -133,6 +133,7 @@ class AccountSimulation:
         stacks: int,
         event_detail: Callable[[int], dict[str, list[str]]],
         workflow_id: Callable[[int], str],
+        output_uri: Callable[[int], str],
         event_delivery_seconds: float = 1.0,
         quotas: Mapping[str, float] = DOCUMENTED_TPS,
     ) -> None:
@@ -146,6 +147,7 @@ class AccountSimulation:
         self.responses = responses
         self.event_delivery_seconds = event_delivery_seconds
         self.workflow_id = workflow_id
+        self.output_uri = output_uri
         self.providers = [self._provider(index, event_detail(index)) for index in range(stacks)]
         omics.enforce_stack_tag_by_caller({p.access_key: p.stack_id for p in self.providers})
         omics.enforce_quotas(clock.now, quotas)
@@ -201,7 +203,7 @@ class AccountSimulation:
         properties = {
             "WorkflowId": self.workflow_id(plan.stack),
             "RoleArn": f"arn:aws:iam::{ACCOUNT}:role/omics-run",
-            "OutputUri": f"s3://cohort-{plan.stack}/out/",
+            "OutputUri": self.output_uri(plan.stack),
             "Name": plan.name,
             "WaitFor": plan.wait_for,
             "WaitTimeout": plan.wait_timeout,
@@ -304,9 +306,17 @@ class AccountSimulation:
         return counted
 
 
-def _matches(detail_pattern: Mapping[str, Sequence[str]], detail: Mapping[str, Any]) -> bool:
-    """EventBridge's matching of a ``detail`` pattern of value lists (every key must hold one of its values)."""
-    return all(detail.get(key) in values for key, values in detail_pattern.items())
+def _matches(detail_pattern: Mapping[str, Sequence[Any]], detail: Mapping[str, Any]) -> bool:
+    """EventBridge's matching of a ``detail`` pattern: every key holds one of its values, or a ``prefix`` of one."""
+    return all(
+        any(_matches_value(value, detail.get(key)) for value in values) for key, values in detail_pattern.items()
+    )
+
+
+def _matches_value(pattern: Any, value: Any) -> bool:
+    if isinstance(pattern, dict):
+        return isinstance(value, str) and value.startswith(pattern["prefix"])
+    return bool(pattern == value)
 
 
 def planned_runs(
@@ -346,10 +356,12 @@ def simulate_account(
     *,
     stacks: int,
     one_workflow: bool,
+    one_output_location: bool = True,
 ) -> AccountSimulation:
     """Creates the planned runs (at the clock's start, one after the other) and plays the account until all end.
 
-    ``one_workflow``: every stack runs the same workflow, so that no rule can
+    ``one_workflow`` and ``one_output_location``: every stack runs the same
+    workflow, and writes under the same output location, so that no rule can
     tell the stacks apart (the worst case); otherwise each stack has its own.
     """
     from cdk_omics_run.run_event_pattern import run_event_detail
@@ -363,12 +375,19 @@ def simulate_account(
     def workflow_id(stack: int) -> str:
         return "1234567" if one_workflow else str(2_000_000 + stack)
 
+    def output_uri(stack: int) -> str:
+        return "s3://cohorts/out/" if one_output_location else f"s3://cohorts/stack-{stack}/"
+
     targets = {stack: {p.wait_for for p in plans if p.stack == stack} for stack in range(stacks)}
     simulation = AccountSimulation(
         handler, monkeypatch, omics, cloudformation, clock, queues, signals, responses, stacks=stacks,
         # The rule each provider's construct writes (run_event_pattern), for its stack's waits.
-        event_detail=lambda stack: run_event_detail(targets[stack], [workflow_id(stack)]),
+        # (the construct passes a literal output URI without its last "/": run._output_location).
+        event_detail=lambda stack: run_event_detail(
+            targets[stack], [workflow_id(stack)], [output_uri(stack).rstrip("/")]
+        ),
         workflow_id=workflow_id,
+        output_uri=output_uri,
     )  # fmt: skip
     for plan in plans:
         simulation.create(plan)
