@@ -10,8 +10,8 @@ events for batches), which ``OmicsRunBatch.on_status_change`` offers; a
 batch's wait still polls, one GetBatch per wake whatever the batch's size.
 
 One rule per provider, for the runs of its account and region (a rule sees its
-own region's bus), and only the statuses and workflows that can end one of
-its waits (``run_event_pattern``). The queue's
+own region's bus), and only the statuses, workflows and output locations
+that can end one of its waits (``run_event_pattern``). The queue's
 policy lets EventBridge send only on behalf of this rule (``aws:SourceArn``,
 Amazon SQS Developer Guide, "Amazon SQS policy examples"). A queue encrypted
 with a customer managed key also needs the key to let ``events.amazonaws.com``

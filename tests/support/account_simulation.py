@@ -366,6 +366,8 @@ def simulate_account(
     """
     from cdk_omics_run.run_event_pattern import run_event_detail
 
+    # The handler draws its jitter from the random module: seeded, a simulation gives the same numbers each time.
+    random.seed(len(plans))
     clock = SimulatedClock(SIMULATION_START)
     clock.install(monkeypatch)
     queues = SimulatedQueues(clock).start()
