@@ -40,8 +40,6 @@ sys.path[:0] = [str(REPO_ROOT / "lambda"), str(REPO_ROOT / "tests"), str(BENCHMA
 
 from stats import median, percentile  # noqa: E402 - needs the path above
 
-SIMULATION_START = 1_800_000_000.0  # support.account_simulation.SIMULATION_START
-
 DEFAULT_POLL_SECONDS = 60  # before events: every wake one GetRun, one TagResource, one SendMessage
 CALLS_PER_HOUR_BEFORE = 3 * 3600 // DEFAULT_POLL_SECONDS
 HANDLE_ID = "RunWaitHandle"
@@ -263,7 +261,7 @@ def simulated_account(
 ) -> dict[str, Any]:
     """The test suite's account simulation (simulated clock, quotas enforced): calls and latency per waited run-hour."""
     import pytest
-    from support.account_simulation import planned_runs, simulate_account
+    from support.account_simulation import SIMULATION_START, planned_runs, simulate_account
 
     plans = planned_runs(runs, stacks, seed=25, hours=hours, lost_events=0.02 if stacks > 1 else 0.0, failing=0.0,
                          waiting_for_running=0.0)  # fmt: skip

@@ -16,7 +16,7 @@ from support.cloudformation_stand_in import CloudFormationStandIn
 from support.omics_stand_in import OmicsStandIn
 from support.response_bucket import ResponseBucket
 
-SAFETY_NET_CAP_SECONDS = 900
+from omics_run.waiting import DEFAULT_POLL_SECONDS as SAFETY_NET_CAP_SECONDS
 
 
 def test_a_thousand_runs_waiting_in_five_stacks_all_end_within_their_deadlines_under_the_documented_quotas(

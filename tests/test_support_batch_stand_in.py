@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -64,23 +64,6 @@ EXPECTED_HTTP = {
 
 
 # ------------------------------------------------------------------ fixtures
-
-
-@pytest.fixture(scope="module")
-def omics_server() -> Iterator[OmicsStandIn]:
-    """One stand-in for the module: stopping a server costs up to its 50 ms poll interval."""
-    stand_in = OmicsStandIn().start()
-    try:
-        yield stand_in
-    finally:
-        stand_in.stop()
-
-
-@pytest.fixture
-def omics(omics_server: OmicsStandIn) -> OmicsStandIn:
-    """The stand-in, emptied for this test (reset() is itself under test here)."""
-    omics_server.reset()
-    return omics_server
 
 
 @pytest.fixture

@@ -5,7 +5,6 @@ DeleteWorkflowVersion, DeleteWorkflow), exercised over real HTTP with boto3."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from typing import Any
 
 import boto3
@@ -42,20 +41,11 @@ EXPECTED_HTTP = {
 }
 
 
-@pytest.fixture(scope="module")
-def omics_server() -> Iterator[OmicsStandIn]:
-    stand_in = OmicsStandIn().start()
-    try:
-        yield stand_in
-    finally:
-        stand_in.stop()
-
-
 @pytest.fixture
-def omics(omics_server: OmicsStandIn, monkeypatch: pytest.MonkeyPatch) -> OmicsStandIn:
-    omics_server.reset()
-    aim_boto3_at(omics_server, monkeypatch)
-    return omics_server
+def omics(omics: OmicsStandIn, monkeypatch: pytest.MonkeyPatch) -> OmicsStandIn:
+    """conftest's stand-in, emptied, with boto3 aimed at it."""
+    aim_boto3_at(omics, monkeypatch)
+    return omics
 
 
 @pytest.fixture

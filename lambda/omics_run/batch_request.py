@@ -9,7 +9,6 @@ and ``S3UriSettings`` (the ``s3://`` URI of a JSON array of them).
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -24,10 +23,14 @@ from omics_run.start_run_shape import (
     coerce_member,
     default_run_setting_members,
     quote,
+    unknown_name_problem,
 )
 from omics_run.tag_rules import MAX_DECLARED_RUN_TAGS_IN_BATCH, declared_tags_problem
 
 RESOURCE_TYPE = resource_types.BATCH
+BATCH_PROPERTIES_ALLOWED = (
+    "allowed: the defaultRunSetting members in PascalCase, BatchName, Tags, InlineSettings, S3UriSettings"
+)
 
 # What a batch's wait may wait for (see batch_progress.REACHED): every run submitted, or every run ended.
 BATCH_WAIT_TARGETS = ("NONE", "SUBMITTED", "PROCESSED")
@@ -68,7 +71,8 @@ def start_run_batch_request(properties: Mapping[str, Any], *, request_id: str) -
             continue
         found = next(((group, members[name]) for group, members in groups if name in members), None)
         if found is None:
-            raise PropertyError(name, _unknown_property_problem(name, groups))
+            known = [property_name for _, members in groups for property_name in members]
+            raise PropertyError(name, unknown_name_problem("property", name, known, BATCH_PROPERTIES_ALLOWED))
         group, member = found
         target = request if group is None else request[group]
         target[member.wire_name] = coerce_member(member, value)
@@ -156,14 +160,3 @@ def inline_run_count(request: Mapping[str, Any]) -> int | None:
     """How many runs an inline batch holds (None for an s3UriSettings batch)."""
     inline: Sequence[Any] | None = request.get("batchRunSettings", {}).get("inlineSettings")
     return None if inline is None else len(inline)
-
-
-def _unknown_property_problem(name: str, groups: Sequence[tuple[str | None, Mapping[str, Member]]]) -> str:
-    known = [property_name for _, members in groups for property_name in members]
-    suggestion = difflib.get_close_matches(name, known, n=1)
-    if suggestion:
-        return f"unknown property; did you mean {suggestion[0]}?"
-    return (
-        "unknown property; allowed: the defaultRunSetting members in PascalCase, "
-        "BatchName, Tags, InlineSettings, S3UriSettings"
-    )

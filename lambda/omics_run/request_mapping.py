@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
-import difflib
 import hashlib
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from omics_run.start_run_shape import PropertyError, coerce_member, exclusive_member_pairs, quote, start_run_members
+from omics_run.start_run_shape import (
+    PropertyError,
+    coerce_member,
+    exclusive_member_pairs,
+    quote,
+    start_run_members,
+    unknown_name_problem,
+)
 from omics_run.tag_rules import declared_tags_problem
 
 # Properties that configure the resource rather than the run; none is sent to StartRun.
@@ -51,7 +57,8 @@ def start_run_request(properties: Mapping[str, Any], *, request_id: str) -> dict
             continue
         member = members.get(name)
         if member is None:
-            raise PropertyError(name, _unknown_property_problem(name, members))
+            allowed = "allowed: the StartRun members in PascalCase, such as WorkflowId, RoleArn, OutputUri"
+            raise PropertyError(name, unknown_name_problem("property", name, members, allowed))
         request[member.wire_name] = coerce_member(member, value)
     for member in members.values():
         if member.required and member.wire_name not in request:
@@ -187,10 +194,3 @@ def derive_request_id(stack_id: str, logical_resource_id: str, cloudformation_re
     """
     seed = "\n".join((stack_id, logical_resource_id, cloudformation_request_id))
     return hashlib.sha256(seed.encode("utf-8")).hexdigest()[:REQUEST_ID_LENGTH]
-
-
-def _unknown_property_problem(name: str, members: Mapping[str, Any]) -> str:
-    suggestion = difflib.get_close_matches(name, list(members), n=1)
-    if suggestion:
-        return f"unknown property; did you mean {suggestion[0]}?"
-    return "unknown property; allowed: the StartRun members in PascalCase, such as WorkflowId, RoleArn, OutputUri"

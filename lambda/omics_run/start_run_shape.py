@@ -13,7 +13,7 @@ import difflib
 import json
 import re
 import unicodedata
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache, lru_cache
 from typing import Any
@@ -137,6 +137,16 @@ def inline_setting_members() -> dict[str, Member]:
     return structure_members(inline.member)
 
 
+def unknown_name_problem(what: str, name: str, known: Iterable[str], allowed: str) -> str:
+    """What a PropertyError says of a name that is not ``known``: the closest known name, else what is allowed.
+
+    >>> unknown_name_problem("property", "WorkflowID", ["WorkflowId"], "allowed: the StartRun members")
+    'unknown property; did you mean WorkflowId?'
+    """
+    suggestion = difflib.get_close_matches(name, list(known), n=1)
+    return f"unknown {what}; " + (f"did you mean {suggestion[0]}?" if suggestion else allowed)
+
+
 def quote(value: Any) -> str:
     """A short, recognisable rendering of a rejected value."""
     text = json.dumps(value) if not isinstance(value, str) else json.dumps(value, ensure_ascii=False)
@@ -253,9 +263,8 @@ def _coerce_structure(path: str, shape: Shape, value: Any) -> dict[str, Any]:
     for name, item in value.items():
         member = members.get(name)
         if member is None:
-            suggestion = difflib.get_close_matches(str(name), list(members), n=1)
-            hint = f"did you mean {suggestion[0]}?" if suggestion else f"allowed: {', '.join(members)}"
-            raise PropertyError(f"{path}.{name}", f"unknown member; {hint}")
+            problem = unknown_name_problem("member", str(name), members, f"allowed: {', '.join(members)}")
+            raise PropertyError(f"{path}.{name}", problem)
         coerced[member.wire_name] = _coerce(f"{path}.{name}", member.shape, item)
     for member in members.values():
         if member.required and member.wire_name not in coerced:

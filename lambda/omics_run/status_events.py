@@ -61,6 +61,10 @@ def is_status_event(body: Mapping[str, Any]) -> bool:
     return body.get("source") == SOURCE and body.get("detail-type") == DETAIL_TYPE
 
 
+def _retry_delay() -> int:
+    return random.randint(*RETRY_DELAY_SECONDS)
+
+
 @dataclass(frozen=True)
 class EventServices:
     """What an event acts through: HealthOmics, the stacks' records, the handle, and the Reason's form."""
@@ -71,7 +75,7 @@ class EventServices:
     reason: Callable[[str, str], str]
     # Sends an event body back to the wake queue, delivered after the delay (seconds).
     retry_later: Callable[[Mapping[str, Any], int], None] | None = None
-    delay: Callable[[], int] = lambda: random.randint(*RETRY_DELAY_SECONDS)
+    delay: Callable[[], int] = _retry_delay
 
 
 def on_status_change(event: Mapping[str, Any], services: EventServices) -> EventResult:

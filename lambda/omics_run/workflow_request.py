@@ -16,7 +16,6 @@ resource's own:
 
 from __future__ import annotations
 
-import difflib
 import hashlib
 import json
 from collections.abc import Mapping
@@ -27,7 +26,15 @@ from typing import Any
 # Relative imports, and none of modules that need botocore: the construct library loads this
 # module at synth time (``cdk_omics_run.handler_source``), as it loads ``start_run_shape``.
 from . import resource_types
-from .start_run_shape import Member, PropertyError, coerce_member, input_shape_of, quote, structure_members
+from .start_run_shape import (
+    Member,
+    PropertyError,
+    coerce_member,
+    input_shape_of,
+    quote,
+    structure_members,
+    unknown_name_problem,
+)
 from .tag_rules import declared_tags_problem
 
 RESOURCE_TYPE = resource_types.WORKFLOW
@@ -86,11 +93,8 @@ def workflow_settings(properties: Mapping[str, Any]) -> WorkflowSettings:
             continue
         member = members.get(name)
         if member is None:
-            suggestion = difflib.get_close_matches(name, list(members), n=1)
-            hint = (
-                f"did you mean {suggestion[0]}?" if suggestion else "allowed: the CreateWorkflow members in PascalCase"
-            )
-            raise PropertyError(name, f"unknown property; {hint}")
+            allowed = "allowed: the CreateWorkflow members in PascalCase"
+            raise PropertyError(name, unknown_name_problem("property", name, members, allowed))
         request[member.wire_name] = coerce_member(member, value)
     if not any(request.get(source) for source in ("definitionUri", "definitionRepository")):
         raise PropertyError("DefinitionUri", "missing; allowed: the s3:// URI of the workflow's zip")

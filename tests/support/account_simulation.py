@@ -79,7 +79,7 @@ class PlannedRun:
     ends_after: float
     ends: str = "COMPLETED"
     wait_timeout: int = 43_200
-    # None: the event of the deciding change is delivered; True: it is lost, so polling must end the wait.
+    # True: the event of the deciding change is lost, so the wait's polling must end it.
     lose_deciding_event: bool = False
 
 
@@ -113,7 +113,6 @@ class Provider:
     queue_url: str
     clients: dict[str, Any]
     event_detail: dict[str, list[str]]
-    invocations: int = 0
 
 
 class AccountSimulation:
@@ -279,7 +278,6 @@ class AccountSimulation:
                 for m in received
             ]
             answer = self.handler.wake_up({"Records": records}, SimulatedLambdaContext(self.clock))
-            provider.invocations += 1
             failed = {item["itemIdentifier"] for item in answer["batchItemFailures"]}
             for message in received:
                 if message.message_id in failed:
